@@ -1,0 +1,532 @@
+"""One HTTP/1.1 connection as an explicit I/O state machine.
+
+States: READING (wants request bytes), WAITING (the handler owes the next move), WRITING (send queue
+above the high-water mark: reading stops until it falls below the low mark), CLOSING (the last response
+drains, then the socket closes, after a lingering read when the peer may still be sending), CLOSED.
+Every change goes through ``_set_state``, which checks the transition against IO_TRANSITIONS, and
+``_update_interest`` derives the selector mask from the state and the send queue: read interest only
+while reading, write interest only while bytes are queued.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import socket
+from collections.abc import Callable
+from typing import BinaryIO
+
+from reactor.clock import HttpDate
+from reactor.errors import is_peer_gone
+from reactor.exchange import Exchange, Handler
+from reactor.http.errors import ProtocolError
+from reactor.http.events import CLOSED, NEED_DATA, PAUSED, Data, EndOfMessage, Request
+from reactor.http.parser import RequestParser
+from reactor.http.state import BODY_PHASES, Phase, Transition
+from reactor.http.writer import error_page, interim_continue, status_line
+from reactor.limits import Limits
+from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.sendqueue import FileShrunkError, SendQueue
+from reactor.timers import Deadline
+
+logger = logging.getLogger("reactor.connection")
+
+
+class IOState(enum.Enum):
+    READING = "reading"
+    WAITING = "waiting"
+    WRITING = "writing"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+S = IOState
+IO_TRANSITIONS: dict[IOState, frozenset[IOState]] = {
+    S.READING: frozenset({S.WAITING, S.WRITING, S.CLOSING, S.CLOSED}),
+    S.WAITING: frozenset({S.READING, S.WRITING, S.CLOSING, S.CLOSED}),
+    S.WRITING: frozenset({S.READING, S.WAITING, S.CLOSING, S.CLOSED}),
+    S.CLOSING: frozenset({S.CLOSED}),
+    S.CLOSED: frozenset(),
+}
+
+
+class Counters:
+    """Totals shared by every connection of a server; read through Server.statistics()."""
+
+    __slots__ = ("requests", "bytes_received", "bytes_sent", "closes")
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.bytes_received = 0
+        self.bytes_sent = 0
+        self.closes: dict[str, int] = {}
+
+
+class ConnectionConfig:
+    """What every connection of one server shares."""
+
+    __slots__ = ("loop", "handler", "limits", "http_date", "access_log", "counters", "on_closed")
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        handler: Handler,
+        limits: Limits,
+        access_log: Callable[[str, str, int, int], None] | None,
+        on_closed: Callable[[HTTPConnection], None],
+        http_date: HttpDate | None = None,
+    ) -> None:
+        self.loop = loop
+        self.handler = handler
+        self.limits = limits
+        self.access_log = access_log
+        self.on_closed = on_closed
+        self.http_date = http_date if http_date is not None else HttpDate()
+        self.counters = Counters()
+
+
+class HTTPConnection:
+    """Reads requests, hands each to the handler through an Exchange, and sends responses in order."""
+
+    def __init__(self, config: ConnectionConfig, sock: socket.socket, address: tuple[str, int], ident: int) -> None:
+        limits = config.limits
+        self.id = ident
+        self.sock = sock
+        self.address = address
+        self.loop = config.loop
+        self.http_date = config.http_date
+        self.state = IOState.READING
+        self.close_reason = ""
+        self.requests = 0
+        self._config = config
+        self._limits = limits
+        self._handler = config.handler
+        self._access_log = config.access_log
+        self._counters = config.counters
+        self._parser = RequestParser(
+            max_request_line=limits.max_request_line,
+            max_head=limits.max_head,
+            max_headers=limits.max_headers,
+            max_body=limits.max_body,
+        )
+        self._cycle = self._parser.cycle
+        self._queue = SendQueue()
+        self._exchange: Exchange | None = None
+        self._deadline = Deadline(self.loop, self._on_timeout)
+        self._timeout_kind = ""
+        self._events = 0
+        self._pumping = False
+        self._closing = False  # close once the queue drains
+        self._linger = False  # and read what the peer still sends before closing
+        self._lingering = False  # shut down for writing, draining the peer
+        self._linger_until = 0.0
+        self._update_interest()
+        self._arm_timeout()
+
+    def __repr__(self) -> str:
+        fd = self.sock.fileno() if self.state is not IOState.CLOSED else -1
+        return (
+            f"<HTTPConnection #{self.id} fd={fd} {self.address[0]}:{self.address[1]} {self.state.value}"
+            f" phase={self._cycle.phase.value} queued={self._queue.size}>"
+        )
+
+    # -- what the exchange uses -------------------------------------------------------------------
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        name = self.sock.getsockname()
+        return name[0], name[1]
+
+    @property
+    def queued(self) -> int:
+        return self._queue.size
+
+    @property
+    def phase(self) -> Phase:
+        return self._cycle.phase
+
+    def queue_bytes(self, data: bytes) -> None:
+        if self.state is not IOState.CLOSED:
+            self._queue.push_bytes(data)
+            self.pump()
+
+    def queue_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None:
+        if self.state is IOState.CLOSED:
+            if owns_file:
+                file.close()
+            return
+        self._queue.push_file(file, offset, count, owns_file)
+        self.pump()
+
+    def send_continue(self) -> None:
+        self.queue_bytes(interim_continue())
+
+    def disable_keep_alive(self) -> None:
+        self._cycle.disable_keep_alive()
+
+    def response_starting(self, exchange: Exchange, close: bool) -> bool:
+        """Record the response start; return whether the connection may persist after it."""
+        cycle = self._cycle
+        if close:
+            cycle.disable_keep_alive()
+        if cycle.phase is Phase.RECEIVING_BODY and not exchange.reads_body:
+            # Answering before the body is in (a POST to a static file). RFC 9110 15.5: a server that
+            # does not read the body must drain it or close. Drain only what is small and known.
+            if exchange.request.expect_continue and not exchange.continue_sent:
+                cycle.disable_keep_alive()  # the client may or may not send the body now
+            else:
+                remaining = self._parser.body_remaining()
+                if remaining is None or remaining > self._limits.max_discard:
+                    cycle.disable_keep_alive()
+        cycle.apply(Transition.RESPONSE_START)
+        return cycle.keep_alive
+
+    def response_ended(self, exchange: Exchange, body_bytes: int) -> None:
+        """The exchange queued its last byte: log it and move the cycle on."""
+        request = exchange.request
+        if self._access_log is not None:
+            self._access_log(
+                self.address[0], f"{request.method} {request.target} {request.version}", exchange.status, body_bytes
+            )
+        cycle = self._cycle
+        cycle.apply(Transition.RESPONSE_END)
+        self._finish_cycle_if_done()
+        self.pump()
+
+    def _finish_cycle_if_done(self) -> None:
+        phase = self._cycle.phase
+        if phase is Phase.DONE:
+            self._exchange = None
+            self._parser.start_next_cycle()
+            self._timeout_kind = ""  # the keep-alive timeout starts again from this response
+        elif phase is Phase.MUST_CLOSE or (phase is Phase.DRAINING_BODY and not self._cycle.keep_alive):
+            self._exchange = None
+            self._begin_close(linger=phase is Phase.DRAINING_BODY or self._parser.buffered > 0)
+
+    # -- loop callbacks ---------------------------------------------------------------------------
+
+    def on_readable(self) -> None:
+        if self._lingering:
+            self._linger_read()
+            return
+        if self.state is not IOState.READING:
+            return
+        try:
+            data = self.sock.recv(self._limits.recv_size)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            self._on_socket_error(error)
+            return
+        self._counters.bytes_received += len(data)
+        self._parser.receive_data(data)
+        if data and self._cycle.phase in BODY_PHASES:
+            self._timeout_kind = ""  # RFC-less but nginx-like: the body timeout runs between reads
+        self.pump()
+
+    def on_writable(self) -> None:
+        if self.state is not IOState.CLOSED:
+            self.pump()
+
+    # -- the engine -------------------------------------------------------------------------------
+
+    def pump(self) -> None:
+        """Move the connection forward until it must wait for the network or for the handler:
+        dispatch parsed requests while reading is allowed, send what is queued, settle the state, and
+        repeat while settling frees buffered pipelined requests. Re-entrant calls (a handler answering
+        from inside dispatch) return at once; the running pump sees their effect."""
+        if self._pumping:
+            return
+        self._pumping = True
+        try:
+            while True:
+                blocked = self.state is IOState.READING and self._dispatch()
+                if self._queue:
+                    self._send()
+                if self.state is IOState.CLOSED:
+                    return
+                resumed = self._settle()
+                if not (resumed or (blocked and self.state is IOState.READING)):
+                    return
+        finally:
+            self._pumping = False
+
+    def _dispatch(self) -> bool:
+        """Hand parsed events to the exchange until the parser needs bytes or pauses, the handler
+        pauses the body, or the connection starts closing. Return True when it stopped only because
+        queued output passed the high-water mark (every buffered request is handled before the next
+        select unless the peer is not keeping up)."""
+        parser = self._parser
+        cycle = self._cycle
+        high_water = self._limits.high_water
+        while self.state is IOState.READING and not self._closing:
+            if self._queue.size > high_water:
+                return True
+            exchange = self._exchange
+            if exchange is not None and exchange.body_paused and cycle.phase in BODY_PHASES:
+                return False
+            try:
+                event = parser.next_event()
+            except ProtocolError as error:
+                self._on_protocol_error(error)
+                return False
+            kind = type(event)
+            if kind is Request:
+                assert isinstance(event, Request)
+                self._begin_exchange(event)
+            elif kind is Data:
+                assert isinstance(event, Data) and exchange is not None
+                exchange.body_received(event.data)
+            elif kind is EndOfMessage:
+                assert exchange is not None
+                exchange.body_complete()
+                self._finish_cycle_if_done()
+            elif event is NEED_DATA or event is PAUSED:
+                return False
+            else:
+                assert event is CLOSED
+                self._begin_close(linger=False, reason="peer closed")
+                return False
+        return False
+
+    def _begin_exchange(self, request: Request) -> None:
+        self.requests += 1
+        self._counters.requests += 1
+        exchange = Exchange(self, request)
+        self._exchange = exchange
+        try:
+            self._handler(exchange)
+        except Exception:
+            logger.exception("handler failed on %r", request)
+            if exchange.finished or exchange.aborted:
+                return
+            if exchange.response_started:
+                exchange.abort()
+            else:
+                exchange.respond_error(500)
+
+    def _send(self) -> None:
+        try:
+            sent = self._queue.flush(self.sock)
+        except FileShrunkError as error:
+            logger.warning("%r: %s", self, error)
+            self.close("file shrank")
+            return
+        except OSError as error:
+            self._on_socket_error(error)
+            return
+        if sent:
+            self._counters.bytes_sent += sent
+            if self._timeout_kind == "send":
+                self._timeout_kind = ""  # progress: the send timeout starts again
+
+    def _settle(self) -> bool:
+        """Enter the state the cycle and the queue call for. Return True when buffered requests can
+        now be dispatched (reading resumed with bytes already in the buffer)."""
+        state = self.state
+        queued = self._queue.size
+        if self._closing:
+            new = IOState.CLOSING
+        elif queued > (self._limits.low_water if state is IOState.WRITING else self._limits.high_water):
+            new = IOState.WRITING
+        else:
+            phase = self._cycle.phase
+            exchange = self._exchange
+            if phase is Phase.IDLE or (phase in BODY_PHASES and not (exchange is not None and exchange.body_paused)):
+                new = IOState.READING
+            else:
+                new = IOState.WAITING
+        if new is not state:
+            self._set_state(new)
+        else:
+            self._update_interest()
+            self._arm_timeout()
+        if new is IOState.CLOSING and not self._queue:
+            self._finish_closing()
+            return False
+        return new is IOState.READING and state is not IOState.READING and self._parser.buffered > 0
+
+    def _set_state(self, new: IOState) -> None:
+        """The one place where the I/O state changes. Raises RuntimeError for a transition the table
+        does not list."""
+        if new not in IO_TRANSITIONS[self.state]:
+            raise RuntimeError(f"{self!r}: no transition from {self.state.value} to {new.value}")
+        self.state = new
+        self._timeout_kind = ""
+        self._update_interest()
+        self._arm_timeout()
+
+    def _update_interest(self) -> None:
+        state = self.state
+        events = 0
+        if state is IOState.READING or self._lingering:
+            events = EVENT_READ
+        if self._queue and state is not IOState.CLOSED:
+            events |= EVENT_WRITE
+        current = self._events
+        if events == current:
+            return
+        loop = self.loop
+        if current == 0:
+            loop.register(self.sock, events, self.on_readable, self.on_writable)
+        elif events == 0:
+            loop.unregister(self.sock)
+        else:
+            loop.modify(self.sock, events)
+        self._events = events
+
+    # -- timeouts ---------------------------------------------------------------------------------
+
+    def _arm_timeout(self) -> None:
+        """Keep the one timer of this connection matched to what it waits for. A running timer of the
+        same kind is left alone: that is what bounds a whole request head (slowloris), while body and
+        send progress clear the kind so those timeouts run between reads or sends."""
+        limits = self._limits
+        state = self.state
+        if self._queue and state is not IOState.READING:
+            kind, delay = "send", limits.send_timeout
+        elif state is IOState.READING:
+            phase = self._cycle.phase
+            if phase in BODY_PHASES:
+                kind, delay = "body", limits.body_timeout
+            elif self._parser.buffered or self.requests == 0:
+                kind, delay = "head", limits.header_timeout
+            else:
+                kind, delay = "keep-alive", limits.keepalive_timeout
+        elif self._lingering:
+            kind, delay = "linger", min(limits.lingering_timeout, max(0.0, self._linger_until - self.loop.time()))
+        else:
+            kind, delay = "", 0.0
+        if kind == self._timeout_kind:
+            return
+        self._timeout_kind = kind
+        if kind:
+            self._deadline.set(delay)
+        else:
+            self._deadline.clear()
+
+    def _on_timeout(self) -> None:
+        kind = self._timeout_kind
+        self._timeout_kind = ""
+        if kind in ("head", "body") and not self._cycle.response_started and not self._closing:
+            # RFC 9110 15.5.9: 408 tells the client we gave up waiting for its request.
+            self._answer_and_close(408, "timed out waiting for the request", "request timeout")
+            return
+        self.close(f"{kind} timeout" if kind else "timeout")
+
+    # -- closing ----------------------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Server shutdown: an idle connection closes now; a busy one closes after its response."""
+        if self.state is IOState.CLOSED:
+            return
+        if self._cycle.phase is Phase.IDLE and not self._parser.buffered and not self._queue:
+            self.close("shutdown")
+            return
+        self._cycle.disable_keep_alive()
+        if self._cycle.phase is Phase.MUST_CLOSE:
+            self._begin_close(linger=False)
+        self.pump()
+
+    def _on_protocol_error(self, error: ProtocolError) -> None:
+        logger.debug("%r: protocol error %d: %s", self, error.status, error.reason)
+        if self._cycle.response_started:
+            # Too late for an error response: the status line has gone out. Close after what is queued.
+            self._cycle.apply(Transition.ERROR)
+            exchange, self._exchange = self._exchange, None
+            if exchange is not None:
+                exchange.connection_lost()
+            self._begin_close(linger=True, reason="protocol error")
+            return
+        self._answer_and_close(error.status, error.reason, "protocol error")
+
+    def _answer_and_close(self, status: int, detail: str, reason: str) -> None:
+        """Send an error response of our own (no response has started) and close after it."""
+        self._cycle.apply(Transition.ERROR)
+        self._parser.discard_buffer()
+        exchange, self._exchange = self._exchange, None
+        if exchange is not None:
+            exchange.connection_lost()
+        body = error_page(status, detail)
+        head = b"".join(
+            (
+                status_line(status),
+                b"Server: reactor\r\nDate: ",
+                self.http_date(),
+                b"\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                % len(body),
+            )
+        )
+        self._queue.push_bytes(head + body)
+        if self._access_log is not None:
+            request_line = f"{exchange.request.method} {exchange.request.target}" if exchange else "-"
+            self._access_log(self.address[0], request_line, status, len(body))
+        self._begin_close(linger=True, reason=reason)
+        self.pump()
+
+    def _begin_close(self, *, linger: bool, reason: str = "closed") -> None:
+        """Close once the queue drains. ``linger``: the peer may still be sending (an unread body,
+        pipelined bytes, an error), so shut down our side and drain it first, or our close would
+        reset the connection and could destroy the response before the client reads it."""
+        if self._closing:
+            return
+        self._closing = True
+        self._linger = linger
+        self.close_reason = reason
+
+    def _finish_closing(self) -> None:
+        if self._lingering:
+            return
+        if not self._linger or self._parser.eof:
+            self.close(self.close_reason or "closed")
+            return
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.close(self.close_reason)
+            return
+        self._lingering = True
+        self._linger = False
+        self._linger_until = self.loop.time() + self._limits.lingering_time
+        self._timeout_kind = ""
+        self._update_interest()
+        self._arm_timeout()
+
+    def _linger_read(self) -> None:
+        try:
+            data = self.sock.recv(self._limits.recv_size)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close(self.close_reason)
+            return
+        self._timeout_kind = ""
+        self._arm_timeout()
+
+    def _on_socket_error(self, error: OSError) -> None:
+        if is_peer_gone(error):
+            logger.debug("%r: peer gone: %s", self, error)
+            self.close("peer reset")
+        else:
+            logger.warning("%r: socket error: %s", self, error)
+            self.close("socket error")
+
+    def close(self, reason: str) -> None:
+        """The one exit: unregister, close the socket, cancel the timer, drop the queue, tell the
+        exchange and the server. Idempotent."""
+        if self.state is IOState.CLOSED:
+            return
+        self.close_reason = reason
+        self._queue.clear()
+        self._lingering = False
+        self._set_state(IOState.CLOSED)  # unregisters and clears the timer
+        self._parser.discard_buffer()
+        self.sock.close()
+        exchange, self._exchange = self._exchange, None
+        if exchange is not None:
+            exchange.connection_lost()
+        counters = self._counters
+        counters.closes[reason] = counters.closes.get(reason, 0) + 1
+        self._config.on_closed(self)

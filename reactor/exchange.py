@@ -1,0 +1,255 @@
+"""The handler's view of one request: the parsed head, its body on demand, and the ways to answer.
+
+A handler is any callable taking an Exchange; the connection calls it on the loop thread as soon as
+the request head is parsed. It may answer at once (``respond``, ``respond_file``), or stream
+(``start_response``, ``write``, ``write_file``, ``end``) now or later. Every method must be called on
+the loop thread: code on other threads hands calls over with ``exchange.loop.call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, BinaryIO
+
+from reactor.http.errors import StateError
+from reactor.http.events import Request
+from reactor.http.writer import ResponseWriter, error_page
+
+if TYPE_CHECKING:
+    from reactor.connection import HTTPConnection
+    from reactor.loop import EventLoop
+
+logger = logging.getLogger("reactor.exchange")
+
+HeaderList = Iterable[tuple[str, str]]
+
+
+class Exchange:
+    """One request/response on a connection.
+
+    After the connection is gone (``aborted``) or the response ended (``finished``), calls that would
+    send are ignored, so a handler racing a disconnect needs no special care.
+    """
+
+    __slots__ = (
+        "request",
+        "_connection",
+        "_writer",
+        "status",
+        "finished",
+        "aborted",
+        "_on_data",
+        "_on_end",
+        "_on_abort",
+        "body_paused",
+        "continue_sent",
+    )
+
+    def __init__(self, connection: HTTPConnection, request: Request) -> None:
+        self.request = request
+        self._connection = connection
+        self._writer: ResponseWriter | None = None
+        self.status = 0
+        self.finished = False
+        self.aborted = False
+        self._on_data: Callable[[bytes], object] | None = None
+        self._on_end: Callable[[], object] | None = None
+        self._on_abort: list[Callable[[], object]] = []
+        self.body_paused = False
+        self.continue_sent = False
+
+    # -- context ----------------------------------------------------------------------------------
+
+    @property
+    def loop(self) -> EventLoop:
+        return self._connection.loop
+
+    @property
+    def client_address(self) -> tuple[str, int]:
+        return self._connection.address
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        return self._connection.server_address
+
+    @property
+    def response_started(self) -> bool:
+        return self._writer is not None
+
+    @property
+    def queued(self) -> int:
+        """Response bytes waiting for the peer to take them (file ranges included)."""
+        return self._connection.queued
+
+    def __repr__(self) -> str:
+        return f"<Exchange {self.request.method} {self.request.target} status={self.status or '-'}>"
+
+    # -- the request body -------------------------------------------------------------------------
+
+    @property
+    def reads_body(self) -> bool:
+        return self._on_data is not None
+
+    def read_body(self, on_data: Callable[[bytes], object], on_end: Callable[[], object]) -> None:
+        """Deliver the request body: ``on_data(chunk)`` per piece, then ``on_end()``.
+
+        Without this call the body is discarded. A client that sent ``Expect: 100-continue`` is
+        invited to send its body now (RFC 9110 10.1.1).
+        """
+        self._on_data = on_data
+        self._on_end = on_end
+        request = self.request
+        if not request.has_body:
+            on_end()
+            return
+        if request.expect_continue and not self.continue_sent and self._writer is None:
+            self.continue_sent = True
+            self._connection.send_continue()
+
+    def pause_body(self) -> None:
+        """Stop delivering body data; the connection stops reading, so the client slows down."""
+        self.body_paused = True
+
+    def resume_body(self) -> None:
+        if self.body_paused:
+            self.body_paused = False
+            self._connection.pump()
+
+    def body_received(self, data: bytes) -> None:
+        """Called by the connection with a piece of the request body."""
+        if self._on_data is not None:
+            self._on_data(data)
+
+    def body_complete(self) -> None:
+        """Called by the connection once the request body has ended."""
+        if self._on_end is not None:
+            self._on_end()
+
+    # -- the response -----------------------------------------------------------------------------
+
+    def respond(self, status: int, headers: HeaderList = (), body: bytes = b"", *, close: bool = False) -> None:
+        """Send a whole response with a bytes body."""
+        self.start_response(status, headers, len(body), close=close)
+        if body:
+            self.write(body)
+        self.end()
+
+    def respond_file(
+        self,
+        status: int,
+        headers: HeaderList,
+        file: BinaryIO,
+        offset: int,
+        count: int,
+        *,
+        close: bool = False,
+    ) -> None:
+        """Send ``count`` bytes of ``file`` from ``offset`` as the body; the exchange closes the file."""
+        self.start_response(status, headers, count, close=close)
+        self.write_file(file, offset, count, owns_file=True)
+        self.end()
+
+    def respond_error(self, status: int, detail: str = "", headers: HeaderList = ()) -> None:
+        """Send a short HTML page for an error status."""
+        body = error_page(status, detail)
+        self.respond(status, [("Content-Type", "text/html; charset=utf-8"), *headers], body)
+
+    def start_response(
+        self,
+        status: int,
+        headers: HeaderList = (),
+        content_length: int | None = None,
+        *,
+        close: bool = False,
+    ) -> None:
+        """Queue the status line and headers. Without ``content_length`` the body is chunked (HTTP/1.1)
+        or ends with the connection (HTTP/1.0). ``close`` ends the connection after this response.
+        Raises StateError if a response was already started."""
+        if self.aborted:
+            return
+        if self._writer is not None:
+            raise StateError("the response was already started")
+        connection = self._connection
+        keep_alive = connection.response_starting(self, close)
+        writer = ResponseWriter(self.request.method, self.request.version, keep_alive)
+        head = writer.head(status, headers, content_length, connection.http_date())
+        self._writer = writer
+        self.status = status
+        if not writer.keep_alive:
+            connection.disable_keep_alive()
+        connection.queue_bytes(head)
+
+    def write(self, data: bytes) -> None:
+        """Queue a piece of the body. Raises StateError before start_response or past Content-Length."""
+        writer = self._writer_for_body()
+        if writer is None:
+            return
+        framed = writer.body(data)
+        if framed:
+            self._connection.queue_bytes(framed)
+
+    def write_file(self, file: BinaryIO, offset: int, count: int, *, owns_file: bool = False) -> None:
+        """Queue ``count`` bytes of ``file`` from ``offset``, sent with os.sendfile. With ``owns_file``
+        the file is closed once sent (or when the connection ends)."""
+        writer = self._writer_for_body()
+        if writer is not None:
+            before, after = writer.file_part(count)
+        if writer is None or not writer.send_body:
+            if owns_file:
+                file.close()
+            return
+        connection = self._connection
+        if before:
+            connection.queue_bytes(before)
+        connection.queue_file(file, offset, count, owns_file)
+        if after:
+            connection.queue_bytes(after)
+
+    def end(self) -> None:
+        """Finish the response. A body shorter than its Content-Length cannot be repaired: the
+        connection is closed so the client sees the truncation."""
+        writer = self._writer_for_body()
+        if writer is None:
+            return
+        try:
+            tail = writer.end()
+        except StateError as error:
+            logger.error("%r: %s; closing the connection", self, error)
+            self.abort()
+            return
+        self.finished = True
+        if tail:
+            self._connection.queue_bytes(tail)
+        self._connection.response_ended(self, writer.body_bytes)
+
+    def abort(self) -> None:
+        """Give up on this response: close the connection now."""
+        if not self.aborted and not self.finished:
+            self._connection.close("response aborted")
+
+    def on_abort(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` if the connection ends before the response does."""
+        self._on_abort.append(callback)
+
+    def connection_lost(self) -> None:
+        """Called by the connection when it closes before this exchange finished."""
+        if self.aborted or self.finished:
+            return
+        self.aborted = True
+        callbacks, self._on_abort = self._on_abort, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logger.exception("abort callback %r failed", callback)
+
+    def _writer_for_body(self) -> ResponseWriter | None:
+        if self.aborted or self.finished:
+            return None
+        if self._writer is None:
+            raise StateError("start_response() must come first")
+        return self._writer
+
+
+Handler = Callable[[Exchange], None]

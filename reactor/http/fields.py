@@ -1,0 +1,62 @@
+"""Field syntax shared by the head and the chunked trailer section (RFC 9110 5, RFC 9112 5).
+
+Every pattern is compiled with re.ASCII and spells its character classes out: Python's \\d and \\s match
+Unicode digits and spaces, which other Python servers have let through as framing (aiohttp
+CVE-2023-47627, waitress CVE-2022-24761).
+"""
+
+from __future__ import annotations
+
+import re
+
+from reactor.http.errors import ProtocolError
+
+TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", re.ASCII)
+# RFC 9110 5.5: a field value is visible ASCII, obs-text and interior SP / HTAB; CR, LF, NUL and the
+# other controls are never allowed (RFC 9110 5.5: a recipient MUST reject or replace them).
+_FORBIDDEN_IN_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]", re.ASCII)
+_OWS = b" \t"
+
+
+def parse_field_line(line: bytes) -> tuple[str, str]:
+    """Split one ``name: value`` line (terminator already removed) into a lower-case name and a value.
+
+    Raises ProtocolError(400) for obsolete folding, whitespace before the colon, a bad name or a
+    control character in the value.
+    """
+    if line[:1] in (b" ", b"\t"):
+        # RFC 9112 5.2: obs-fold; a server MUST reject it (or unfold it), we reject.
+        raise ProtocolError(400, "obsolete line folding")
+    name, colon, value = line.partition(b":")
+    if not colon:
+        raise ProtocolError(400, "header line without a colon")
+    if TOKEN.fullmatch(name) is None:
+        # RFC 9112 5.1: no whitespace is allowed between the field name and the colon.
+        raise ProtocolError(400, "invalid header name")
+    value = value.strip(_OWS)
+    if _FORBIDDEN_IN_VALUE.search(value) is not None:
+        raise ProtocolError(400, "control character in a header value")
+    return name.decode("ascii").lower(), value.decode("latin-1")
+
+
+def split_lines(block: bytes) -> list[bytes]:
+    """Split a head or trailer block (ending in its empty line) into lines without terminators.
+
+    Raises ProtocolError(400) for a bare CR (RFC 9112 2.2: a bare CR MUST be rejected or replaced).
+    """
+    lines = block.split(b"\n")
+    del lines[-2:]  # the empty line and what follows the final LF
+    out = []
+    for line in lines:
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if b"\r" in line:
+            raise ProtocolError(400, "bare CR in the head")
+        out.append(line)
+    return out
+
+
+def split_list(values: list[str]) -> list[str]:
+    """Elements of a comma-separated list field spread over several lines, lower-cased, empty elements
+    dropped (RFC 9110 5.6.1: a recipient MUST accept and ignore empty list elements)."""
+    return [item.strip(" \t").lower() for value in values for item in value.split(",") if item.strip(" \t")]

@@ -1,0 +1,277 @@
+"""The sans-IO request parser: fed bytes, it hands out request heads, body data and ends of message.
+
+It never touches a socket. ``receive_data(data)`` appends bytes (``b""`` means the peer closed its
+side); ``next_event()`` returns the next event or a Signal (NEED_DATA, PAUSED, CLOSED), and raises
+ProtocolError with the status to answer when the bytes break HTTP/1.1. The cycle state it shares with
+the connection decides whether it reads a head, a body, or waits (PAUSED) for the current response to
+finish: that wait is what keeps pipelined responses in request order.
+"""
+
+from __future__ import annotations
+
+import re
+
+from reactor.http.errors import ProtocolError
+from reactor.http.events import CLOSED, NEED_DATA, PAUSED, EndOfMessage, Event, Headers, Request
+from reactor.http.fields import parse_field_line, split_lines, split_list
+from reactor.http.framing import BodyReader, ChunkedReader, ContentLengthReader
+from reactor.http.receivebuffer import ReceiveBuffer
+from reactor.http.state import BODY_PHASES, Cycle, Phase, Transition
+
+# RFC 9112 3: method SP request-target SP HTTP-version, single spaces, no other whitespace.
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])", re.ASCII)
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+# RFC 9110 7.2 / RFC 3986 3.2.2: Host = uri-host [ ":" port ]; uri-host is an IP literal or a reg-name.
+_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?", re.ASCII)
+_ABSOLUTE_FORM = re.compile(r"([A-Za-z][A-Za-z0-9+\-.]*)://([^/?#]*)([^#]*)", re.ASCII)
+# The first bytes of a request: a method token, then a space. Checked before the head is complete so
+# that a TLS ClientHello or binary garbage is answered at once instead of after the header timeout.
+_REQUEST_START = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]*(?: |\Z)", re.ASCII)
+_REQUEST_START_BYTES = 32
+_MAX_CONTENT_LENGTH_DIGITS = 18  # anything longer is beyond every limit and beyond a C long
+
+
+class RequestParser:
+    """Turns a byte stream into request events, enforcing the limits it is given.
+
+    ``max_request_line`` (414), ``max_head`` (431, the whole head), ``max_headers`` (431, field count)
+    and ``max_body`` (413) bound what one request may make us hold.
+    """
+
+    def __init__(self, *, max_request_line: int, max_head: int, max_headers: int, max_body: int) -> None:
+        self.cycle = Cycle()
+        self._buffer = ReceiveBuffer()
+        self._body: BodyReader | None = None
+        self._eof = False
+        self._max_request_line = max_request_line
+        self._max_head = max_head
+        self._max_headers = max_headers
+        self._max_body = max_body
+
+    # -- feeding ---------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Append received bytes; ``b""`` records that the peer will send nothing more."""
+        if data:
+            self._buffer.append(data)
+        else:
+            self._eof = True
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet turned into events."""
+        return len(self._buffer)
+
+    @property
+    def eof(self) -> bool:
+        return self._eof
+
+    def body_remaining(self) -> int | None:
+        """Body bytes still to arrive from the network (not yet buffered); None for a chunked body."""
+        body = self._body
+        if isinstance(body, ContentLengthReader):
+            return max(0, body.remaining - len(self._buffer))
+        return None if body is not None else 0
+
+    def discard_buffer(self) -> None:
+        """Forget what is buffered (the connection is closing and will not parse it)."""
+        self._buffer.clear()
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def next_event(self) -> Event:
+        """Return the next event or signal. Raises ProtocolError with the status to answer."""
+        phase = self.cycle.phase
+        if phase is Phase.IDLE:
+            return self._next_head()
+        if phase in BODY_PHASES:
+            return self._next_body_event()
+        return PAUSED
+
+    def start_next_cycle(self) -> None:
+        """The response is complete and the connection persists: parse the next request."""
+        self.cycle.apply(Transition.NEXT_CYCLE)
+        self._body = None
+
+    def _next_head(self) -> Event:
+        buffer = self._buffer
+        buffer.skip_leading_newlines()
+        head = buffer.maybe_extract_head()
+        if head is None:
+            _check_request_start(buffer.peek(_REQUEST_START_BYTES))
+            size = len(buffer)
+            if size > self._max_request_line and buffer.find(b"\n", 0, self._max_request_line + 2) < 0:
+                raise ProtocolError(414, "request line too long")
+            if size > self._max_head:
+                raise ProtocolError(431, "request head too large")
+            if self._eof:
+                if size == 0:
+                    return CLOSED
+                raise ProtocolError(400, "connection closed inside a request head")
+            return NEED_DATA
+        _check_request_start(head[:_REQUEST_START_BYTES])
+        if len(head) > self._max_head:
+            raise ProtocolError(431, "request head too large")
+        request = self._parse_head(head)
+        if request.has_body:
+            if request.chunked:
+                self._body = ChunkedReader(self._max_body, self._max_head)
+            else:
+                assert request.content_length is not None
+                self._body = ContentLengthReader(request.content_length)
+            self.cycle.apply(Transition.REQUEST_HEAD_WITH_BODY)
+        else:
+            self.cycle.apply(Transition.REQUEST_HEAD)
+        if not request.keep_alive:
+            self.cycle.disable_keep_alive()
+        return request
+
+    def _next_body_event(self) -> Event:
+        assert self._body is not None
+        event = self._body.read(self._buffer)
+        if event is None:
+            if self._eof:
+                raise ProtocolError(400, "connection closed inside a request body")
+            return NEED_DATA
+        if isinstance(event, EndOfMessage):
+            self.cycle.apply(Transition.REQUEST_END)
+        return event
+
+    # -- the head --------------------------------------------------------------------------------
+
+    def _parse_head(self, head: bytes) -> Request:
+        lines = split_lines(head)
+        request_line = lines[0]
+        if len(request_line) > self._max_request_line:
+            raise ProtocolError(414, "request line too long")
+        match = _REQUEST_LINE.fullmatch(request_line)
+        if match is None:
+            raise ProtocolError(400, "malformed request line")
+        method_b, target_b, major, minor = match.groups()
+        if major != b"1":
+            # RFC 9110 15.6.6: 505 for a major version we do not support.
+            raise ProtocolError(505, "HTTP version not supported")
+        # RFC 9110 6.2: a higher 1.x minor version is answered as HTTP/1.1.
+        version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
+        if len(lines) - 1 > self._max_headers:
+            raise ProtocolError(431, "too many header fields")
+        headers = Headers([parse_field_line(line) for line in lines[1:]])
+        method = method_b.decode("ascii")
+        target = target_b.decode("ascii")
+        path, query, target_host = _split_target(method, target)
+        host = _host(headers, version, target_host)
+        content_length, chunked = self._body_framing(headers, version)
+        connection = split_list(headers.get_all("connection")) if "connection" in headers else []
+        if version == "HTTP/1.1":
+            keep_alive = "close" not in connection
+        else:
+            # RFC 9112 9.3: an HTTP/1.0 connection persists only if the client asks for keep-alive.
+            keep_alive = "keep-alive" in connection and "close" not in connection
+        expect_continue = False
+        expect = headers.get_all("expect")
+        if expect:
+            expectations = split_list(expect)
+            if expectations != ["100-continue"]:
+                # RFC 9110 10.1.1: an expectation we cannot meet may be answered 417.
+                raise ProtocolError(417, "unsupported expectation")
+            # RFC 9110 10.1.1: a 100-continue in an HTTP/1.0 request MUST be ignored.
+            expect_continue = version == "HTTP/1.1"
+        return Request(
+            method,
+            target,
+            path,
+            query,
+            version,
+            headers,
+            host,
+            content_length,
+            chunked,
+            keep_alive,
+            expect_continue,
+        )
+
+    def _body_framing(self, headers: Headers, version: str) -> tuple[int | None, bool]:
+        """Return (Content-Length or None, chunked) per RFC 9112 6.3. Raises ProtocolError."""
+        transfer_encoding = headers.get_all("transfer-encoding")
+        content_length = headers.get_all("content-length")
+        if transfer_encoding:
+            if content_length:
+                # RFC 9112 6.1 / 6.3: T-E with C-L is a request smuggling vector; reject it outright.
+                raise ProtocolError(400, "both Transfer-Encoding and Content-Length")
+            if version == "HTTP/1.0":
+                # RFC 9112 6.1: T-E in an HTTP/1.0 message means the framing is faulty.
+                raise ProtocolError(400, "Transfer-Encoding in an HTTP/1.0 request")
+            codings = split_list(transfer_encoding)
+            if not codings or codings[-1] != "chunked":
+                # RFC 9112 6.3: a request whose final coding is not chunked cannot be framed: 400.
+                raise ProtocolError(400, "final transfer coding is not chunked")
+            if "chunked" in codings[:-1]:
+                raise ProtocolError(400, "chunked applied more than once")
+            if len(codings) > 1:
+                # RFC 9112 6.1: a transfer coding we do not implement is answered 501.
+                raise ProtocolError(501, "transfer coding not implemented")
+            return None, True
+        if not content_length:
+            return None, False
+        values = {item.strip(" \t") for value in content_length for item in value.split(",")}
+        if len(values) != 1:
+            # RFC 9110 8.6: differing values (or an empty element) cannot be trusted.
+            raise ProtocolError(400, "conflicting Content-Length values")
+        value = values.pop()
+        if _DIGITS.fullmatch(value) is None:
+            # int() would accept "+1", "1_0", " 1" and non-ASCII digits: each a smuggling bug elsewhere.
+            raise ProtocolError(400, "invalid Content-Length")
+        if len(value.lstrip("0")) > _MAX_CONTENT_LENGTH_DIGITS:
+            raise ProtocolError(413, "request body too large")
+        length = int(value)
+        if length > self._max_body:
+            raise ProtocolError(413, "request body too large")
+        return length, False
+
+
+def _check_request_start(prefix: bytes) -> None:
+    """Raise ProtocolError(400) if ``prefix`` cannot begin a request line. A lone CR may still
+    become an empty line before the request (RFC 9112 2.2)."""
+    if prefix != b"\r" and _REQUEST_START.match(prefix) is None:
+        raise ProtocolError(400, "not an HTTP request")
+
+
+def _split_target(method: str, target: str) -> tuple[str, str, str | None]:
+    """Return (path, query, host from an absolute-form target or None). Raises ProtocolError(400)."""
+    if target[0] == "/":
+        path, _, query = target.partition("?")
+        return path, query, None
+    if target == "*":
+        # RFC 9112 3.2.4: asterisk-form is only for a server-wide OPTIONS.
+        if method != "OPTIONS":
+            raise ProtocolError(400, "asterisk-form target outside OPTIONS")
+        return "*", "", None
+    if method == "CONNECT":
+        # RFC 9112 3.2.3: authority-form; the handler decides whether CONNECT is supported at all.
+        return "", "", target
+    match = _ABSOLUTE_FORM.fullmatch(target)
+    if match is None or match.group(1).lower() not in ("http", "https"):
+        raise ProtocolError(400, "malformed request target")
+    # RFC 9112 3.2.2: a server MUST accept the absolute form; its authority replaces Host.
+    authority, rest = match.group(2), match.group(3) or "/"
+    if "@" in authority or _HOST.fullmatch(authority) is None:
+        raise ProtocolError(400, "malformed authority in the request target")
+    if rest[0] != "/":
+        rest = "/" + rest
+    path, _, query = rest.partition("?")
+    return path, query, authority
+
+
+def _host(headers: Headers, version: str, target_host: str | None) -> str:
+    """The request's host, checked per RFC 9112 3.2. Raises ProtocolError(400)."""
+    hosts = headers.get_all("host")
+    if len(hosts) > 1:
+        raise ProtocolError(400, "more than one Host field")
+    if hosts and _HOST.fullmatch(hosts[0]) is None:
+        raise ProtocolError(400, "invalid Host field")
+    if not hosts and version == "HTTP/1.1":
+        # RFC 9112 3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks Host.
+        raise ProtocolError(400, "missing Host field")
+    if target_host is not None:
+        return target_host
+    return hosts[0] if hosts else ""

@@ -1,0 +1,91 @@
+"""Bytes received but not yet parsed, with the searches the parser needs done in linear time."""
+
+from __future__ import annotations
+
+import re
+
+# RFC 9112 2.2: a recipient MAY accept a bare LF as a line terminator; a head ends at an empty line.
+_HEAD_END = re.compile(rb"\n\r?\n")
+
+
+class ReceiveBuffer:
+    """A bytearray that remembers how far it has already been searched, so a client that sends one byte
+    at a time costs O(n) in total rather than O(n^2). Removing from the front of a bytearray is
+    amortised O(1) in CPython, so extraction is cheap too."""
+
+    __slots__ = ("_data", "_head_searched", "_line_searched")
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._head_searched = 0
+        self._line_searched = 0
+
+    def append(self, data: bytes) -> None:
+        self._data += data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __bytes__(self) -> bytes:
+        return bytes(self._data)
+
+    def clear(self) -> None:
+        del self._data[:]
+        self._head_searched = self._line_searched = 0
+
+    def _take(self, count: int) -> bytes:
+        out = bytes(self._data[:count])
+        del self._data[:count]
+        self._head_searched = self._line_searched = 0
+        return out
+
+    def skip_leading_newlines(self) -> None:
+        """Drop empty lines before a request line (RFC 9112 2.2: a server SHOULD ignore at least one)."""
+        data = self._data
+        start = 0
+        while start < len(data) and data[start] in b"\r\n":
+            if data[start] == 13:  # CR only counts when LF follows; a lone CR is left for the parser
+                if start + 1 >= len(data) or data[start + 1] != 10:
+                    break
+                start += 2
+            else:
+                start += 1
+        if start:
+            del data[:start]
+            self._head_searched = self._line_searched = 0
+
+    def maybe_extract_head(self) -> bytes | None:
+        """Return the head up to and including its terminating empty line, or None if incomplete."""
+        match = _HEAD_END.search(self._data, self._head_searched)
+        if match is None:
+            # The terminator may straddle the next append: resume two bytes back.
+            self._head_searched = max(0, len(self._data) - 2)
+            return None
+        return self._take(match.end())
+
+    def find_line_end(self) -> int:
+        """Offset of the first LF, or -1; repeated calls do not rescan what was already searched."""
+        index = self._data.find(b"\n", self._line_searched)
+        if index < 0:
+            self._line_searched = len(self._data)
+        return index
+
+    def maybe_extract_line(self) -> bytes | None:
+        """Return the first line including its LF, or None if no LF has arrived yet."""
+        index = self.find_line_end()
+        if index < 0:
+            return None
+        return self._take(index + 1)
+
+    def maybe_extract_at_most(self, count: int) -> bytes | None:
+        """Return up to ``count`` bytes, or None if the buffer is empty."""
+        if not self._data:
+            return None
+        return self._take(count)
+
+    def peek(self, count: int) -> bytes:
+        """The first ``count`` bytes, left in place."""
+        return bytes(self._data[:count])
+
+    def find(self, sub: bytes, start: int, end: int) -> int:
+        return self._data.find(sub, start, end)

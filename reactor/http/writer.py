@@ -1,0 +1,136 @@
+"""The sans-IO response side: framing decisions and the bytes of heads, chunks and error pages."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from http import HTTPStatus
+
+from reactor.http.errors import StateError
+
+SERVER = b"reactor"
+
+REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+_STATUS_LINES = {code: f"HTTP/1.1 {code} {phrase}\r\n".encode("latin-1") for code, phrase in REASONS.items()}
+_LAST_CHUNK = b"0\r\n\r\n"
+
+
+def status_line(status: int) -> bytes:
+    """``HTTP/1.1 <status> <reason>\\r\\n``; we answer every 1.x request as HTTP/1.1 (RFC 9110 6.2)."""
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        if not 100 <= status <= 999:
+            raise ValueError(f"invalid status code {status}")
+        line = f"HTTP/1.1 {status} \r\n".encode("latin-1")
+    return line
+
+
+def interim_continue() -> bytes:
+    """The interim response that invites the client to send its body (RFC 9110 15.2.1)."""
+    return b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def body_forbidden(method: str, status: int) -> bool:
+    """True when the response carries no body: HEAD, 1xx, 204 and 304 (RFC 9110 6.4.1)."""
+    return method == "HEAD" or status < 200 or status in (204, 304)
+
+
+class ResponseWriter:
+    """Frames one response to one request.
+
+    ``head`` decides the framing: Content-Length when the length is known, chunked when it is not and
+    the client speaks HTTP/1.1, otherwise the body ends when the connection closes (keep-alive lost).
+    ``body`` and ``end`` return the bytes to send (nothing for HEAD, 204, 304). Handlers never pass
+    Content-Length, Transfer-Encoding, Connection, Date or Server: those belong to this writer.
+    """
+
+    __slots__ = ("_method", "_http10", "keep_alive", "send_body", "chunked", "remaining", "body_bytes")
+
+    def __init__(self, method: str, version: str, keep_alive: bool) -> None:
+        self._method = method
+        self._http10 = version == "HTTP/1.0"
+        self.keep_alive = keep_alive
+        self.send_body = True
+        self.chunked = False
+        self.remaining: int | None = None  # bytes of body still owed, when the length was declared
+        self.body_bytes = 0  # bytes of body payload written, for the access log
+
+    def head(
+        self,
+        status: int,
+        headers: Iterable[tuple[str, str]],
+        content_length: int | None,
+        date: bytes,
+    ) -> bytes:
+        """Return the encoded status line and header section. Raises ValueError for a header that
+        contains CR, LF or NUL (response splitting)."""
+        parts = [status_line(status), b"Server: ", SERVER, b"\r\nDate: ", date, b"\r\n"]
+        for name, value in headers:
+            if "\r" in value or "\n" in value or "\0" in value or ":" in name or "\n" in name or "\r" in name:
+                raise ValueError(f"invalid header {name!r}")
+            parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+        no_body_status = status < 200 or status == 204
+        if body_forbidden(self._method, status):
+            self.send_body = False
+        if no_body_status:
+            pass  # RFC 9110 8.6: no Content-Length in 1xx or 204
+        elif content_length is not None:
+            if status != 304:
+                parts.append(b"Content-Length: %d\r\n" % content_length)
+            self.remaining = content_length
+        elif status != 304:
+            if self._http10:
+                # An HTTP/1.0 client knows no chunked coding: the body ends when we close.
+                self.keep_alive = False
+            else:
+                self.chunked = True
+                parts.append(b"Transfer-Encoding: chunked\r\n")
+        if not self.keep_alive:
+            parts.append(b"Connection: close\r\n")
+        elif self._http10:
+            parts.append(b"Connection: keep-alive\r\n")
+        parts.append(b"\r\n")
+        return b"".join(parts)
+
+    def body(self, data: bytes) -> bytes:
+        """Return the bytes that carry ``data``. Raises StateError past a declared Content-Length."""
+        if self.remaining is not None:
+            if len(data) > self.remaining:
+                raise StateError("response body longer than its Content-Length")
+            self.remaining -= len(data)
+        self.body_bytes += len(data)
+        if not self.send_body or not data:
+            return b""
+        if self.chunked:
+            return b"%x\r\n%s\r\n" % (len(data), data)
+        return data
+
+    def file_part(self, count: int) -> tuple[bytes, bytes]:
+        """Account for ``count`` bytes sent from a file; return the framing to put before and after."""
+        if self.remaining is not None:
+            if count > self.remaining:
+                raise StateError("response body longer than its Content-Length")
+            self.remaining -= count
+        self.body_bytes += count
+        if self.chunked and count and self.send_body:
+            return b"%x\r\n" % count, b"\r\n"
+        return b"", b""
+
+    def end(self) -> bytes:
+        """Return the bytes that end the body. Raises StateError if a declared length was not met."""
+        if self.remaining:
+            raise StateError(f"response ended {self.remaining} bytes short of its Content-Length")
+        if self.chunked and self.send_body:
+            return _LAST_CHUNK
+        return b""
+
+
+def error_page(status: int, detail: str = "") -> bytes:
+    """A short HTML page for an error status."""
+    reason = REASONS.get(status, "Error")
+    text = html.escape(detail or reason)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{status} {reason}</title></head>\n'
+        f"<body><h1>{status} {reason}</h1><p>{text}</p></body></html>\n"
+    ).encode()

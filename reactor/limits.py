@@ -1,0 +1,53 @@
+"""Every limit and timeout in one place, each default with its reason and the nginx directive it mirrors."""
+
+from __future__ import annotations
+
+import resource
+from dataclasses import dataclass, field
+
+KiB = 1024
+MiB = 1024 * KiB
+
+
+def default_max_connections() -> int:
+    """Connections we can hold: the descriptor limit minus headroom for listeners, files being sent,
+    the wakeup socket and logging. nginx's worker_connections is set by hand; we derive it."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        soft = 65536
+    return max(1, (soft - 16) // 2)  # each connection may hold a file open while it sends it
+
+
+@dataclass(frozen=True)
+class Limits:
+    # Request head (RFC 9112 2.3, 5): nginx large_client_header_buffers 4 8k.
+    max_request_line: int = 8 * KiB  # longer request line: 414
+    max_head: int = 32 * KiB  # whole head, request line included: 431
+    max_headers: int = 100  # header field lines: 431 (Apache LimitRequestFields 100)
+    # Request body: nginx client_max_body_size 1m. Larger: 413.
+    max_body: int = 1 * MiB
+    # A body nobody reads (a POST to a static file) is read and dropped up to this size so the
+    # connection can be kept; a larger one closes the connection after the response.
+    max_discard: int = 64 * KiB
+
+    # Timeouts in seconds, all on the loop's timer heap.
+    header_timeout: float = 60.0  # whole request head (slowloris): nginx client_header_timeout 60s
+    keepalive_timeout: float = 75.0  # idle between requests: nginx keepalive_timeout 75s
+    body_timeout: float = 60.0  # between two body reads: nginx client_body_timeout 60s
+    send_timeout: float = 60.0  # between two sends that moved data: nginx send_timeout 60s
+    lingering_timeout: float = 5.0  # between reads while draining before close: nginx lingering_timeout 5s
+    lingering_time: float = 30.0  # whole drain before close: nginx lingering_time 30s
+
+    # Connections.
+    max_connections: int = field(default_factory=default_max_connections)  # nginx worker_connections
+    listen_backlog: int = 1024  # nginx listen backlog= (511 there; modern kernels allow more)
+    accept_batch: int = 64  # accepts per readiness event, so one busy listener cannot starve the rest
+    accept_backoff: float = 0.5  # pause after EMFILE/ENFILE before accepting again
+
+    # Buffers: asyncio's water marks (64 KiB / 16 KiB) and a recv size that takes a pipeline at once.
+    recv_size: int = 64 * KiB
+    high_water: int = 64 * KiB  # queued response bytes above which we stop reading requests
+    low_water: int = 16 * KiB  # below which we resume
+
+    # Shutdown: responses in flight get this long after SIGTERM/SIGINT (nginx worker_shutdown_timeout).
+    grace: float = 10.0

@@ -1,0 +1,132 @@
+"""Listening sockets: binding them like http.server does, and accepting in bounded batches."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+
+from reactor.errors import ACCEPT_EXHAUSTION_ERRNOS, ACCEPT_SKIP_ERRNOS
+from reactor.loop import EVENT_READ, EventLoop
+from reactor.timers import Handle
+
+logger = logging.getLogger("reactor.listener")
+
+AcceptCallback = Callable[[socket.socket, tuple[str, int]], None]
+
+
+def bind(host: str | None, port: int, backlog: int) -> socket.socket:
+    """Return a non-blocking listening socket.
+
+    With no host, listen on every address, dual-stack where the platform allows (as http.server
+    does); otherwise on the first address ``host`` resolves to (an IPv4 or IPv6 literal, or a name).
+    Raises OSError (socket.gaierror for an unknown name) when that is impossible.
+    """
+    if host is None or host == "":
+        if socket.has_dualstack_ipv6():
+            sock = socket.create_server(("::", port), family=socket.AF_INET6, backlog=backlog, dualstack_ipv6=True)
+        else:
+            sock = socket.create_server(("0.0.0.0", port), backlog=backlog)
+    else:
+        family, _type, _proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.create_server(
+            address,
+            family=family,
+            backlog=backlog,
+            dualstack_ipv6=family == socket.AF_INET6 and address[0] == "::" and socket.has_dualstack_ipv6(),
+        )
+    sock.setblocking(False)
+    return sock
+
+
+class Listener:
+    """Accepts connections on one listening socket and hands each to ``on_accept``.
+
+    Accepts at most ``batch`` connections per readiness event, so one busy port cannot starve the
+    connections already open. When accept fails for lack of descriptors or memory (EMFILE, ENFILE...)
+    it stops watching the socket for ``backoff`` seconds instead of spinning on a readable listener,
+    and logs that once per episode.
+    """
+
+    def __init__(
+        self, loop: EventLoop, sock: socket.socket, on_accept: AcceptCallback, batch: int, backoff: float
+    ) -> None:
+        self.loop = loop
+        self.sock = sock
+        self._on_accept = on_accept
+        self._batch = batch
+        self._backoff = backoff
+        self._registered = False
+        self._at_limit = False  # the server holds as many connections as it may
+        self._backoff_timer: Handle | None = None
+        self._closed = False
+        self._exhausted = False  # in an EMFILE episode: logged already
+        self.accepted = 0
+        self.exhaustion_pauses = 0
+
+    @property
+    def address(self) -> tuple[str, int]:
+        name = self.sock.getsockname()
+        return name[0], name[1]
+
+    def start(self) -> None:
+        self._update_registration()
+
+    def set_at_limit(self, at_limit: bool) -> None:
+        """Stop accepting while the server is at its connection limit; resume when it is not."""
+        self._at_limit = at_limit
+        self._update_registration()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._backoff_timer is not None:
+            self._backoff_timer.cancel()
+        self._update_registration()
+        self.sock.close()
+
+    def _update_registration(self) -> None:
+        wanted = not self._closed and not self._at_limit and self._backoff_timer is None
+        if wanted and not self._registered:
+            self.loop.register(self.sock, EVENT_READ, self.on_readable, None)
+        elif not wanted and self._registered:
+            self.loop.unregister(self.sock)
+        self._registered = wanted
+
+    def on_readable(self) -> None:
+        for _ in range(self._batch):
+            if not self._registered:
+                return  # the last accept reached the connection limit
+            try:
+                sock, address = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                if error.errno in ACCEPT_SKIP_ERRNOS:
+                    continue
+                if error.errno in ACCEPT_EXHAUSTION_ERRNOS:
+                    self._pause_for_backoff(error)
+                    return
+                raise
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.accepted += 1
+            self._exhausted = False
+            self._on_accept(sock, (address[0], address[1]))
+
+    def _pause_for_backoff(self, error: OSError) -> None:
+        self.exhaustion_pauses += 1
+        if not self._exhausted:
+            self._exhausted = True
+            logger.warning(
+                "accept failed (%s); not accepting for %.1f s; open connections go on", error.strerror, self._backoff
+            )
+        self._backoff_timer = self.loop.call_later(self._backoff, self._end_backoff)
+        self._update_registration()
+
+    def _end_backoff(self) -> None:
+        self._backoff_timer = None
+        self._update_registration()

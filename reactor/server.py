@@ -1,0 +1,145 @@
+"""The HTTP server: listeners, connections, the connection limit and the graceful shutdown."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from reactor.connection import ConnectionConfig, HTTPConnection, IOState
+from reactor.exchange import Handler
+from reactor.limits import Limits
+from reactor.listener import Listener
+from reactor.loop import EventLoop, LoopStatistics
+from reactor.timers import Handle
+
+logger = logging.getLogger("reactor.server")
+
+
+@dataclass(frozen=True)
+class ServerStatistics:
+    connections: int  # open now
+    by_state: dict[str, int]  # open connections per I/O state
+    accepted: int
+    requests: int
+    bytes_received: int
+    bytes_sent: int
+    queued: int  # response bytes waiting in send queues now
+    closes: dict[str, int]  # closed connections per reason
+    loop: LoopStatistics
+
+
+class Server:
+    """Serves ``handler`` on ``sockets`` (already bound and listening) with ``loop``.
+
+    ``shutdown(grace)`` stops accepting, closes idle connections, lets responses in flight finish for
+    up to ``grace`` seconds, then closes what is left and calls ``on_stopped``.
+    """
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        sockets: Iterable[socket.socket],
+        handler: Handler,
+        limits: Limits | None = None,
+        access_log: Callable[[str, str, int, int], None] | None = None,
+    ) -> None:
+        self.loop = loop
+        self.limits = limits if limits is not None else Limits()
+        self._config = ConnectionConfig(loop, handler, self.limits, access_log, self._on_connection_closed)
+        self.listeners = [
+            Listener(loop, sock, self._on_accept, self.limits.accept_batch, self.limits.accept_backoff)
+            for sock in sockets
+        ]
+        self.connections: set[HTTPConnection] = set()
+        self._ids = itertools.count(1)
+        self._shutting_down = False
+        self._grace_timer: Handle | None = None
+        self._on_stopped: Callable[[], object] | None = None
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        return [listener.address for listener in self.listeners]
+
+    def start(self) -> None:
+        for listener in self.listeners:
+            listener.start()
+
+    def _on_accept(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        if self._shutting_down:
+            sock.close()
+            return
+        connection = HTTPConnection(self._config, sock, address, next(self._ids))
+        if connection.state is not IOState.CLOSED:
+            self.connections.add(connection)
+        if len(self.connections) >= self.limits.max_connections:
+            for listener in self.listeners:
+                listener.set_at_limit(True)
+
+    def _on_connection_closed(self, connection: HTTPConnection) -> None:
+        was_at_limit = len(self.connections) >= self.limits.max_connections
+        self.connections.discard(connection)
+        if was_at_limit and len(self.connections) < self.limits.max_connections and not self._shutting_down:
+            for listener in self.listeners:
+                listener.set_at_limit(False)
+        if self._shutting_down and not self.connections:
+            self._stopped()
+
+    def shutdown(self, grace: float | None = None, on_stopped: Callable[[], object] | None = None) -> None:
+        """Stop gracefully: no new connections, idle ones closed now, busy ones closed after their
+        response or after ``grace`` seconds (default: the limits' grace), whichever comes first."""
+        if self._shutting_down:
+            return
+        self._shutting_down = True
+        self._on_stopped = on_stopped
+        for listener in self.listeners:
+            listener.close()
+        for connection in list(self.connections):
+            connection.shutdown()
+        if not self.connections:
+            self._stopped()
+            return
+        delay = self.limits.grace if grace is None else grace
+        logger.info("waiting up to %.1f s for %d connection(s) to finish", delay, len(self.connections))
+        self._grace_timer = self.loop.call_later(delay, self._grace_expired)
+
+    def _grace_expired(self) -> None:
+        self._grace_timer = None
+        for connection in list(self.connections):
+            connection.close("shutdown grace expired")
+
+    def _stopped(self) -> None:
+        if self._grace_timer is not None:
+            self._grace_timer.cancel()
+            self._grace_timer = None
+        callback, self._on_stopped = self._on_stopped, None
+        if callback is not None:
+            callback()
+
+    def close(self) -> None:
+        """Close every listener and connection at once (no grace)."""
+        for listener in self.listeners:
+            listener.close()
+        for connection in list(self.connections):
+            connection.close("server closed")
+
+    def statistics(self) -> ServerStatistics:
+        counters = self._config.counters
+        by_state: dict[str, int] = {}
+        queued = 0
+        for connection in self.connections:
+            by_state[connection.state.value] = by_state.get(connection.state.value, 0) + 1
+            queued += connection.queued
+        return ServerStatistics(
+            connections=len(self.connections),
+            by_state=by_state,
+            accepted=sum(listener.accepted for listener in self.listeners),
+            requests=counters.requests,
+            bytes_received=counters.bytes_received,
+            bytes_sent=counters.bytes_sent,
+            queued=queued,
+            closes=dict(counters.closes),
+            loop=self.loop.statistics(),
+        )

@@ -1,0 +1,257 @@
+"""The request parser, fed whole, byte by byte and split at every index: same events every time."""
+
+from __future__ import annotations
+
+import pytest
+
+from reactor.http.events import CLOSED, NEED_DATA, PAUSED, Request
+from reactor.http.state import Phase
+from tests.http.helpers import all_feeds, feed, make_parser
+
+SIMPLE = b"GET /index.html?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\n\r\n"
+
+
+def request_of(events: list[tuple[object, ...]], index: int = 0) -> tuple[object, ...]:
+    return [event for event in events if event[0] == "request"][index]
+
+
+def test_simple_get_gives_one_request_with_split_target() -> None:
+    events = all_feeds(SIMPLE)
+    assert len(events) == 1
+    _, method, target, path, query, version, headers, host, length, chunked, keep_alive, expect = events[0]
+    assert (method, target, path, query, version) == ("GET", "/index.html?x=1", "/index.html", "x=1", "HTTP/1.1")
+    assert headers == (("host", "example.com"), ("user-agent", "t"))
+    assert (host, length, chunked, keep_alive, expect) == ("example.com", None, False, True, False)
+
+
+def test_pipelined_requests_come_out_in_order() -> None:
+    data = b"".join(b"GET /%d HTTP/1.1\r\nHost: h\r\n\r\n" % i for i in range(5))
+    events = all_feeds(data)
+    assert [event[2] for event in events] == [f"/{i}" for i in range(5)]
+
+
+def test_parser_pauses_after_a_request_until_the_response_is_done() -> None:
+    parser = make_parser()
+    parser.receive_data(SIMPLE + SIMPLE)
+    assert isinstance(parser.next_event(), Request)
+    assert parser.next_event() is PAUSED
+    assert parser.next_event() is PAUSED  # the second request waits: responses leave in order
+    assert parser.cycle.phase is Phase.HANDLING
+
+
+def test_content_length_body_is_delivered_then_end() -> None:
+    data = b"POST /f HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\n\r\nhello world"
+    events = all_feeds(data)
+    assert events[1:] == [("data", b"hello world"), ("end",)]
+    assert events[0][8] == 11
+
+
+def test_chunked_body_is_decoded_and_trailers_dropped() -> None:
+    data = (
+        b"POST /f HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'5\r\nhello\r\n6;ext=1;q="a b"\r\n world\r\n0\r\nTrailer-Field: x\r\n\r\n'
+        b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n"
+    )
+    events = all_feeds(data)
+    assert events[1:3] == [("data", b"hello world"), ("end",)]
+    assert events[3][2] == "/next"
+
+
+def test_leading_empty_lines_before_a_request_are_ignored() -> None:
+    assert all_feeds(b"\r\n\r\n" + SIMPLE)[0][1] == "GET"
+
+
+def test_bare_lf_line_endings_are_accepted_in_the_head() -> None:
+    events = all_feeds(b"GET / HTTP/1.1\nHost: h\n\n")
+    assert events[0][7] == "h"
+
+
+def test_header_values_lose_surrounding_whitespace_and_keep_inner() -> None:
+    events = all_feeds(b"GET / HTTP/1.1\r\nHost: h\r\nX-A: \t a  b \t\r\nX-Empty:\r\n\r\n")
+    assert events[0][6] == (("host", "h"), ("x-a", "a  b"), ("x-empty", ""))
+
+
+def test_obs_text_in_a_value_is_kept_as_latin1() -> None:
+    events = all_feeds(b"GET / HTTP/1.1\r\nHost: h\r\nX-A: caf\xe9\r\n\r\n")
+    assert events[0][6][1] == ("x-a", "caf\xe9")
+
+
+def test_http10_closes_unless_keep_alive_is_asked() -> None:
+    assert all_feeds(b"GET / HTTP/1.0\r\n\r\n")[0][10] is False
+    assert all_feeds(b"GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")[0][10] is True
+
+
+def test_http11_connection_close_ends_keep_alive() -> None:
+    data = b"GET / HTTP/1.1\r\nHost: h\r\nConnection: foo, close\r\n\r\n" + SIMPLE
+    events = all_feeds(data)
+    assert len(events) == 1, "nothing is parsed after a request that closes the connection"
+    assert events[0][10] is False
+
+
+def test_higher_minor_version_is_treated_as_http11() -> None:
+    assert all_feeds(b"GET / HTTP/1.7\r\nHost: h\r\n\r\n")[0][5] == "HTTP/1.1"
+
+
+def test_absolute_form_target_gives_path_and_host() -> None:
+    events = all_feeds(b"GET http://example.org:8080/a/b?q=1 HTTP/1.1\r\nHost: other\r\n\r\n")
+    assert events[0][3:5] == ("/a/b", "q=1")
+    assert events[0][7] == "example.org:8080"
+
+
+def test_asterisk_form_is_accepted_for_options_only() -> None:
+    assert all_feeds(b"OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")[0][3] == "*"
+    assert all_feeds(b"GET * HTTP/1.1\r\nHost: h\r\n\r\n") == [("error", 400)]
+
+
+def test_expect_100_continue_is_flagged_for_http11_only() -> None:
+    assert all_feeds(b"PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n")[0][11]
+    assert not all_feeds(b"PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n")[0][11]
+
+
+def test_eof_between_requests_is_a_clean_close() -> None:
+    assert feed([SIMPLE], eof=True)[-1] == ("signal", CLOSED)
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"GET / HTTP/1.1\r\n\r\n", 400),  # HTTP/1.1 without Host (RFC 9112 3.2)
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),  # several Host fields
+        (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),  # invalid Host
+        (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+        (b"GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505),
+        (b"GET / HTTP/3.0\r\nHost: h\r\n\r\n", 505),
+        (b"GET / HTTP/01.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET / HTTP/1.1 \r\nHost: h\r\n\r\n", 400),
+        (b"GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400),  # two spaces
+        (b"GET /\tx HTTP/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET /\xff HTTP/1.1\r\nHost: h\r\n\r\n", 400),  # non-ASCII target
+        (b"GET / http/1.1\r\nHost: h\r\n\r\n", 400),
+        (b"GET /\r\n\r\n", 400),  # HTTP/0.9
+        (b"G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400),  # method is not a token
+        (b"GET x HTTP/1.1\r\nHost: h\r\n\r\n", 400),  # not a valid target form
+        (b"GET / HTTP/1.1\r\nHost: h\r\n Folded: x\r\n\r\n", 400),  # obs-fold
+        (b"GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\tfold\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost : h\r\n\r\n", 400),  # whitespace before the colon
+        (b"GET / HTTP/1.1\r\nHost: h\r\nNo-Colon\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x00b\r\n\r\n", 400),  # NUL in a value
+        (b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x01b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\x7fb\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rb\r\n\r\n", 400),  # bare CR
+        (b"GET / HTTP/1.1\rHost: h\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: h\r\nExpect: something\r\n\r\n", 417),
+    ],
+)
+def test_malformed_heads_are_rejected_with_their_status(data: bytes, status: int) -> None:
+    assert all_feeds(data) == [("error", status)]
+
+
+@pytest.mark.parametrize(
+    ("framing", "status"),
+    [
+        (b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", 400),  # smuggling vector
+        (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400),
+        (b"Content-Length: 5\r\nContent-Length: 6\r\n", 400),
+        (b"Content-Length: 5, 6\r\n", 400),
+        (b"Content-Length: abc\r\n", 400),
+        (b"Content-Length: -1\r\n", 400),
+        (b"Content-Length: +5\r\n", 400),  # int() would take it
+        (b"Content-Length: 0x5\r\n", 400),
+        (b"Content-Length: 1_0\r\n", 400),  # int() would take it
+        (b"Content-Length: \xd9\xa5\r\n", 400),  # Arabic-Indic five: int() would take it
+        (b"Content-Length: 5 5\r\n", 400),
+        (b"Content-Length: ,\r\n", 400),
+        (b"Content-Length: 99999999999999999999999\r\n", 413),
+        (b"Content-Length: 2000000\r\n", 413),
+        (b"Transfer-Encoding: gzip\r\n", 400),  # final coding is not chunked
+        (b"Transfer-Encoding: chunked, gzip\r\n", 400),
+        (b"Transfer-Encoding: gzip, chunked\r\n", 501),  # a coding we do not implement
+        (b"Transfer-Encoding: identity\r\n", 400),
+        (b"Transfer-Encoding: chunked, chunked\r\n", 400),
+        (b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", 400),
+        (b"Transfer-Encoding: \xcchunked\r\n", 400),
+        (b"Transfer-Encoding: xchunked\r\n", 400),
+    ],
+)
+def test_ambiguous_or_unsupported_framing_is_rejected(framing: bytes, status: int) -> None:
+    data = b"POST / HTTP/1.1\r\nHost: h\r\n" + framing + b"\r\n"
+    assert all_feeds(data) == [("error", status)]
+
+
+def test_identical_repeated_content_length_is_accepted() -> None:
+    data = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 3, 3\r\n\r\nabc"
+    assert all_feeds(data)[1:] == [("data", b"abc"), ("end",)]
+
+
+def test_transfer_encoding_in_http10_is_rejected() -> None:
+    data = b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    assert all_feeds(data) == [("error", 400)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"5\r\nhelloXX0\r\n\r\n",  # no CRLF after chunk data
+        b"5\r\nhello\n0\r\n\r\n",
+        b"x\r\nhello\r\n0\r\n\r\n",  # not hex
+        b"+5\r\nhello\r\n0\r\n\r\n",
+        b"0x5\r\nhello\r\n0\r\n\r\n",
+        b" 5\r\nhello\r\n0\r\n\r\n",
+        b"5 \r\nhello\r\n0\r\n\r\n",  # BWS is only allowed before a ';'
+        b"5\nhello\r\n0\r\n\r\n",  # bare LF after the size
+        b"5\rhello\r\n0\r\n\r\n",
+        b"\xd9\xa5\r\nhello\r\n0\r\n\r\n",
+        b"1_0\r\n0123456789abcdef\r\n0\r\n\r\n",
+        b"5;\r\nhello\r\n0\r\n\r\n",  # extension without a name
+        b'5;a="x\r\nhello\r\n0\r\n\r\n',  # unterminated quoted string
+        b"10000000000000000\r\n",  # 17 hex digits: overflow
+        b"5\r\nhello\r\n0\r\nBad Trailer: x\r\n\r\n",
+        b"5\r\nhello\r\n0\r\nX: a\x00b\r\n\r\n",
+    ],
+)
+def test_malformed_chunked_bodies_are_rejected(body: bytes) -> None:
+    data = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+    events = all_feeds(data)
+    assert events[-1] == ("error", 400)
+
+
+def test_chunked_body_over_the_limit_is_413() -> None:
+    data = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + b"400\r\n" + b"x" * 1024 + b"\r\n"
+    assert feed([data * 1], max_body=1000)[-1] == ("error", 413)
+
+
+def test_chunk_line_with_endless_extensions_is_rejected() -> None:
+    data = b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5" + b";a=b" * 2000
+    assert feed([data])[-1] == ("error", 400)
+
+
+def test_long_request_line_is_414_even_before_it_ends() -> None:
+    line = b"GET /" + b"a" * 9000
+    assert feed([line]) == [("error", 414)]
+    assert feed([line + b" HTTP/1.1\r\nHost: h\r\n\r\n"]) == [("error", 414)]
+
+
+def test_large_head_is_431_even_before_it_ends() -> None:
+    head = b"GET / HTTP/1.1\r\nHost: h\r\n" + b"X-Pad: " + b"a" * 1000 + b"\r\n"
+    assert feed([head * 40]) == [("error", 431)]
+    assert feed([head * 40 + b"\r\n"]) == [("error", 431)]
+
+
+def test_too_many_header_fields_is_431() -> None:
+    head = b"GET / HTTP/1.1\r\nHost: h\r\n" + b"X: y\r\n" * 101 + b"\r\n"
+    assert feed([head]) == [("error", 431)]
+
+
+def test_eof_inside_a_head_or_body_is_400() -> None:
+    assert feed([b"GET / HTTP/1.1\r\nHo"], eof=True) == [("error", 400)]
+    events = feed([b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabc"], eof=True)
+    assert events[-1] == ("error", 400)
+
+
+def test_byte_at_a_time_head_search_is_linear() -> None:
+    # 30 KiB one byte at a time: a quadratic rescan would take seconds; the bounded timeout catches it.
+    parser = make_parser()
+    parser.receive_data(b"GET / HTTP/1.1\r\nHost: h\r\nX: ")
+    for _ in range(30000):
+        parser.receive_data(b"a")
+        assert parser.next_event() is NEED_DATA

@@ -1,0 +1,99 @@
+"""Response framing and encoding."""
+
+from __future__ import annotations
+
+import pytest
+
+from reactor.http.errors import StateError
+from reactor.http.writer import ResponseWriter, error_page, status_line
+
+DATE = b"Sat, 21 Nov 2026 12:00:00 GMT"
+
+
+def head_lines(head: bytes) -> list[bytes]:
+    assert head.endswith(b"\r\n\r\n")
+    return head[:-4].split(b"\r\n")
+
+
+def test_known_length_uses_content_length_and_carries_date_and_server() -> None:
+    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=True)
+    lines = head_lines(writer.head(200, [("Content-Type", "text/plain")], 5, DATE))
+    assert lines[0] == b"HTTP/1.1 200 OK"
+    assert b"Date: " + DATE in lines
+    assert b"Server: reactor" in lines
+    assert b"Content-Length: 5" in lines
+    assert not any(line.startswith(b"Connection") for line in lines)
+    assert writer.body(b"hello") == b"hello"
+    assert writer.end() == b""
+
+
+def test_unknown_length_is_chunked_for_http11() -> None:
+    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=True)
+    assert b"Transfer-Encoding: chunked" in head_lines(writer.head(200, [], None, DATE))
+    assert writer.body(b"hello") == b"5\r\nhello\r\n"
+    assert writer.body(b"") == b""  # an empty chunk would end the body early
+    assert writer.end() == b"0\r\n\r\n"
+
+
+def test_unknown_length_for_http10_is_close_delimited() -> None:
+    writer = ResponseWriter("GET", "HTTP/1.0", keep_alive=True)
+    lines = head_lines(writer.head(200, [], None, DATE))
+    assert b"Connection: close" in lines
+    assert not writer.keep_alive
+    assert writer.body(b"abc") == b"abc"
+
+
+def test_http10_keep_alive_is_confirmed() -> None:
+    writer = ResponseWriter("GET", "HTTP/1.0", keep_alive=True)
+    assert b"Connection: keep-alive" in head_lines(writer.head(200, [], 0, DATE))
+
+
+@pytest.mark.parametrize(("method", "status"), [("HEAD", 200), ("GET", 204), ("GET", 304), ("GET", 101)])
+def test_no_body_is_sent_for_head_1xx_204_304(method: str, status: int) -> None:
+    writer = ResponseWriter(method, "HTTP/1.1", keep_alive=True)
+    writer.head(status, [], 5 if status in (200, 304) else None, DATE)
+    assert writer.body(b"hello"[: 5 if status in (200, 304) else 0]) == b""
+    assert writer.end() == b""
+
+
+def test_head_keeps_the_content_length_of_get() -> None:
+    writer = ResponseWriter("HEAD", "HTTP/1.1", keep_alive=True)
+    assert b"Content-Length: 1024" in head_lines(writer.head(200, [], 1024, DATE))
+
+
+def test_204_has_no_content_length() -> None:
+    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=True)
+    assert not any(b"Content-Length" in line for line in head_lines(writer.head(204, [], 0, DATE)))
+
+
+def test_body_past_content_length_raises_and_short_body_raises_at_end() -> None:
+    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=True)
+    writer.head(200, [], 3, DATE)
+    with pytest.raises(StateError):
+        writer.body(b"abcd")
+    writer.body(b"ab")
+    with pytest.raises(StateError):
+        writer.end()
+
+
+@pytest.mark.parametrize(("name", "value"), [("X", "a\r\nInjected: 1"), ("X", "a\nb"), ("X\r\nY", "1"), ("X", "\0")])
+def test_header_injection_is_refused(name: str, value: str) -> None:
+    with pytest.raises(ValueError):
+        ResponseWriter("GET", "HTTP/1.1", keep_alive=True).head(200, [(name, value)], 0, DATE)
+
+
+def test_closing_response_says_so() -> None:
+    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=False)
+    assert b"Connection: close" in head_lines(writer.head(200, [], 0, DATE))
+
+
+def test_status_line_for_unknown_code_has_empty_reason() -> None:
+    assert status_line(299) == b"HTTP/1.1 299 \r\n"
+    with pytest.raises(ValueError):
+        status_line(1000)
+
+
+def test_error_page_escapes_its_detail() -> None:
+    page = error_page(404, "<script>")
+    assert b"404 Not Found" in page
+    assert b"<script>" not in page

@@ -1,0 +1,174 @@
+"""``python -m reactor`` as a user runs it: its flags, its errors, its signals."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.client import RawClient, request
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class ServerProcess:
+    """``python -m reactor`` in a child process; the port is read from its start-up line."""
+
+    def __init__(self, *args: str, cwd: Path | None = None, stderr_path: Path) -> None:
+        self.stderr_file = stderr_path.open("wb")
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "reactor", *args],
+            stdout=subprocess.PIPE,
+            stderr=self.stderr_file,
+            cwd=cwd,
+            env=env,
+        )
+        assert self.process.stdout is not None
+        self.banner = self.process.stdout.readline().decode()
+        assert self.banner.startswith("Serving HTTP on "), self.banner or stderr_path.read_text()
+        self.port = int(self.banner.split(" port ")[1].split()[0])
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=20)
+        self.stderr_file.close()
+        return code
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[object]:
+    started: list[ServerProcess] = []
+
+    def start(*args: str, cwd: Path | None = None) -> ServerProcess:
+        server = ServerProcess(*args, cwd=cwd, stderr_path=tmp_path / f"stderr{len(started)}.txt")
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait(timeout=10)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "reactor", *args], capture_output=True, text=True, timeout=20, env=env, check=False
+    )
+
+
+def test_serves_a_directory_and_prints_where(spawn, docroot: Path) -> None:
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "--quiet", "0")
+    assert f"(http://127.0.0.1:{server.port}/)" in server.banner
+    assert request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").body == b"hello world\n"
+    assert server.stop() == 0
+
+
+def test_current_directory_is_the_default(spawn, docroot: Path) -> None:
+    server = spawn("--bind", "127.0.0.1", "0", cwd=docroot)
+    assert request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
+    assert server.stop() == 0
+
+
+def test_access_log_lines_use_the_common_log_format(spawn, docroot: Path, tmp_path: Path) -> None:
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "0")
+    request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+    request(server.port, b"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n")
+    server.stop()
+    log = (tmp_path / "stderr0.txt").read_text()
+    assert "127.0.0.1 - - [" in log
+    assert '"GET /hello.txt HTTP/1.1" 200 12' in log
+    assert '"GET /nope HTTP/1.1" 404 ' in log
+
+
+def test_quiet_prints_no_access_log(spawn, docroot: Path, tmp_path: Path) -> None:
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "0")
+    request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+    server.stop()
+    assert "GET /hello.txt" not in (tmp_path / "stderr0.txt").read_text()
+
+
+def test_ipv6_loopback_and_host_names_can_be_bound(spawn, docroot: Path) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6")
+    try:
+        probe = socket.create_server(("::1", 0), family=socket.AF_INET6)
+        probe.close()
+    except OSError:
+        pytest.skip("::1 is not available")
+    server = spawn("-b", "::1", "-d", str(docroot), "-q", "0")
+    assert "http://[::1]:" in server.banner
+    with socket.create_connection(("::1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert sock.recv(100).startswith(b"HTTP/1.1 200")
+    server.stop()
+    named = spawn("-b", "localhost", "-d", str(docroot), "-q", "0")
+    named.stop()
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http", "8o80"])
+def test_bad_port_is_one_line_and_exit_2(port: str) -> None:
+    result = run_cli("-b", "127.0.0.1", port)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "port" in result.stderr
+
+
+def test_missing_directory_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = run_cli("-d", str(tmp_path / "nope"), "0")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "nope" in result.stderr
+
+
+def test_address_in_use_is_one_line_and_exit_2() -> None:
+    holder = socket.create_server(("127.0.0.1", 0))
+    try:
+        result = run_cli("-b", "127.0.0.1", str(holder.getsockname()[1]))
+    finally:
+        holder.close()
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "in use" in result.stderr
+
+
+def test_unknown_host_is_one_line_and_exit_2() -> None:
+    result = run_cli("-b", "no-such-host.invalid", "0")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+
+
+def test_sigterm_lets_a_large_download_finish_then_exits_0(spawn, docroot: Path) -> None:
+    data = os.urandom(64 << 20)
+    (docroot / "big.bin").write_bytes(data)
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--grace", "30", "0")
+    with RawClient(server.port, timeout=30) as client:
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        while b"\r\n\r\n" not in client.buffer:
+            client._fill()
+        server.process.send_signal(signal.SIGTERM)
+        # New connections are refused once the listener is closed (poll with a deadline).
+        response = client.read_response()
+    assert response.header("Content-Length") == str(len(data))
+    assert hashlib.sha256(response.body).digest() == hashlib.sha256(data).digest()
+    assert server.process.wait(timeout=20) == 0
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def test_sigint_with_idle_keep_alive_connection_exits_at_once(spawn, docroot: Path) -> None:
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "0")
+    with RawClient(server.port) as client:
+        client.send(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        client.read_response()
+        server.process.send_signal(signal.SIGINT)
+        assert client.is_closed(timeout=10), "an idle keep-alive connection is closed on shutdown"
+    assert server.process.wait(timeout=10) == 0

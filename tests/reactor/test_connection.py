@@ -1,0 +1,187 @@
+"""The connection state machine on a socketpair, with a fake clock for its timeouts."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from reactor.connection import IO_TRANSITIONS, ConnectionConfig, HTTPConnection, IOState
+from reactor.exchange import Exchange
+from reactor.limits import Limits
+from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.testing import FakeClock, tick
+
+
+class Rig:
+    """A connection whose peer is the ``client`` end of a socketpair, driven by ``tick``."""
+
+    def __init__(self, handler, **limits: float) -> None:
+        self.clock = FakeClock()
+        self.loop = EventLoop(clock=self.clock)
+        self.limits = dataclasses.replace(Limits(), **limits)  # type: ignore[arg-type]
+        self.closed: list[HTTPConnection] = []
+        config = ConnectionConfig(self.loop, handler, self.limits, None, self.closed.append)
+        self.client, server_side = socket.socketpair()
+        server_side.setblocking(False)
+        self.client.setblocking(False)
+        self.connection = HTTPConnection(config, server_side, ("127.0.0.1", 40000), 1)
+
+    def tick(self, times: int = 1) -> None:
+        for _ in range(times):
+            tick(self.loop)
+
+    def received(self) -> bytes:
+        data = b""
+        while True:
+            try:
+                chunk = self.client.recv(1 << 20)
+            except BlockingIOError:
+                return data
+            if not chunk:
+                return data
+            data += chunk
+
+    def interest(self) -> int:
+        try:
+            return self.loop._selector.get_key(self.connection.sock).events
+        except (KeyError, ValueError):
+            return 0
+
+    def close(self) -> None:
+        self.client.close()
+        self.connection.close("test over")
+        self.loop.close()
+
+
+def hello(exchange: Exchange) -> None:
+    exchange.respond(200, [("Content-Type", "text/plain")], b"hello")
+
+
+@pytest.fixture
+def rig() -> Iterator[Rig]:
+    rig = Rig(hello)
+    yield rig
+    rig.close()
+
+
+def test_request_gets_a_response_and_the_connection_reads_again(rig: Rig) -> None:
+    rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    rig.tick()
+    assert rig.received().endswith(b"\r\n\r\nhello")
+    assert rig.connection.state is IOState.READING
+    assert rig.interest() == EVENT_READ, "no write interest once the queue is empty"
+
+
+def test_write_interest_only_while_bytes_are_queued() -> None:
+    body = b"x" * (4 << 20)
+    rig = Rig(lambda exchange: exchange.respond(200, [], body))
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        rig.tick()
+        assert rig.interest() & EVENT_WRITE
+        assert rig.connection.state is IOState.WRITING, "a large queue pauses reading"
+        assert not rig.interest() & EVENT_READ
+        received = b""
+        for _ in range(1000):
+            received += rig.received()
+            rig.tick()
+            if not rig.connection.queued:
+                break
+        received += rig.received()
+        assert received.endswith(body)
+        assert rig.interest() == EVENT_READ
+        assert rig.connection.state is IOState.READING
+    finally:
+        rig.close()
+
+
+def test_header_timeout_bounds_the_whole_head_and_answers_408() -> None:
+    rig = Rig(hello, header_timeout=10)
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\n")
+        rig.tick()
+        for _ in range(9):  # a byte a second does not extend the deadline (slowloris)
+            rig.clock.advance(1)
+            rig.client.send(b"X")
+            rig.tick()
+        assert rig.connection.state is IOState.READING
+        rig.clock.advance(1.5)
+        rig.tick(3)
+        assert rig.received().startswith(b"HTTP/1.1 408 ")
+        assert rig.connection.state is IOState.CLOSED or rig.connection.state is IOState.CLOSING
+    finally:
+        rig.close()
+
+
+def test_keep_alive_timeout_restarts_after_each_response(rig: Rig) -> None:
+    for _ in range(3):
+        rig.clock.advance(rig.limits.keepalive_timeout - 1)
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        rig.tick()
+        assert rig.received().endswith(b"hello")
+    rig.clock.advance(rig.limits.keepalive_timeout + 1)
+    rig.tick(2)
+    assert rig.connection.state is IOState.CLOSED
+    assert rig.connection.close_reason == "keep-alive timeout"
+    assert rig.received() == b"", "an idle connection is closed without a response"
+
+
+def test_body_timeout_runs_between_reads() -> None:
+    def reader(exchange: Exchange) -> None:
+        exchange.read_body(lambda data: None, lambda: exchange.respond(200, [], b"ok"))
+
+    rig = Rig(reader, body_timeout=5)
+    try:
+        rig.client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n")
+        rig.tick()
+        for _ in range(9):
+            rig.clock.advance(4)
+            rig.client.send(b"a")
+            rig.tick()
+        assert rig.connection.state is IOState.READING, "each read restarts the body timeout"
+        rig.clock.advance(6)
+        rig.tick(3)
+        assert rig.received().startswith(b"HTTP/1.1 408 ")
+    finally:
+        rig.close()
+
+
+def test_send_timeout_closes_a_client_that_stops_reading() -> None:
+    body = b"x" * (8 << 20)
+    rig = Rig(lambda exchange: exchange.respond(200, [], body), send_timeout=30)
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        rig.tick()
+        assert rig.connection.state is IOState.WRITING
+        rig.clock.advance(31)
+        rig.tick(2)
+        assert rig.connection.state is IOState.CLOSED
+        assert rig.connection.close_reason == "send timeout"
+    finally:
+        rig.close()
+
+
+def test_closing_is_idempotent_and_reports_once(rig: Rig) -> None:
+    rig.connection.close("first")
+    rig.connection.close("second")
+    assert rig.closed == [rig.connection]
+    assert rig.connection.close_reason == "first"
+
+
+def test_illegal_io_transition_raises_naming_the_states(rig: Rig) -> None:
+    rig.connection.close("done")
+    with pytest.raises(RuntimeError, match="closed to reading"):
+        rig.connection._set_state(IOState.READING)
+
+
+def test_closed_state_can_be_reached_from_every_state() -> None:
+    for state, targets in IO_TRANSITIONS.items():
+        assert state is IOState.CLOSED or IOState.CLOSED in targets
+
+
+def test_repr_shows_fd_state_phase_and_queue(rig: Rig) -> None:
+    text = repr(rig.connection)
+    assert "fd=" in text and "reading" in text and "phase=idle" in text and "queued=0" in text

@@ -1,0 +1,113 @@
+"""The send queue against a socket that takes only a few bytes at a time."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from typing import cast
+
+import pytest
+
+from reactor.sendqueue import FileShrunkError, SendQueue
+from reactor.testing import FakeSocket
+
+
+def flush(queue: SendQueue, sock: FakeSocket) -> int:
+    return queue.flush(cast(socket.socket, sock))
+
+
+def test_short_sends_resume_where_they_stopped() -> None:
+    queue = SendQueue()
+    queue.push_bytes(b"hello ")
+    queue.push_bytes(b"world")
+    sock = FakeSocket(max_send=4)
+    total = 0
+    while queue:
+        sent = flush(queue, sock)
+        assert sent == 4 or not queue
+        total += sent
+    assert bytes(sock.sent) == b"hello world"
+    assert total == 11
+    assert queue.size == 0
+
+
+def test_small_buffers_go_out_in_one_call() -> None:
+    queue = SendQueue()
+    for piece in (b"head", b"body", b"tail"):
+        queue.push_bytes(piece)
+    sock = FakeSocket()
+    flush(queue, sock)
+    assert sock.calls == 1
+    assert bytes(sock.sent) == b"headbodytail"
+
+
+def test_would_block_leaves_everything_queued() -> None:
+    queue = SendQueue()
+    queue.push_bytes(b"abc")
+    sock = FakeSocket()
+    sock.blocked = True
+    assert flush(queue, sock) == 0
+    assert queue.size == 3
+
+
+def test_callback_runs_once_everything_before_it_is_sent() -> None:
+    queue = SendQueue()
+    seen: list[str] = []
+    queue.push_bytes(b"abcdef")
+    queue.push_callback(lambda: seen.append("sent"))
+    sock = FakeSocket(max_send=4)
+    flush(queue, sock)
+    assert seen == []
+    flush(queue, sock)
+    assert seen == ["sent"]
+
+
+def test_file_ranges_are_sent_with_sendfile_and_resumed() -> None:
+    data = os.urandom(1 << 20)
+    with tempfile.TemporaryFile() as file:
+        file.write(data)
+        file.flush()
+        left, right = socket.socketpair()
+        left.setblocking(False)
+        left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        queue = SendQueue()
+        queue.push_bytes(b"<")
+        queue.push_file(file, 1000, 500_000, owns_file=False)
+        queue.push_bytes(b">")
+        received = bytearray()
+        flushes = 0
+        while queue:
+            flushes += 1
+            queue.flush(left)
+            received += right.recv(1 << 20)
+        while len(received) < 500_002:
+            received += right.recv(1 << 20)
+        assert bytes(received) == b"<" + data[1000:501_000] + b">"
+        assert flushes > 1, "the small send buffer forces the transfer to resume"
+        left.close()
+        right.close()
+
+
+def test_file_that_shrinks_is_an_error() -> None:
+    with tempfile.TemporaryFile() as file:
+        file.write(b"short")
+        file.flush()
+        left, right = socket.socketpair()
+        queue = SendQueue()
+        queue.push_file(file, 0, 100, owns_file=False)
+        with pytest.raises(FileShrunkError):
+            queue.flush(left)
+            queue.flush(left)
+        left.close()
+        right.close()
+
+
+def test_clear_closes_owned_files() -> None:
+    with tempfile.TemporaryFile() as file:
+        file.write(b"x" * 10)
+        queue = SendQueue()
+        queue.push_file(file, 0, 10, owns_file=True)
+        queue.clear()
+        assert file.closed
+    assert queue.size == 0

@@ -1,0 +1,71 @@
+"""Deadlines that move cheaply."""
+
+from __future__ import annotations
+
+from reactor.loop import EventLoop
+from reactor.testing import FakeClock, tick
+from reactor.timers import Deadline
+
+
+def test_deadline_fires_once_after_its_delay() -> None:
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+    fired: list[float] = []
+    deadline = Deadline(loop, lambda: fired.append(clock()))
+    deadline.set(5)
+    clock.advance(4.9)
+    tick(loop)
+    assert fired == []
+    clock.advance(0.2)
+    tick(loop)
+    assert fired == [clock()]
+    clock.advance(10)
+    tick(loop)
+    assert len(fired) == 1
+    loop.close()
+
+
+def test_pushing_a_deadline_later_adds_no_timer_and_fires_at_the_new_time() -> None:
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+    fired: list[float] = []
+    deadline = Deadline(loop, lambda: fired.append(clock()))
+    deadline.set(5)
+    for _ in range(100):
+        clock.advance(1)
+        deadline.set(5)  # as a connection does on every request
+    assert loop.statistics().timers == 1
+    start = clock()
+    clock.advance(4)
+    tick(loop)  # the old timer fires early and re-arms itself
+    assert fired == []
+    clock.advance(1)
+    tick(loop)
+    assert fired == [start + 5]
+    loop.close()
+
+
+def test_pulling_a_deadline_earlier_takes_effect() -> None:
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+    fired: list[int] = []
+    deadline = Deadline(loop, lambda: fired.append(1))
+    deadline.set(60)
+    deadline.set(1)
+    clock.advance(1)
+    tick(loop)
+    assert fired == [1]
+    loop.close()
+
+
+def test_cleared_deadline_never_fires() -> None:
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+    fired: list[int] = []
+    deadline = Deadline(loop, lambda: fired.append(1))
+    deadline.set(1)
+    deadline.clear()
+    clock.advance(5)
+    tick(loop)
+    assert fired == []
+    loop.close()
