@@ -120,6 +120,7 @@ class HTTPConnection:
         self._linger = False  # and read what the peer still sends before closing
         self._lingering = False  # shut down for writing, draining the peer
         self._linger_until = 0.0
+        self._drain_waiters: list[Callable[[], object]] = []
         self._update_interest()
         self._arm_timeout()
 
@@ -157,6 +158,15 @@ class HTTPConnection:
             return
         self._queue.push_file(file, offset, count, owns_file)
         self.pump()
+
+    def when_drained(self, callback: Callable[[], object]) -> None:
+        """Schedule ``callback`` for when the send queue is at or below the low-water mark."""
+        if self.state is IOState.CLOSED:
+            return
+        if self._queue.size <= self._limits.low_water:
+            self.loop.call_soon(callback)
+        else:
+            self._drain_waiters.append(callback)
 
     def send_continue(self) -> None:
         self.queue_bytes(interim_continue())
@@ -319,6 +329,10 @@ class HTTPConnection:
             self._counters.bytes_sent += sent
             if self._timeout_kind == "send":
                 self._timeout_kind = ""  # progress: the send timeout starts again
+            if self._drain_waiters and self._queue.size <= self._limits.low_water:
+                waiters, self._drain_waiters = self._drain_waiters, []
+                for callback in waiters:
+                    self.loop.call_soon(callback)
 
     def _settle(self) -> bool:
         """Enter the state the cycle and the queue call for. Return True when buffered requests can
@@ -520,6 +534,7 @@ class HTTPConnection:
             return
         self.close_reason = reason
         self._queue.clear()
+        self._drain_waiters.clear()
         self._lingering = False
         self._set_state(IOState.CLOSED)  # unregisters and clears the timer
         self._parser.discard_buffer()

@@ -228,6 +228,12 @@ class Exchange:
         if not self.aborted and not self.finished:
             self._connection.close("response aborted")
 
+    def on_drain(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` once queued output is at or below the low-water mark: the signal for a
+        producer (a WSGI worker thread, a generator) to queue more. Runs on the loop, never inside
+        this call; dropped if the connection closes first (see ``on_abort``)."""
+        self._connection.when_drained(callback)
+
     def on_abort(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` if the connection ends before the response does."""
         self._on_abort.append(callback)

@@ -185,3 +185,38 @@ def test_closed_state_can_be_reached_from_every_state() -> None:
 def test_repr_shows_fd_state_phase_and_queue(rig: Rig) -> None:
     text = repr(rig.connection)
     assert "fd=" in text and "reading" in text and "phase=idle" in text and "queued=0" in text
+
+
+def test_on_drain_fires_once_the_queue_falls_to_the_low_water_mark() -> None:
+    drained: list[int] = []
+    chunk = b"y" * (256 << 10)
+
+    def producer(exchange: Exchange) -> None:
+        exchange.start_response(200, [], 4 * len(chunk))
+        exchange.write(chunk)
+
+        def more() -> None:
+            drained.append(exchange.queued)
+            if len(drained) < 4:
+                exchange.write(chunk)
+                exchange.on_drain(more)
+            else:
+                exchange.end()
+
+        exchange.on_drain(more)
+
+    rig = Rig(producer)
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        received = b""
+        for _ in range(2000):
+            rig.tick()
+            received += rig.received()
+            if len(drained) == 4 and not rig.connection.queued:
+                break
+        received += rig.received()
+        assert received.endswith(chunk * 4)
+        assert len(drained) == 4
+        assert all(queued <= rig.limits.low_water for queued in drained)
+    finally:
+        rig.close()
