@@ -121,7 +121,8 @@ def _column(label: str, key: str, order: Order) -> str:
     descending = order.key == key and not order.descending
     arrow = (" \u25bc" if order.descending else " \u25b2") if order.key == key else ""
     query = f"?sort={key}&amp;order={'desc' if descending else 'asc'}"
-    return f'<th><a href="{query}">{label}</a>{arrow}</th>'
+    align = ' class="size"' if key == "size" else ""
+    return f'<th{align}><a href="{query}">{label}</a>{arrow}</th>'
 
 
 def render_html(url_path: str, entries: list[Entry], order: Order) -> bytes:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from handlers.conditional import evaluate, http_date, if_range_holds, make_etag, parse_etags, parse_http_date
 from reactor.http.events import Headers
@@ -157,3 +159,20 @@ def test_a_coded_representation_has_its_own_etag(tmp_path) -> None:
     info = os.stat(tmp_path / "f")
     assert make_etag(info) != make_etag(info, "br") != make_etag(info, "gzip")
     assert make_etag(info, "br").startswith('"') and make_etag(info, "br").endswith('-br"')
+
+
+@given(st.integers(min_value=0, max_value=253402300799))  # up to 9999-12-31
+def test_every_imf_fixdate_we_write_parses_back(timestamp: int) -> None:
+    assert parse_http_date(http_date(timestamp)) == timestamp
+
+
+@given(st.text(max_size=40))
+def test_any_text_is_a_date_or_none_without_raising(text: str) -> None:
+    result = parse_http_date(text)
+    assert result is None or isinstance(result, int)
+
+
+@given(st.text(alphabet='W/"abc, \t*', max_size=30))
+def test_etag_lists_parse_or_are_malformed_without_raising(text: str) -> None:
+    tags = parse_etags(text)
+    assert tags is None or all(tag == "*" or (tag.startswith('"') and tag.endswith('"')) for _weak, tag in tags)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
 import pytest
 
-from handlers.files import decide
+from handlers.files import decide, send
 from handlers.ranges import ByteRange
 from reactor.http.events import Headers, Request
 
@@ -55,3 +58,54 @@ def test_head_ignores_range() -> None:
     # RFC 9110 14.2: GET is the only method for which range handling is defined.
     assert outcome(("range", "bytes=0-9"), method="HEAD") == (200, [])
     assert outcome(("if-none-match", ETAG), method="HEAD")[0] == 304
+
+
+class RecordingExchange:
+    """Stands in for an Exchange and records what send() asks of it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def respond_file(self, status, headers, file, offset, count, *, close=False) -> None:
+        self.calls.append(("respond_file", status, dict(headers), offset, count))
+
+    def start_response(self, status, headers=(), content_length=None, *, close=False) -> None:
+        self.calls.append(("start_response", status, dict(headers), content_length))
+
+    def write(self, data: bytes) -> None:
+        self.calls.append(("write", data))
+
+    def write_file(self, file, offset, count, *, owns_file=False) -> None:
+        self.calls.append(("write_file", offset, count, owns_file))
+
+    def end(self) -> None:
+        self.calls.append(("end",))
+
+
+def test_a_multipart_body_is_file_parts_between_small_heads_with_the_exact_length() -> None:
+    exchange = RecordingExchange()
+    ranges = [ByteRange(0, 10), ByteRange(1000, 1_000_000)]
+    send(exchange, io.BytesIO(), 2_000_000, ranges, "video/mp4", "", [("ETag", ETAG)])  # type: ignore[arg-type]
+    kinds = [call[0] for call in exchange.calls]
+    assert kinds == ["start_response", "write", "write_file", "write", "write_file", "write", "end"]
+    _, status, headers, length = exchange.calls[0]
+    assert status == 206 and str(headers["Content-Type"]).startswith("multipart/byteranges; boundary=")
+    assert headers["ETag"] == ETAG
+    assert [call[1:] for call in exchange.calls if call[0] == "write_file"] == [
+        (0, 10, False),
+        (1000, 999_000, True),  # the last part closes the file
+    ]
+    written = [call[1] for call in exchange.calls if call[0] == "write"]
+    assert all(isinstance(data, bytes) and len(data) < 200 for data in written)  # no file data in memory
+    assert length == sum(len(data) for data in written) + 10 + 999_000
+
+
+def test_one_range_or_none_is_one_file_response() -> None:
+    exchange = RecordingExchange()
+    send(exchange, io.BytesIO(), 100, [], "text/plain", "gzip", [])  # type: ignore[arg-type]
+    send(exchange, io.BytesIO(), 100, [ByteRange(5, 10)], "text/plain", "", [])  # type: ignore[arg-type]
+    whole, part = exchange.calls
+    assert whole[:2] == ("respond_file", 200) and whole[2] == {"Content-Type": "text/plain", "Content-Encoding": "gzip"}
+    assert whole[3:] == (0, 100)
+    assert part[:2] == ("respond_file", 206) and part[2]["Content-Range"] == "bytes 5-9/100"
+    assert part[3:] == (5, 5)
