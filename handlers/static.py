@@ -15,14 +15,13 @@ import stat
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from handlers import files, listing
+from handlers import cors, files, listing
 from handlers.conditional import http_date, make_etag
 from handlers.mimetypes import MimeTypes
 from handlers.negotiation import SUFFIXES, asks_for_html, preferred_codings, prefers_json
 from handlers.options import StaticOptions
 from handlers.paths import PathError, RequestPath, parse_request_path
 from reactor.exchange import Exchange, HeaderList
-from reactor.http.fields import TOKEN
 
 # RFC 9110 9.3 methods plus PATCH: we know them and do not allow them here (405); anything else is
 # a method we do not implement at all (501, RFC 9110 15.6.2).
@@ -31,9 +30,6 @@ _GET_OR_HEAD = ("GET", "HEAD")
 _INDEX_FILES = ("index.html", "index.htm")
 _HTML = "text/html; charset=utf-8"
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
-# Response fields a cross-origin script may read beyond the CORS-safelisted ones (Fetch standard).
-_EXPOSED = "Accept-Ranges, Content-Encoding, Content-Range, ETag"
-_PREFLIGHT_MAX_AGE = "86400"  # a day; browsers cap it lower (Chromium: 2 hours)
 
 
 class StaticFiles:
@@ -47,10 +43,8 @@ class StaticFiles:
         self._root_prefix = self.root.rstrip(os.sep) + os.sep
         self.options = options = options if options is not None else StaticOptions()
         self._mime_types = MimeTypes(dict(options.mime_types))
-        self._cors = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Expose-Headers", _EXPOSED)]
-        if not options.cors:
-            self._cors = []
-        self._allow = "GET, HEAD, OPTIONS" if options.cors else "GET, HEAD"
+        self._cors = list(cors.RESPONSE_HEADERS) if options.cors else []
+        self._allow = cors.METHODS if options.cors else "GET, HEAD"
         self._cache = [("Cache-Control", options.cache_control)] if options.cache_control else []
         self._error_pages = {
             status: self._configured_file(path, f"error page for {status}")
@@ -117,15 +111,7 @@ class StaticFiles:
     def _other_method(self, exchange: Exchange) -> None:
         request = exchange.request
         if request.method == "OPTIONS" and self.options.cors:
-            headers = [("Allow", self._allow), *self._cors]
-            if "origin" in request.headers and "access-control-request-method" in request.headers:
-                # A CORS preflight (Fetch standard): say what a cross-origin request may do here.
-                headers.append(("Access-Control-Allow-Methods", self._allow))
-                headers.append(("Access-Control-Max-Age", _PREFLIGHT_MAX_AGE))
-                wanted = request.headers.get("access-control-request-headers", "")
-                if wanted and all(TOKEN.fullmatch(name.strip(" \t").encode()) for name in wanted.split(",")):
-                    headers.append(("Access-Control-Allow-Headers", wanted))
-            exchange.respond(204, headers)
+            exchange.respond(204, [("Allow", self._allow), *self._cors, *cors.preflight_headers(request.headers)])
             return
         status = 405 if request.method in _KNOWN_METHODS else 501
         self._error(exchange, status, f"{request.method} is not supported here", [("Allow", self._allow)])
