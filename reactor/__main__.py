@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import signal
 import socket
 import sys
 from typing import NoReturn
 
+from handlers.options import StaticOptions
 from handlers.static import StaticFiles
 from reactor.accesslog import AccessLog
 from reactor.limits import Limits
@@ -70,7 +72,97 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, how long responses in flight may take to finish (default: %(default)s)",
     )
+    _add_static_options(parser)
     return parser
+
+
+# -- static files: how the folder is served -----------------------------------------------------
+
+# A field value we are willing to send: visible ASCII and spaces, no control characters.
+_FIELD_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?", re.ASCII)
+_MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*;[\x20-\x7e]*)?", re.ASCII)
+
+
+def _field_value(text: str) -> str:
+    if _FIELD_VALUE.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(f"invalid header value {text!r}")
+    return text
+
+
+def _error_page(text: str) -> tuple[int, str]:
+    status, equals, path = text.partition("=")
+    if not equals or not status.strip().isdigit() or not 400 <= int(status) <= 599:
+        raise argparse.ArgumentTypeError(f"invalid error page {text!r}: expected STATUS=/PATH with a 4xx or 5xx status")
+    if not path.startswith("/"):
+        raise argparse.ArgumentTypeError(f"invalid error page {text!r}: the path must start with /")
+    return int(status), path
+
+
+def _url_path(text: str) -> str:
+    if not text.startswith("/"):
+        raise argparse.ArgumentTypeError(f"invalid path {text!r}: it must start with /")
+    return text
+
+
+def _mime(text: str) -> tuple[str, str]:
+    extension, equals, content_type = text.partition("=")
+    extension = extension.strip().lstrip(".")
+    if not equals or not extension or "/" in extension or any(char.isspace() for char in extension):
+        raise argparse.ArgumentTypeError(f"invalid MIME mapping {text!r}: expected EXT=TYPE, e.g. md=text/markdown")
+    if _MEDIA_TYPE.fullmatch(content_type.strip()) is None:
+        raise argparse.ArgumentTypeError(f"invalid MIME mapping {text!r}: {content_type!r} is not a media type")
+    return extension, content_type.strip()
+
+
+def _add_static_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("static files")
+    group.add_argument("--no-listing", action="store_true", help="answer 403 for directories without an index file")
+    group.add_argument("--show-hidden", action="store_true", help="serve and list names starting with a dot")
+    group.add_argument(
+        "--follow-symlinks", action="store_true", help="follow symlinks even when they lead outside the directory"
+    )
+    group.add_argument(
+        "--cache-control", type=_field_value, metavar="VALUE", help="Cache-Control value for file responses"
+    )
+    group.add_argument(
+        "--error-page",
+        type=_error_page,
+        action="append",
+        default=[],
+        metavar="STATUS=/PATH",
+        help="serve this file as the body of an error status, e.g. 404=/404.html (repeatable)",
+    )
+    group.add_argument(
+        "--spa", type=_url_path, metavar="/PATH", help="answer unknown paths asking for HTML with this file"
+    )
+    group.add_argument(
+        "--mime",
+        type=_mime,
+        action="append",
+        default=[],
+        metavar="EXT=TYPE",
+        help="add or override a content type, e.g. md=text/markdown (repeatable)",
+    )
+    group.add_argument(
+        "--cors", action="store_true", help="allow cross-origin requests (Access-Control-Allow-Origin: *)"
+    )
+
+
+def _static_files(args: argparse.Namespace, directory: str, parser: argparse.ArgumentParser) -> StaticFiles:
+    options = StaticOptions(
+        listing=not args.no_listing,
+        show_hidden=args.show_hidden,
+        follow_symlinks=args.follow_symlinks,
+        cache_control=args.cache_control,
+        error_pages=dict(args.error_page),
+        spa=args.spa,
+        cors=args.cors,
+        mime_types=dict(args.mime),
+    )
+    try:
+        return StaticFiles(directory, options)
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def _url_host(host: str) -> str:
@@ -83,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     directory = os.path.abspath(args.directory)
     if not os.path.isdir(directory):
         parser.error(f"directory {args.directory!r} does not exist or is not a directory")
+    handler = _static_files(args, directory, parser)
     limits = Limits(grace=args.grace)
     try:
         sock = bind(args.bind, args.port, limits.listen_backlog)
@@ -95,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     loop = EventLoop()
     access_log = None if args.quiet else AccessLog(sys.stderr)
-    server = Server(loop, [sock], StaticFiles(directory), limits, access_log)
+    server = Server(loop, [sock], handler, limits, access_log)
     server.start()
 
     host, port = sock.getsockname()[:2]

@@ -1,0 +1,67 @@
+"""One file's answer to GET or HEAD once it is open: which status RFC 9110 13.2.2 leads to, and
+sending the whole file, one range, or several as multipart/byteranges. Every body leaves through
+``Exchange.write_file`` (os.sendfile): not even a multipart body is assembled in memory."""
+
+from __future__ import annotations
+
+import secrets
+from typing import BinaryIO
+
+from handlers.conditional import evaluate, if_range_holds
+from handlers.ranges import ByteRange, multipart_layout, select_ranges
+from reactor.exchange import Exchange, HeaderList
+from reactor.http.events import Request
+
+
+def decide(request: Request, etag: str, modified: int, length: int) -> tuple[int, list[ByteRange]]:
+    """The status for a GET or HEAD of a representation with these validators and ``length``, and
+    for 206 the ranges to send: preconditions first (412, 304), then If-Range, then Range (13.2.2
+    step 5), which leads to 200 when ignored, 416 when nothing in it can be satisfied, else 206."""
+    status = evaluate(request.headers, request.method, etag, modified)
+    if status is not None:
+        return status, []
+    if request.method != "GET":
+        return 200, []  # RFC 9110 14.2: GET is the only method for which Range is defined
+    ranges = request.headers.get_all("range")
+    if len(ranges) != 1:
+        return 200, []  # none, or several lines of a field that is no list: ignore
+    if_range = request.headers.get_all("if-range")
+    if if_range and (len(if_range) > 1 or not if_range_holds(if_range[0], etag, modified)):
+        return 200, []  # RFC 9110 13.1.5: the client's copy is stale, send the whole thing
+    selected = select_ranges(ranges[0], length)
+    if selected is None:
+        return 200, []
+    return (206, selected) if selected else (416, [])
+
+
+def send(
+    exchange: Exchange,
+    file: BinaryIO,
+    length: int,
+    ranges: list[ByteRange],
+    content_type: str,
+    content_encoding: str,
+    headers: HeaderList,
+) -> None:
+    """Send ``file`` (``length`` bytes; closed once sent) whole with 200 when ``ranges`` is empty,
+    else as 206 with those ranges. ``headers`` are the validators and the rest of the response's
+    fields, Content-Type and Content-Encoding excepted."""
+    encoding = [("Content-Encoding", content_encoding)] if content_encoding else []
+    if not ranges:
+        exchange.respond_file(200, [("Content-Type", content_type), *encoding, *headers], file, 0, length)
+        return
+    if len(ranges) == 1:
+        only = ranges[0]
+        fields = [("Content-Type", content_type), *encoding, ("Content-Range", only.content_range(length)), *headers]
+        exchange.respond_file(206, fields, file, only.start, only.count)
+        return
+    # 96 random bits: a boundary no file will contain by chance (RFC 9110 14.6, RFC 2046 5.1.1).
+    layout = multipart_layout(ranges, length, content_type, secrets.token_hex(12), content_encoding)
+    exchange.start_response(206, [("Content-Type", layout.content_type), *headers], layout.length)
+    last = len(layout.parts) - 1
+    for index, (head, part) in enumerate(layout.parts):
+        exchange.write(head)
+        # The file is closed with the last part, or by the connection if it ends first.
+        exchange.write_file(file, part.start, part.count, owns_file=index == last)
+    exchange.write(layout.closing)
+    exchange.end()

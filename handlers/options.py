@@ -1,0 +1,18 @@
+"""What a user can change about static file serving; the command line maps its flags onto this."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class StaticOptions:
+    listing: bool = True  # list directories without an index file (off: 403), nginx autoindex
+    show_hidden: bool = False  # serve and list names starting with "." (.git, .env)
+    follow_symlinks: bool = False  # follow symlinks that lead outside the root (nginx disable_symlinks off)
+    cache_control: str | None = None  # Cache-Control value for file responses, 304s included
+    error_pages: Mapping[int, str] = field(default_factory=dict)  # status -> URL path of a file (nginx error_page)
+    spa: str | None = None  # URL path of the page that answers unknown paths asking for HTML
+    cors: bool = False  # Access-Control-Allow-Origin: * and answers to preflight OPTIONS
+    mime_types: Mapping[str, str] = field(default_factory=dict)  # extension -> Content-Type, added or replaced
