@@ -18,10 +18,12 @@ from typing import NoReturn
 from handlers.options import StaticOptions
 from handlers.static import StaticFiles
 from reactor.accesslog import AccessLog
+from reactor.exchange import Handler
 from reactor.limits import Limits
-from reactor.listener import bind
+from reactor.listener import bind, reserve
 from reactor.loop import EventLoop
 from reactor.server import Server
+from reactor.workers import Supervisor, parse_worker_count, shares_port_by_reuseport
 
 PROG = "python -m reactor"
 
@@ -52,6 +54,13 @@ def _positive(text: str) -> float:
     return value
 
 
+def _workers(text: str) -> int:
+    try:
+        return parse_worker_count(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}: a positive number or 'auto'") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Serve the files of a directory over HTTP/1.1.")
     parser.add_argument("port", nargs="?", type=_port, default=8000, help="port to listen on (default: 8000)")
@@ -71,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=Limits.grace,
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, how long responses in flight may take to finish (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        metavar="N",
+        help="processes sharing the port, each a single-threaded reactor; 'auto' = one per CPU (default: 1)",
     )
     _add_static_options(parser)
     return parser
@@ -177,8 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"directory {args.directory!r} does not exist or is not a directory")
     handler = _static_files(args, directory, parser)
     limits = Limits(grace=args.grace)
+    reuse_port = args.workers > 1 and shares_port_by_reuseport()
     try:
-        sock = bind(args.bind, args.port, limits.listen_backlog)
+        # With SO_REUSEPORT each worker listens on its own socket; the supervisor only holds the port.
+        sock = reserve(args.bind, args.port) if reuse_port else bind(args.bind, args.port, limits.listen_backlog)
     except socket.gaierror as error:
         parser.error(f"cannot resolve address {args.bind!r}: {error.strerror}")
     except OSError as error:
@@ -186,26 +204,39 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"cannot listen on {where}: {error.strerror}")
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    host, port = sock.getsockname()[:2]
+    print(f"Serving HTTP on {host} port {port} (http://{_url_host(host)}:{port}/) ...", flush=True)
+    if args.workers == 1:
+        return serve(args, handler, limits, sock)
+
+    def run_worker(number: int) -> int:
+        if reuse_port:
+            sock.close()
+            return serve(args, handler, limits, bind(host, port, limits.listen_backlog, reuse_port=True))
+        return serve(args, handler, limits, sock)
+
+    return Supervisor(args.workers, run_worker, limits.grace).run()
+
+
+def serve(args: argparse.Namespace, handler: Handler, limits: Limits, sock: socket.socket) -> int:
+    """Run one reactor on ``sock`` until SIGTERM/SIGINT has drained it; return the exit code."""
     loop = EventLoop()
     access_log = None if args.quiet else AccessLog(sys.stderr)
     server = Server(loop, [sock], handler, limits, access_log)
     server.start()
-
-    host, port = sock.getsockname()[:2]
-    print(f"Serving HTTP on {host} port {port} (http://{_url_host(host)}:{port}/) ...", flush=True)
+    stopping: list[int] = []
 
     def on_signal(signum: int) -> None:
         name = signal.Signals(signum).name
-        if server_stopping:
-            print(f"{name} again: closing every connection now", file=sys.stderr, flush=True)
+        if stopping:
+            logging.warning("%s again: closing every connection now", name)
             server.close()
             loop.stop()
             return
-        server_stopping.append(signum)
-        print(f"{name} received: finishing responses in flight, then exiting", file=sys.stderr, flush=True)
+        stopping.append(signum)
+        logging.info("%s received: finishing responses in flight, then exiting", name)
         server.shutdown(on_stopped=loop.stop)
 
-    server_stopping: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     try:

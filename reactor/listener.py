@@ -15,29 +15,46 @@ logger = logging.getLogger("reactor.listener")
 AcceptCallback = Callable[[socket.socket, tuple[str, int]], None]
 
 
-def bind(host: str | None, port: int, backlog: int) -> socket.socket:
+def bind(host: str | None, port: int, backlog: int, *, reuse_port: bool = False) -> socket.socket:
     """Return a non-blocking listening socket.
 
     With no host, listen on every address, dual-stack where the platform allows (as http.server
     does); otherwise on the first address ``host`` resolves to (an IPv4 or IPv6 literal, or a name).
-    Raises OSError (socket.gaierror for an unknown name) when that is impossible.
+    ``reuse_port`` lets several processes listen on the same port, the kernel spreading connections
+    among them (SO_REUSEPORT). Raises OSError (socket.gaierror for an unknown name) when impossible.
     """
-    if host is None or host == "":
-        if socket.has_dualstack_ipv6():
-            sock = socket.create_server(("::", port), family=socket.AF_INET6, backlog=backlog, dualstack_ipv6=True)
-        else:
-            sock = socket.create_server(("0.0.0.0", port), backlog=backlog)
-    else:
-        family, _type, _proto, _name, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.create_server(
-            address,
-            family=family,
-            backlog=backlog,
-            dualstack_ipv6=family == socket.AF_INET6 and address[0] == "::" and socket.has_dualstack_ipv6(),
-        )
+    sock = _bound_socket(host, port, reuse_port)
+    sock.listen(backlog)
     sock.setblocking(False)
+    return sock
+
+
+def reserve(host: str | None, port: int) -> socket.socket:
+    """Bind without listening, with SO_REUSEPORT: the port is ours (and known, when ``port`` is 0), but
+    no connection is queued here, so processes that ``bind(..., reuse_port=True)`` the same address
+    receive them all. Raises OSError as bind() does."""
+    return _bound_socket(host, port, reuse_port=True)
+
+
+def _bound_socket(host: str | None, port: int, reuse_port: bool) -> socket.socket:
+    if host is None or host == "":
+        host = "::" if socket.has_dualstack_ipv6() else "0.0.0.0"
+    family, _type, _proto, _name, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            # The unspecified address "::" serves IPv4 too where the platform allows (as http.server).
+            dual_stack = address[0] == "::" and socket.has_dualstack_ipv6()
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if dual_stack else 1)
+        sock.bind(address)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 

@@ -1,0 +1,141 @@
+"""``--workers N``: a supervisor that forks N single-threaded reactors sharing one port.
+
+Each worker is the same reactor as a single-process server. Where the platform has SO_REUSEPORT, each
+worker listens on its own socket and the kernel spreads new connections among them; the supervisor
+only holds the port (bound, not listening). Elsewhere the workers share the supervisor's listening
+socket, inherited across fork. The supervisor restarts a worker that dies and forwards SIGTERM and
+SIGINT, so a drain is the workers' own graceful shutdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+from reactor.loop import EventLoop
+
+logger = logging.getLogger("reactor.workers")
+
+# A worker that dies this soon after starting is failing, not crashing once: restart it after a pause
+# instead of forking in a tight loop.
+_MIN_LIFETIME = 1.0
+_RESTART_PAUSE = 1.0
+# After the grace period, workers still running are killed.
+_KILL_AFTER_GRACE = 5.0
+
+RunWorker = Callable[[int], int]  # worker number -> exit code
+
+
+def parse_worker_count(text: str) -> int:
+    """``auto`` is the number of CPUs this process may run on. Raises ValueError for anything else
+    that is not a positive integer."""
+    if text == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    count = int(text, 10)
+    if count < 1:
+        raise ValueError("the number of workers must be at least 1")
+    return count
+
+
+def shares_port_by_reuseport() -> bool:
+    return hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
+
+
+class Supervisor:
+    """Keeps ``count`` workers running ``run_worker(number)`` until a signal asks them to stop."""
+
+    def __init__(self, count: int, run_worker: RunWorker, grace: float) -> None:
+        self.count = count
+        self._run_worker = run_worker
+        self._grace = grace
+        self._loop = EventLoop()
+        self._workers: dict[int, tuple[int, float]] = {}  # pid -> (worker number, start time)
+        self._stopping: int | None = None  # the signal that asked us to stop
+
+    @property
+    def pids(self) -> list[int]:
+        return list(self._workers)
+
+    def run(self) -> int:
+        """Fork the workers and supervise them; return the exit code once all have stopped."""
+        loop = self._loop
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_stop_signal, signum)
+        loop.add_signal_handler(signal.SIGCHLD, self._reap)
+        for number in range(1, self.count + 1):
+            self._spawn(number)
+        try:
+            loop.run_forever()
+        finally:
+            loop.close()
+        return 0
+
+    def _spawn(self, number: int) -> None:
+        if self._stopping is not None:
+            return
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                self._loop.close()  # the child gets fresh signal handling from its own loop
+                code = self._run_worker(number)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        self._workers[pid] = (number, time.monotonic())
+        logger.info("worker %d started (pid %d)", number, pid)
+
+    def _reap(self) -> None:
+        while self._workers:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            entry = self._workers.pop(pid, None)
+            if entry is None:
+                continue
+            number, started = entry
+            if self._stopping is not None:
+                logger.info("worker %d (pid %d) stopped", number, pid)
+                continue
+            lived = time.monotonic() - started
+            logger.warning("worker %d (pid %d) %s; restarting it", number, pid, _describe(status))
+            if lived < _MIN_LIFETIME:
+                self._loop.call_later(_RESTART_PAUSE, self._spawn, number)
+            else:
+                self._spawn(number)
+        if self._stopping is not None and not self._workers:
+            self._loop.stop()
+
+    def _on_stop_signal(self, signum: int) -> None:
+        first = self._stopping is None
+        self._stopping = signum
+        for pid in self._workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)  # a second signal makes the workers close everything at once
+        if first:
+            self._loop.call_later(self._grace + _KILL_AFTER_GRACE, self._kill_stragglers)
+        if not self._workers:
+            self._loop.stop()
+
+    def _kill_stragglers(self) -> None:
+        for pid in self._workers:
+            logger.warning("worker pid %d did not stop within the grace period; killing it", pid)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exited with code {os.waitstatus_to_exitcode(status)}"

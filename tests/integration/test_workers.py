@@ -1,0 +1,105 @@
+"""``--workers N``: several reactors share one port under a supervisor."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.client import RawClient, request, wait_until
+from tests.integration.test_cli import ServerProcess, run_cli
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find the workers")
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry))
+    return found
+
+
+def open_sockets(pid: int) -> int:
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):  # the descriptor closed while we looked
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+    return count
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path, docroot: Path) -> Iterator[ServerProcess]:
+    server = ServerProcess(
+        "-b", "127.0.0.1", "-d", str(docroot), "-q", "--workers", "2", "0", stderr_path=tmp_path / "stderr.txt"
+    )
+    assert wait_until(lambda: len(children(server.process.pid)) == 2)
+    yield server
+    if server.process.poll() is None:
+        server.process.kill()
+        server.process.wait(timeout=10)
+    for pid in children(server.process.pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_both_workers_answer(two_workers: ServerProcess) -> None:
+    workers = children(two_workers.process.pid)
+    before = {pid: open_sockets(pid) for pid in workers}
+    clients = [RawClient(two_workers.port) for _ in range(40)]
+    try:
+        for client in clients:
+            client.send(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert client.read_response().body == b"hello world\n"
+        # Each worker now holds some of the 40 keep-alive connections as open sockets.
+        holding = {pid: open_sockets(pid) - before[pid] for pid in workers}
+        assert all(count > 0 for count in holding.values()), holding
+        assert sum(holding.values()) == 40
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_a_killed_worker_is_replaced(two_workers: ServerProcess) -> None:
+    victim = min(children(two_workers.process.pid))
+    os.kill(victim, signal.SIGKILL)
+    assert wait_until(lambda: victim not in children(two_workers.process.pid))
+    assert wait_until(lambda: len(children(two_workers.process.pid)) == 2)
+    for _ in range(20):
+        assert request(two_workers.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
+
+
+def test_sigterm_drains_every_worker_and_exits_0(two_workers: ServerProcess, docroot: Path) -> None:
+    data = os.urandom(16 << 20)
+    (docroot / "big.bin").write_bytes(data)
+    clients = [RawClient(two_workers.port, timeout=30) for _ in range(8)]
+    for client in clients:
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        while b"\r\n\r\n" not in client.buffer:
+            client._fill()
+    two_workers.process.send_signal(signal.SIGTERM)
+    for client in clients:
+        response = client.read_response()
+        assert hashlib.sha256(response.body).digest() == hashlib.sha256(data).digest()
+        client.close()
+    assert two_workers.process.wait(timeout=20) == 0
+    assert wait_until(lambda: not children(two_workers.process.pid))
+
+
+def test_bad_worker_count_is_one_line_and_exit_2() -> None:
+    result = run_cli("--workers", "0", "0")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "worker" in result.stderr
