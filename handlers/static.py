@@ -12,16 +12,21 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from handlers import cors, files, listing
+from handlers.cache import RevalidatingCache
 from handlers.conditional import http_date, make_etag
 from handlers.mimetypes import MimeTypes
 from handlers.negotiation import SUFFIXES, asks_for_html, preferred_codings, prefers_json
 from handlers.options import StaticOptions
 from handlers.paths import PathError, RequestPath, parse_request_path
+from reactor.clock import Clock
 from reactor.exchange import Exchange, HeaderList
+from reactor.http.writer import FieldBlock, encode_fields
 
 # RFC 9110 9.3 methods plus PATCH: we know them and do not allow them here (405); anything else is
 # a method we do not implement at all (501, RFC 9110 15.6.2).
@@ -31,6 +36,40 @@ _INDEX_FILES = ("index.html", "index.htm")
 _HTML = "text/html; charset=utf-8"
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 
+# Files up to this size are kept in memory with their response fields encoded once, so a request for
+# one costs no filesystem call; larger ones go out with sendfile, where the kernel does the copying.
+CACHED_FILE_LIMIT = 256 * 1024
+CACHE_SIZE = 64 * 1024 * 1024  # files and rendered listings together
+# A cached listing is re-rendered this often even when the directory's mtime has not moved: changing
+# a file's size or time does not touch its directory's mtime.
+LISTING_MAX_AGE = 10.0
+# Request fields that can change the answer for a cached file: the full path decides those requests.
+_CONDITIONAL_FIELDS = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range"})
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFile:
+    """A small file's whole 200 answer, and what shows whether it still is that answer."""
+
+    requested: str  # the path under the root the request names (through an index file for a directory)
+    real: str  # the same with symlinks resolved
+    identity: tuple[int, int, int]  # inode, size, mtime in ns
+    has_sibling: bool  # a .br or .gz next to it: a request with Accept-Encoding takes the full path
+    body: bytes
+    etag: str
+    modified: int
+    fields: FieldBlock  # of the 200 response
+    not_modified: FieldBlock  # of a 304
+
+
+@dataclass(frozen=True, slots=True)
+class CachedListing:
+    real: str  # the directory, symlinks resolved
+    mtime_ns: int  # of the directory when it was read
+    rendered: float  # clock time of the rendering
+    body: bytes
+    fields: FieldBlock
+
 
 class StaticFiles:
     """A handler that serves GET and HEAD for the files under ``root``, shaped by ``options``.
@@ -38,19 +77,27 @@ class StaticFiles:
     Raises ValueError when an error page or the single-page-app entry is not a file under the root.
     """
 
-    def __init__(self, root: str, options: StaticOptions | None = None) -> None:
+    def __init__(self, root: str, options: StaticOptions | None = None, *, clock: Clock = time.monotonic) -> None:
         self.root = os.path.realpath(root)
         self._root_prefix = self.root.rstrip(os.sep) + os.sep
         self.options = options = options if options is not None else StaticOptions()
         self._mime_types = MimeTypes(dict(options.mime_types))
         self._cors = list(cors.RESPONSE_HEADERS) if options.cors else []
         self._allow = cors.METHODS if options.cors else "GET, HEAD"
-        self._cache = [("Cache-Control", options.cache_control)] if options.cache_control else []
+        self._cache_control = [("Cache-Control", options.cache_control)] if options.cache_control else []
         self._error_pages = {
             status: self._configured_file(path, f"error page for {status}")
             for status, path in options.error_pages.items()
         }
         self._spa = self._configured_file(options.spa, "single-page app entry") if options.spa else None
+        self._clock = clock
+        self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
+            CACHE_SIZE // 2, self._file_still_valid, clock=clock
+        )
+        # Keyed by URL path, sort order and JSON-or-HTML; the URL shows in the page.
+        self._listings: RevalidatingCache[tuple[str, listing.Order, bool], CachedListing] = RevalidatingCache(
+            CACHE_SIZE // 2, self._listing_still_valid, clock=clock
+        )
 
     def _configured_file(self, url_path: str, what: str) -> str:
         """The path under the root of a file named on the command line, checked now so a typo fails at
@@ -71,13 +118,11 @@ class StaticFiles:
         if request.method not in _GET_OR_HEAD:
             self._other_method(exchange)
             return
+        cached = self._files.get(request.path)
+        if cached is not None and self._answer_from_cache(exchange, cached):
+            return
         try:
-            path = parse_request_path(request.path)
-            if not self.options.show_hidden and _hidden(path.segments):
-                raise PathError(404, "not found")  # as if absent: its existence is private too
-            requested = os.path.join(self.root, *path.segments)
-            real = self._resolve(requested)
-            info = os.stat(real)
+            path, requested, real, info = self._locate(request.path)
         except PathError as error:
             self._error(exchange, error.status, error.reason)
             return
@@ -90,6 +135,28 @@ class StaticFiles:
             self._error(exchange, 404, "not a directory")  # /file.txt/ names no directory
         else:
             self._serve_file(exchange, requested, real)
+
+    def _locate(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
+        """What a request path names: the parsed path, its location under the root, that location with
+        symlinks resolved, and its stat. Raises PathError or OSError."""
+        path = parse_request_path(raw_path)
+        if not self.options.show_hidden and _hidden(path.segments):
+            raise PathError(404, "not found")  # as if absent: its existence is private too
+        requested = os.path.join(self.root, *path.segments)
+        real = self._resolve(requested)
+        return path, requested, real, os.stat(real)
+
+    def _find_index(self, requested: str) -> tuple[str, str] | None:
+        """The index file of a directory as (requested, real) paths, or None."""
+        for name in _INDEX_FILES:
+            index = os.path.join(requested, name)
+            try:
+                index_real = self._resolve(index)
+            except PathError:
+                continue
+            if os.path.isfile(index_real):
+                return index, index_real
+        return None
 
     def _resolve(self, path: str) -> str:
         """``path`` with symlinks resolved. Raises PathError(403) if that leaves the root, unless
@@ -126,35 +193,48 @@ class StaticFiles:
             location = path.url(trailing_slash=True) + ("?" + request.query if request.query else "")
             exchange.respond(301, [("Location", location), ("Content-Type", _HTML), *self._cors], b"")
             return
-        for name in _INDEX_FILES:
-            index = os.path.join(requested, name)
-            try:
-                index_real = self._resolve(index)
-            except PathError:
-                continue
-            if os.path.isfile(index_real):
-                self._serve_file(exchange, index, index_real)
-                return
+        index = self._find_index(requested)
+        if index is not None:
+            self._serve_file(exchange, *index)
+            return
         if not self.options.listing:
             self._error(exchange, 403, "directory listings are turned off")
             return
-        try:
-            entries = listing.scan(
-                real,
-                show_hidden=self.options.show_hidden,
-                allowed=None if self.options.follow_symlinks else self._may_serve,
-            )
-        except OSError as error:
-            self._error(exchange, *_status_for(error))
-            return
         order = listing.parse_order(request.query)
-        entries = listing.sort_entries(entries, order)
         url = path.url(trailing_slash=True)
-        if prefers_json(request.headers.get("accept")):
+        key = (url, order, prefers_json(request.headers.get("accept")))
+        cached = self._listings.get(key)
+        if cached is None:
+            try:
+                cached = self._render_listing(real, *key)
+            except OSError as error:
+                self._error(exchange, *_status_for(error))
+                return
+            self._listings.put(key, cached, len(cached.body))
+        exchange.respond(200, cached.fields, cached.body)
+
+    def _render_listing(self, real: str, url: str, order: listing.Order, json: bool) -> CachedListing:
+        """The listing of the directory at ``real``, rendered. Raises OSError."""
+        mtime_ns = os.stat(real).st_mtime_ns  # taken first: a change during the scan shows next time
+        entries = listing.scan(
+            real,
+            show_hidden=self.options.show_hidden,
+            allowed=None if self.options.follow_symlinks else self._may_serve,
+        )
+        entries = listing.sort_entries(entries, order)
+        if json:
             body, content_type = listing.render_json(url, entries), "application/json"
         else:
             body, content_type = listing.render_html(url, entries, order), _HTML
-        exchange.respond(200, [("Content-Type", content_type), ("Vary", "Accept"), *self._cors], body)
+        fields = encode_fields([("Content-Type", content_type), ("Vary", "Accept"), *self._cors])
+        return CachedListing(real, mtime_ns, self._clock(), body, fields)
+
+    def _listing_still_valid(self, key: tuple[str, listing.Order, bool], cached: CachedListing) -> bool:
+        try:
+            mtime_ns = os.stat(cached.real).st_mtime_ns
+        except OSError:
+            return False
+        return mtime_ns == cached.mtime_ns and self._clock() - cached.rendered < LISTING_MAX_AGE
 
     def _serve_file(self, exchange: Exchange, requested: str, real: str, *, spa: bool = False) -> None:
         """Answer with the file at ``real``, typed by the ``requested`` name, or with a precompressed
@@ -184,23 +264,106 @@ class StaticFiles:
         # would cost lookups on requests that do not ask for one, and saying that the response
         # depends on Accept-Encoding is true of any file here (RFC 9110 12.5.5).
         vary = "Accept-Encoding, Accept" if spa else "Accept-Encoding"
-        headers = [("Last-Modified", http_date(modified)), ("ETag", etag), ("Vary", vary), *self._cache, *self._cors]
+        # RFC 9110 15.4.5: a 304 carries the validators, Vary and Cache-Control a 200 would, no content metadata.
+        validators = [
+            ("Last-Modified", http_date(modified)),
+            ("ETag", etag),
+            ("Vary", vary),
+            *self._cache_control,
+            *self._cors,
+        ]
         status, ranges = files.decide(request, etag, modified, info.st_size)
         if status in (200, 206):
             content_type = self._mime_types(requested)
-            headers.insert(0, ("Accept-Ranges", "bytes"))
+            headers = [("Accept-Ranges", "bytes"), *validators]
+            if status == 200 and not coding and not spa and info.st_size <= CACHED_FILE_LIMIT:
+                cached = self._remember(request.path, requested, real, file, info, etag, content_type, headers)
+                if cached is not None:
+                    file.close()
+                    exchange.respond(200, cached.fields, cached.body)
+                    return
             files.send(exchange, file, info.st_size, ranges, content_type, coding, headers)
             return
         file.close()
         if status == 304:
-            # RFC 9110 15.4.5: the validators, Vary and Cache-Control a 200 would carry, no content metadata.
-            exchange.respond(304, headers)
+            exchange.respond(304, validators)
         elif status == 416:
             # RFC 9110 15.5.17: the length, so the client can ask again.
             unsatisfied = [("Content-Range", f"bytes */{info.st_size}")]
             self._error(exchange, 416, "no requested range lies within the file", unsatisfied)
         else:
             self._error(exchange, status, "a precondition failed")
+
+    def _remember(
+        self,
+        key: str,
+        requested: str,
+        real: str,
+        file: BinaryIO,
+        info: os.stat_result,
+        etag: str,
+        content_type: str,
+        headers: list[tuple[str, str]],
+    ) -> CachedFile | None:
+        """Keep a small file's 200 answer for the next requests of ``key``; None if it changed as we read."""
+        body = os.pread(file.fileno(), info.st_size, 0)
+        if len(body) != info.st_size:
+            return None
+        cached = CachedFile(
+            requested=requested,
+            real=real,
+            identity=_identity(info),
+            has_sibling=self._has_sibling(real),
+            body=body,
+            etag=etag,
+            modified=int(info.st_mtime),
+            fields=encode_fields([("Content-Type", content_type), *headers]),
+            not_modified=encode_fields(headers[1:]),  # without Accept-Ranges, as a 304 from the full path
+        )
+        self._files.put(key, cached, len(body) + 512)
+        return cached
+
+    def _answer_from_cache(self, exchange: Exchange, cached: CachedFile) -> bool:
+        """Answer from a cached file when the answer is its 200 or a 304; False leaves the request to the
+        full path (ranges, failed preconditions, a precompressed sibling the client may want)."""
+        request = exchange.request
+        conditional = False
+        for name, _value in request.headers:
+            if name in _CONDITIONAL_FIELDS:
+                conditional = True
+            elif name == "accept-encoding" and cached.has_sibling:
+                return False
+        if conditional:
+            status, _ranges = files.decide(request, cached.etag, cached.modified, len(cached.body))
+            if status == 304:
+                exchange.respond(304, cached.not_modified)
+                return True
+            if status != 200:
+                return False
+        exchange.respond(200, cached.fields, cached.body)
+        return True
+
+    def _file_still_valid(self, key: str, cached: CachedFile) -> bool:
+        """Whether ``key`` still names the same unchanged file, found the way the full path finds it."""
+        try:
+            path, requested, real, info = self._locate(key)
+            if stat.S_ISDIR(info.st_mode):
+                index = self._find_index(requested) if path.trailing_slash else None
+                if index is None:
+                    return False
+                requested, real = index
+                info = os.stat(real)
+        except (PathError, OSError):
+            return False
+        return (
+            (requested, real) == (cached.requested, cached.real)
+            and _identity(info) == cached.identity
+            and self._has_sibling(real) == cached.has_sibling
+        )
+
+    @staticmethod
+    def _has_sibling(real: str) -> bool:
+        return any(os.path.lexists(real + suffix) for suffix in SUFFIXES.values())
 
     def _sibling(
         self, real: str, original: os.stat_result, accept_encoding: str
@@ -259,6 +422,10 @@ class StaticFiles:
                 exchange.respond_file(status, fields, file, 0, info.st_size)
                 return
         exchange.respond_error(status, detail, fields)
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _hidden(segments: Sequence[str]) -> bool:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from reactor.http.errors import StateError
 from reactor.http.events import Request
-from reactor.http.writer import ResponseWriter, error_page
+from reactor.http.writer import FieldBlock, ResponseWriter, error_page
 
 if TYPE_CHECKING:
     from reactor.connection import HTTPConnection
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("reactor.exchange")
 
 HeaderList = Iterable[tuple[str, str]]
+Fields = HeaderList | FieldBlock  # a list of (name, value), or fields encoded once by encode_fields
 
 
 class Exchange:
@@ -128,7 +129,7 @@ class Exchange:
 
     # -- the response -----------------------------------------------------------------------------
 
-    def respond(self, status: int, headers: HeaderList = (), body: bytes = b"", *, close: bool = False) -> None:
+    def respond(self, status: int, headers: Fields = (), body: bytes = b"", *, close: bool = False) -> None:
         """Send a whole response with a bytes body."""
         self.start_response(status, headers, len(body), close=close)
         if body:
@@ -158,7 +159,7 @@ class Exchange:
     def start_response(
         self,
         status: int,
-        headers: HeaderList = (),
+        headers: Fields = (),
         content_length: int | None = None,
         *,
         close: bool = False,

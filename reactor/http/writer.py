@@ -16,6 +16,22 @@ _STATUS_LINES = {code: f"HTTP/1.1 {code} {phrase}\r\n".encode("latin-1") for cod
 _LAST_CHUNK = b"0\r\n\r\n"
 
 
+class FieldBlock(bytes):
+    """Header fields already encoded and checked by ``encode_fields``; a writer copies them as they are.
+    A handler that sends the same fields on every response (a cached file) encodes them once."""
+
+
+def encode_fields(fields: Iterable[tuple[str, str]]) -> FieldBlock:
+    """``Name: value\r\n`` lines for ``fields``. Raises ValueError for a name or value holding CR, LF or
+    NUL, or a name holding a colon: the response-splitting class."""
+    parts = []
+    for name, value in fields:
+        if "\r" in value or "\n" in value or "\0" in value or ":" in name or "\n" in name or "\r" in name:
+            raise ValueError(f"invalid header {name!r}")
+        parts.append(f"{name}: {value}\r\n")
+    return FieldBlock("".join(parts).encode("latin-1"))
+
+
 def status_line(status: int) -> bytes:
     """``HTTP/1.1 <status> <reason>\\r\\n``; we answer every 1.x request as HTTP/1.1 (RFC 9110 6.2)."""
     line = _STATUS_LINES.get(status)
@@ -59,17 +75,14 @@ class ResponseWriter:
     def head(
         self,
         status: int,
-        headers: Iterable[tuple[str, str]],
+        headers: Iterable[tuple[str, str]] | FieldBlock,
         content_length: int | None,
         date: bytes,
     ) -> bytes:
         """Return the encoded status line and header section. Raises ValueError for a header that
         contains CR, LF or NUL (response splitting)."""
-        parts = [status_line(status), b"Server: ", SERVER, b"\r\nDate: ", date, b"\r\n"]
-        for name, value in headers:
-            if "\r" in value or "\n" in value or "\0" in value or ":" in name or "\n" in name or "\r" in name:
-                raise ValueError(f"invalid header {name!r}")
-            parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+        block = headers if isinstance(headers, FieldBlock) else encode_fields(headers)
+        parts = [status_line(status), b"Server: ", SERVER, b"\r\nDate: ", date, b"\r\n", block]
         no_body_status = status < 200 or status == 204
         if body_forbidden(self._method, status):
             self.send_body = False

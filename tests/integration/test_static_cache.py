@@ -1,0 +1,141 @@
+"""The static handler's in-memory caches: small files and rendered listings, trusted for a second.
+
+A fake clock drives the trust interval, so each test says exactly when the server looks at the disk
+again: no sleeping, no luck.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from handlers.options import StaticOptions
+from handlers.static import CACHED_FILE_LIMIT, StaticFiles
+from reactor.testing import FakeClock
+from tests.conftest import LiveServer
+from tests.integration.client import Response
+from tests.integration.static_helpers import fetch
+
+
+class Served:
+    def __init__(self, root: Path, options: StaticOptions | None = None) -> None:
+        self.clock = FakeClock()
+        self.handler = StaticFiles(str(root), options, clock=self.clock)
+        self.server = LiveServer(self.handler)
+        self.port = self.server.port
+
+    def get(self, target: str, headers: list[tuple[str, str]] | None = None, method: str = "GET") -> Response:
+        return fetch(self.port, target, headers or [], method)
+
+
+@pytest.fixture
+def served(docroot: Path) -> Iterator[Served]:
+    served = Served(docroot)
+    yield served
+    served.server.stop()
+
+
+def without_date(response: Response) -> tuple[int, list[tuple[str, str]], bytes]:
+    return response.status, [field for field in response.headers if field[0] != "Date"], response.body
+
+
+def test_cached_answers_are_the_same_bytes_as_the_first(served: Served) -> None:
+    for target in ("/hello.txt", "/site/", "/listed/", "/listed/?sort=size&order=desc"):
+        first = served.get(target)
+        again = served.get(target)
+        assert without_date(again) == without_date(first), target
+    head_first = served.get("/page.html", method="HEAD")
+    head_again = served.get("/page.html", method="HEAD")
+    assert without_date(head_again) == without_date(head_first)
+    assert head_again.header("Content-Length") == str(len(served.get("/page.html").body))
+
+
+def test_a_cached_file_answers_304_like_the_full_path(served: Served, docroot: Path) -> None:
+    etag = served.get("/hello.txt").header("ETag") or ""
+    cached_304 = served.get("/hello.txt", [("If-None-Match", etag)])
+    assert cached_304.status == 304
+    fresh = Served(docroot)
+    try:
+        uncached_304 = fresh.get("/hello.txt", [("If-None-Match", etag)])
+    finally:
+        fresh.server.stop()
+    assert without_date(cached_304) == without_date(uncached_304)
+
+
+def test_ranges_on_a_cached_file_are_still_answered(served: Served) -> None:
+    served.get("/hello.txt")
+    response = served.get("/hello.txt", [("Range", "bytes=0-4")])
+    assert response.status == 206 and response.body == b"hello"
+
+
+def test_a_changed_file_is_served_fresh_after_the_trust_interval(served: Served, docroot: Path) -> None:
+    assert served.get("/hello.txt").body == b"hello world\n"
+    (docroot / "hello.txt").write_bytes(b"changed\n")
+    assert served.get("/hello.txt").body == b"hello world\n", "trusted for up to a second: no stat"
+    served.clock.advance(1.0)
+    response = served.get("/hello.txt")
+    assert response.body == b"changed\n"
+    assert response.header("Content-Length") == "8"
+
+
+def test_a_deleted_file_becomes_404_after_the_trust_interval(served: Served, docroot: Path) -> None:
+    assert served.get("/hello.txt").status == 200
+    os.unlink(docroot / "hello.txt")
+    served.clock.advance(1.0)
+    assert served.get("/hello.txt").status == 404
+
+
+def test_a_symlink_turned_outward_is_refused_after_the_trust_interval(served: Served, docroot: Path) -> None:
+    assert served.get("/link-in.txt").status == 200
+    os.unlink(docroot / "link-in.txt")
+    os.symlink(docroot.parent / "outside" / "secret.txt", docroot / "link-in.txt")
+    served.clock.advance(1.0)
+    response = served.get("/link-in.txt")
+    assert response.status == 403
+    assert b"secret" not in response.body
+
+
+def test_a_new_index_file_takes_over_a_cached_one(served: Served, docroot: Path) -> None:
+    (docroot / "site" / "index.htm").write_text("htm")
+    os.unlink(docroot / "site" / "index.html")
+    assert served.get("/site/").body == b"htm"
+    (docroot / "site" / "index.html").write_text("html")
+    served.clock.advance(1.0)
+    assert served.get("/site/").body == b"html"
+
+
+def test_a_new_sibling_is_offered_after_the_trust_interval(served: Served, docroot: Path) -> None:
+    accept = [("Accept-Encoding", "gzip")]
+    assert served.get("/page.html", accept).header("Content-Encoding") is None
+    (docroot / "page.html.gz").write_bytes(gzip.compress((docroot / "page.html").read_bytes()))
+    served.clock.advance(1.0)
+    assert served.get("/page.html", accept).header("Content-Encoding") == "gzip"
+
+
+def test_large_files_are_not_cached_but_still_served(served: Served, docroot: Path) -> None:
+    data = os.urandom(CACHED_FILE_LIMIT + 1)
+    (docroot / "large.bin").write_bytes(data)
+    assert served.get("/large.bin").body == data
+    (docroot / "large.bin").write_bytes(data[::-1])
+    assert served.get("/large.bin").body == data[::-1], "sent from the disk every time"
+
+
+def test_a_listing_shows_new_entries_after_the_trust_interval(served: Served, docroot: Path) -> None:
+    assert b"new.txt" not in served.get("/listed/").body
+    (docroot / "listed" / "new.txt").write_text("new")
+    assert b"new.txt" not in served.get("/listed/").body, "trusted for up to a second"
+    served.clock.advance(1.0)
+    assert b"new.txt" in served.get("/listed/").body
+
+
+def test_a_listing_shows_changed_sizes_within_its_maximum_age(served: Served, docroot: Path) -> None:
+    first = served.get("/listed/?format=x", [("Accept", "application/json")]).body
+    (docroot / "listed" / "b.txt").write_text("b" * 5000)  # the directory's mtime does not move
+    served.clock.advance(1.0)
+    assert served.get("/listed/?format=x", [("Accept", "application/json")]).body == first
+    served.clock.advance(10.0)
+    assert b"5000" in served.get("/listed/?format=x", [("Accept", "application/json")]).body
