@@ -40,6 +40,7 @@ _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 # one costs no filesystem call; larger ones go out with sendfile, where the kernel does the copying.
 CACHED_FILE_LIMIT = 256 * 1024
 CACHE_SIZE = 64 * 1024 * 1024  # files and rendered listings together
+MISSING_CACHE_SIZE = 1024 * 1024  # request paths that named nothing, about 64 bytes each beyond the path
 # A cached listing is re-rendered this often even when the directory's mtime has not moved: changing
 # a file's size or time does not touch its directory's mtime.
 LISTING_MAX_AGE = 10.0
@@ -94,6 +95,10 @@ class StaticFiles:
         self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
             CACHE_SIZE // 2, self._file_still_valid, clock=clock
         )
+        # Paths that named nothing: a scanner's or a broken link's next request costs no syscall.
+        self._missing: RevalidatingCache[str, bool] = RevalidatingCache(
+            MISSING_CACHE_SIZE, self._still_missing, clock=clock
+        )
         # Keyed by URL path, sort order and JSON-or-HTML; the URL shows in the page.
         self._listings: RevalidatingCache[tuple[str, listing.Order, bool], CachedListing] = RevalidatingCache(
             CACHE_SIZE // 2, self._listing_still_valid, clock=clock
@@ -121,13 +126,19 @@ class StaticFiles:
         cached = self._files.get(request.path)
         if cached is not None and self._answer_from_cache(exchange, cached):
             return
+        if self._missing.get(request.path):
+            self._error(exchange, 404, "not found")
+            return
         try:
             path, requested, real, info = self._locate(request.path)
         except PathError as error:
             self._error(exchange, error.status, error.reason)
             return
         except OSError as error:
-            self._error(exchange, *_status_for(error))
+            status, detail = _status_for(error)
+            if status == 404:
+                self._missing.put(request.path, True, len(request.path) + 64)
+            self._error(exchange, status, detail)
             return
         if stat.S_ISDIR(info.st_mode):
             self._serve_directory(exchange, path, requested, real)
@@ -360,6 +371,15 @@ class StaticFiles:
             and _identity(info) == cached.identity
             and self._has_sibling(real) == cached.has_sibling
         )
+
+    def _still_missing(self, key: str, missing: bool) -> bool:
+        try:
+            self._locate(key)
+        except OSError as error:
+            return _status_for(error)[0] == 404
+        except PathError:
+            return False
+        return False
 
     @staticmethod
     def _has_sibling(real: str) -> bool:

@@ -139,3 +139,11 @@ def test_a_listing_shows_changed_sizes_within_its_maximum_age(served: Served, do
     assert served.get("/listed/?format=x", [("Accept", "application/json")]).body == first
     served.clock.advance(10.0)
     assert b"5000" in served.get("/listed/?format=x", [("Accept", "application/json")]).body
+
+
+def test_a_missing_path_that_appears_is_served_after_the_trust_interval(served: Served, docroot: Path) -> None:
+    assert served.get("/later.txt").status == 404
+    (docroot / "later.txt").write_text("here now")
+    assert served.get("/later.txt").status == 404, "remembered as missing for up to a second"
+    served.clock.advance(1.0)
+    assert served.get("/later.txt").body == b"here now"
