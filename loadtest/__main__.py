@@ -28,6 +28,8 @@ PROG = "python -m loadtest"
 HERE = Path(__file__).resolve().parent
 LOCUSTFILE = HERE / "locustfile.py"
 RESULTS = HERE / "results"
+# What locust logs when a process of its own ran above 90 % CPU (local, worker, master's summary).
+LOCUST_SATURATED = ("CPU usage above", "CPU usage was too high", "CPU usage threshold was exceeded")
 STOP_TIMEOUT = 10  # seconds locust gives running tasks at the end (a 100 MiB download, a slow reader)
 
 
@@ -135,7 +137,9 @@ def _run_locust(command: list[str], log_path: Path, timeout: float) -> int:
             return process.wait(timeout=STOP_TIMEOUT * 3)
 
 
-def _print_report(args: argparse.Namespace, results: Path, locust_code: int, server_problem: str | None) -> int:
+def _print_report(
+    args: argparse.Namespace, results: Path, locust_code: int, server_problem: str | None, server_cpu: str | None
+) -> int:
     try:
         summary = report.read_summary(results / "locust_stats.csv")
     except (OSError, ValueError) as error:
@@ -151,6 +155,14 @@ def _print_report(args: argparse.Namespace, results: Path, locust_code: int, ser
         print()
         print(report.step_table(report.read_steps(results / "locust_stats_history.csv")))
         print()
+    if server_cpu:
+        print(server_cpu)
+    log = (results / "locust.log").read_text(errors="replace")
+    if any(marker in log for marker in LOCUST_SATURATED):
+        print(
+            "warning: locust's CPU went above 90 %: the load generator, not the server, may have set the pace; "
+            "give locust more cores (-- --processes N) or machines (README, Scale-out)"
+        )
     print(f"report: {results / 'report.html'}  (CSV: {results / 'locust_stats.csv'} and beside it)")
     problems = report.threshold_problems(summary, args.max_p99_ms, args.min_rps)
     if locust_code not in (0, 1):  # 1 is locust's own "some request failed"
@@ -168,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     results = args.results or RESULTS / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.shape}"
     results.mkdir(parents=True, exist_ok=True)
     server = None
-    server_problem = None
+    server_problem = server_cpu = None
     try:
         if args.host is None:
             manifest, written = build(args.site)
@@ -186,7 +198,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"server: {host} (not started by us)")
         command = servers.pinned(_locust_command(args, host, results), locust_cores)
         print(f"locust: {args.shape} shape, {args.users} users, {args.run_time} s (log: {results / 'locust.log'})")
+        started, cpu_before = time.monotonic(), server.cpu_seconds() if server else 0.0
         code = _run_locust(command, results / "locust.log", args.run_time + 3 * STOP_TIMEOUT + 60)
+        if server is not None and server.process.poll() is None:
+            busy, elapsed = server.cpu_seconds() - cpu_before, time.monotonic() - started
+            server_cpu = (
+                f"server CPU: {busy:.1f} s in {elapsed:.0f} s of locust ({100 * busy / elapsed:.0f} % of a core)"
+            )
     except (SiteError, servers.ServerError, OSError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
@@ -197,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"the server exited during the run (code {server.process.returncode}): {server.log_tail()}"
                 )
             server.stop()
-    return _print_report(args, results, code, server_problem)
+    return _print_report(args, results, code, server_problem, server_cpu)
 
 
 if __name__ == "__main__":

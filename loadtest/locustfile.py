@@ -8,8 +8,9 @@ bytes against the manifest's sha256, or against bytes recomputed from the seed f
 a failure that says what was wrong. Request names say what was expected, e.g. ``range (206)``.
 
 Users: ``Visitor`` (weighted tasks, tagged: page, revalidate, range, download, listing, 404, close) and
-one ``SlowReader`` and one ``SlowSender`` on raw sockets (tag hostile). ``--tags`` filters the
-visitor's tasks; to leave the hostile clients out, name the user class: ``locust ... Visitor``.
+one ``SlowReader`` and one ``SlowSender`` on raw sockets (tag hostile). ``--tags`` / ``--exclude-tags``
+select tasks, and a user class left without any is left out; naming classes (``locust ... Visitor``)
+selects users.
 """
 
 from __future__ import annotations
@@ -166,7 +167,6 @@ class Visitor(FastHttpUser):
     resumes and seeks in downloads, fetches a large file, opens a directory listing, follows dead
     links, and sometimes comes on a fresh connection."""
 
-    weight = 10
     max_retries = 0  # a failed request must show as a failure, not vanish in a retry
     concurrency = BROWSER_CONNECTIONS
 
