@@ -23,11 +23,13 @@ import re
 import sys
 import time
 import urllib.request
+import zlib
 from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import brotli
 import gevent
 from gevent.pool import Pool
 from locust import FastHttpUser, LoadTestShape, User, constant, events, tag, task
@@ -48,6 +50,7 @@ BROWSER_CONNECTIONS = 6  # parallel asset fetches per page, as browsers do per h
 BROWSER_ENCODINGS = "gzip, deflate, br"
 IDENTITY = {"Accept-Encoding": "identity"}  # ranges and sizes refer to the file's own bytes
 READ_CHUNK = 1 << 16
+DECODE_ERRORS = (ValueError, OSError, zlib.error, brotli.error)  # what decoding a bad body raises
 
 
 def add_options(parser: LocustArgumentParser) -> None:
@@ -150,8 +153,8 @@ def _file_problem(response: ResponseContextManager, entry: FileEntry) -> str | N
         return f"expected 200, got {response.status_code}"
     try:
         body = response.content or b""  # geventhttpclient decodes gzip, deflate and br
-    except (ValueError, OSError) as error:
-        return f"cannot decode the body: {error}"
+    except DECODE_ERRORS as error:
+        return f"cannot decode the body ({type(error).__name__})"
     encoding = _header(response, "Content-Encoding")
     length = _header(response, "Content-Length")
     if encoding is None and length is not None and length != str(entry.size):
@@ -238,10 +241,13 @@ class Visitor(FastHttpUser):
             )
             return
         headers = {"If-None-Match": etag, "Accept-Encoding": BROWSER_ENCODINGS}
-        with self.client.get(path, name="revalidate (304)", headers=headers, catch_response=True) as response:
+        with self.client.get(
+            path, name="revalidate (304)", headers=headers, stream=True, catch_response=True
+        ) as response:
             if response.status_code != 304:
                 response.failure(f"expected 304 Not Modified for a matching If-None-Match, got {response.status_code}")
-            elif response.content:
+            # Raw bytes: a 304 may name the Content-Encoding of the 200, and an empty body does not decode.
+            elif any(response.iter_content(READ_CHUNK, decode_content=False)):
                 response.failure("a 304 carries no body (RFC 9110 15.4.5), this one had one")
             elif _header(response, "ETag") != etag:
                 response.failure("a 304 repeats the ETag it validated (RFC 9110 15.4.5), this one did not")
@@ -363,7 +369,12 @@ class Visitor(FastHttpUser):
             if response.status_code != 200:
                 response.failure(f"expected 200, got {response.status_code}")
                 return
-            links = {unquote(href.decode("utf-8", "replace")) for href in LISTING_LINK.findall(response.content or b"")}
+            try:
+                body = response.content or b""
+            except DECODE_ERRORS as error:
+                response.failure(f"cannot decode the body ({type(error).__name__})")
+                return
+            links = {unquote(href.decode("utf-8", "replace")) for href in LISTING_LINK.findall(body)}
             missing = [name for name in self.site.listing_names if name not in links]
             if missing:
                 response.failure(f"{len(missing)} of the folder's {len(self.site.listing_names)} files not linked")
