@@ -1,0 +1,371 @@
+"""``python -m loadtest.bench``: our server and its peers side by side under wrk, in one run.
+
+Each server serves the test site of ``loadtest.site`` pinned to core 0 (taskset, where present) while
+``wrk -t1`` runs pinned to core 1; every scenario runs against every server in turn. It prints one
+markdown table (requests/s, MiB/s, p50/p99, the server's CPU time, ratios to the reference server) and
+writes it with CSV and JSON beside it. About 5 minutes; ``--quick`` about 1.
+
+    python -m loadtest.bench [--quick] [--peer NAME='CMD {port} {docroot}' ...]
+
+Rows are data: a Suite is a set of servers, the scenarios they all run and the one to compare with.
+Add a scenario to a suite's list, or a Suite to SUITES, and it is measured, tabulated and saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import NoReturn
+
+from loadtest import servers
+from loadtest.site import LARGE, LISTING, MISSING, SiteError, build
+
+PROG = "python -m loadtest.bench"
+HERE = Path(__file__).resolve().parent
+PIPELINE_SCRIPT = HERE / "pipeline.lua"
+PIPELINE_DEPTH = 16
+SERVER_CORE = 0
+CLIENT_CORE = 1
+FULL_SECONDS = 10  # per scenario and server: 2 servers x 11 scenarios x 10 s is about 4 minutes
+QUICK_SECONDS = 2
+WRK_TIMEOUT = "5s"  # a response slower than this counts as a wrk timeout error
+MiB = 1024 * 1024
+
+Command = Callable[[Path, int], list[str]]  # (docroot, port) -> argv
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: str
+    connections: int
+    headers: tuple[str, ...] = ()
+    pipeline: bool = False  # send PIPELINE_DEPTH requests per write (pipeline.lua)
+    expect_status: str = "2xx"  # "non-2xx" when every answer should be an error (the 404 row)
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    command: Command
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    servers: list[Server]
+    reference: str  # the server every ratio compares with
+    scenarios: list[Scenario]
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    bytes_read: int
+    requests_per_second: float
+    p50_ms: float | None  # None when wrk recorded no latency (pipelining into a server that closes)
+    p99_ms: float | None
+    errors: int  # socket errors (connect, read, write, timeout)
+    non_2xx: int
+
+
+@dataclass
+class Row:
+    suite: str
+    scenario: str
+    server: str
+    connections: int
+    requests_per_second: float
+    mib_per_second: float
+    p50_ms: float | None
+    p99_ms: float | None
+    cpu_seconds: float  # the server's user + system CPU time during the scenario
+    requests: int
+    errors: int
+    non_2xx: int
+    rps_ratio: float | None = None  # requests/s divided by the reference's
+    cpu_ratio: float | None = None  # CPU time per request divided by the reference's
+    notes: list[str] = field(default_factory=list)
+
+
+ONE_KIB = "/data/1KiB.bin"
+STATIC_SCENARIOS = [
+    Scenario("1 KiB keep-alive", ONE_KIB, 50),
+    Scenario("64 KiB keep-alive", "/data/64KiB.bin", 50),
+    Scenario("100 MiB", LARGE, 4),
+    Scenario("listing, 1,000 entries", LISTING, 50),
+    Scenario("404", MISSING + "nothing.html", 50, expect_status="non-2xx"),
+    Scenario("1 KiB Connection: close", ONE_KIB, 50, headers=("Connection: close",)),
+    Scenario(f"1 KiB pipelined x{PIPELINE_DEPTH}", ONE_KIB, 50, pipeline=True),
+    *[Scenario(f"1 KiB, {count} connections", ONE_KIB, count) for count in (1, 10, 100, 1000)],
+]
+REACTOR = Server("reactor", servers.reactor_command)
+HTTP_SERVER = Server("http.server", servers.http_server_command)
+
+
+def static_suite(peers: list[Server]) -> Suite:
+    return Suite("static files", [REACTOR, HTTP_SERVER, *peers], HTTP_SERVER.name, STATIC_SCENARIOS)
+
+
+def suites(peers: list[Server]) -> list[Suite]:
+    """Everything one run measures. More suites go here, e.g. a minimal WSGI app on our gateway
+    against waitress and gunicorn: Suite("WSGI hello", [...], "waitress", [Scenario(...), ...])."""
+    return [static_suite(peers)]
+
+
+_DURATION_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+_SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}  # wrk counts in 1024s
+
+
+def _milliseconds(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if match is None:
+        raise ValueError(f"not a wrk duration: {text!r}")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """The numbers of one ``wrk --latency`` run from its text output. Raises ValueError if absent."""
+    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h), ([\d.]+)(B|KB|MB|GB|TB) read", output)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
+    if done is None or rate is None or p50 is None or p99 is None:
+        raise ValueError(f"unexpected wrk output: {output.strip()[-300:]!r}")
+    # wrk times a pipelined batch once all its responses are in; a server that closes after each
+    # response completes no batch, and wrk prints zeros with a "-nan%" spread.
+    timed = not re.search(r"Latency\s+0\.00us\s+0\.00us\s+0\.00us\s+-?nan%", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return WrkResult(
+        requests=int(done.group(1)),
+        seconds=_milliseconds(done.group(2) + done.group(3)) / 1e3,
+        bytes_read=round(float(done.group(4)) * _SIZE_UNITS[done.group(5)]),
+        requests_per_second=float(rate.group(1)),
+        p50_ms=_milliseconds(p50.group(1)) if timed else None,
+        p99_ms=_milliseconds(p99.group(1)) if timed else None,
+        errors=sum(int(count) for count in errors.groups()) if errors else 0,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+    )
+
+
+def wrk_command(scenario: Scenario, url: str, seconds: int) -> list[str]:
+    command = ["wrk", "-t1", f"-c{scenario.connections}", f"-d{seconds}s", "--latency", "--timeout", WRK_TIMEOUT]
+    for header in scenario.headers:
+        command += ["-H", header]
+    if scenario.pipeline:
+        return [*command, "-s", str(PIPELINE_SCRIPT), url, "--", str(PIPELINE_DEPTH)]
+    return [*command, url]
+
+
+def make_row(suite: Suite, scenario: Scenario, server: str, result: WrkResult, cpu_seconds: float) -> Row:
+    notes = []
+    if result.p50_ms is None:
+        notes.append("no latency samples")
+    if result.errors:
+        notes.append(f"{result.errors} socket errors")
+    if scenario.expect_status == "2xx" and result.non_2xx:
+        notes.append(f"{result.non_2xx} non-2xx")
+    if scenario.expect_status == "non-2xx" and result.non_2xx < result.requests:
+        notes.append(f"{result.requests - result.non_2xx} unexpected 2xx")
+    return Row(
+        suite=suite.name,
+        scenario=scenario.name,
+        server=server,
+        connections=scenario.connections,
+        requests_per_second=result.requests_per_second,
+        mib_per_second=result.bytes_read / MiB / result.seconds if result.seconds else 0.0,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        cpu_seconds=cpu_seconds,
+        requests=result.requests,
+        errors=result.errors,
+        non_2xx=result.non_2xx,
+        notes=notes,
+    )
+
+
+def add_ratios(rows: list[Row], reference: dict[str, str]) -> None:
+    """Fill each row's ratios against the row of the same suite and scenario served by the suite's
+    reference server (``reference``: suite name -> server name). Rows without one keep None."""
+    by_key = {(row.suite, row.scenario): row for row in rows if row.server == reference.get(row.suite)}
+    for row in rows:
+        base = by_key.get((row.suite, row.scenario))
+        if base is None:
+            continue
+        if base.requests_per_second > 0:
+            row.rps_ratio = row.requests_per_second / base.requests_per_second
+        if base.cpu_seconds > 0 and base.requests > 0 and row.requests > 0:
+            row.cpu_ratio = (row.cpu_seconds / row.requests) / (base.cpu_seconds / base.requests)
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def render_table(rows: list[Row], reference: dict[str, str]) -> str:
+    """One markdown table: a line per scenario and server, the servers of a scenario together, in the
+    order they ran."""
+    references = ", ".join(sorted(set(reference.values())))
+    scenario_order = {key: index for index, key in enumerate(dict.fromkeys((r.suite, r.scenario) for r in rows))}
+    server_order = {name: index for index, name in enumerate(dict.fromkeys(row.server for row in rows))}
+    rows = sorted(rows, key=lambda row: (scenario_order[row.suite, row.scenario], server_order[row.server]))
+    lines = [
+        f"| scenario | server | requests/s | MiB/s | p50 ms | p99 ms | CPU s | req/s vs {references} "
+        f"| CPU/request vs {references} | notes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.scenario} | {row.server} | {row.requests_per_second:,.0f} | {row.mib_per_second:,.1f} "
+            f"| {_ms(row.p50_ms)} | {_ms(row.p99_ms)} | {row.cpu_seconds:.2f} | {_ratio(row.rps_ratio)} "
+            f"| {_ratio(row.cpu_ratio)} | {'; '.join(row.notes)} |"
+        )
+    return "\n".join(lines)
+
+
+def write_results(rows: list[Row], table: str, folder: Path) -> None:
+    (folder / "bench.md").write_text(table + "\n")
+    records = [asdict(row) for row in rows]
+    (folder / "bench.json").write_text(json.dumps(records, indent=1) + "\n")
+    with (folder / "bench.csv").open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(records[0]) if records else [])
+        writer.writeheader()
+        for record in records:
+            writer.writerow({**record, "notes": "; ".join(record["notes"])})
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _peer(text: str) -> Server:
+    name, separator, template = text.partition("=")
+    if not separator or not name.strip() or "{port}" not in template:
+        raise argparse.ArgumentTypeError(f"expected NAME='CMD {{port}} {{docroot}}', got {text!r}")
+    return Server(name.strip(), partial(servers.peer_command, template))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Our server and its peers side by side under wrk.")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_SECONDS} s per scenario instead of {FULL_SECONDS}"
+    )
+    parser.add_argument(
+        "--peer",
+        type=_peer,
+        action="append",
+        default=[],
+        metavar="NAME='CMD {port} {docroot}'",
+        help="another server to measure; {port} and {docroot} are filled in (repeatable)",
+    )
+    parser.add_argument("--site", type=Path, default=HERE / "results" / "site", help="docroot (%(default)s)")
+    parser.add_argument("--results", type=Path, help="output folder (default: loadtest/results/bench-<time>)")
+    return parser
+
+
+def _cores() -> tuple[str | None, str | None]:
+    """The taskset core lists for the servers and for wrk: 0 and 1 when this machine has both."""
+    available = servers.available_cores()
+    server = str(SERVER_CORE) if SERVER_CORE in available else None
+    client = str(CLIENT_CORE) if CLIENT_CORE in available and server is not None else None
+    return server, client
+
+
+def _raise_file_limit() -> None:
+    """1,000 connections need more descriptors than the usual soft limit of 1,024; children inherit it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def measure(suite: Suite, server: Server, docroot: Path, seconds: int, folder: Path) -> list[Row]:
+    """Start ``server``, run every scenario of ``suite`` against it, stop it."""
+    server_cores, client_cores = _cores()
+    port = servers.free_port()
+    process = servers.start(
+        server.name, server.command(docroot, port), port, server_cores, folder / f"{server.name}.log"
+    )
+    rows = []
+    try:
+        for scenario in suite.scenarios:
+            url = f"http://127.0.0.1:{port}{scenario.path}"
+            command = servers.pinned(wrk_command(scenario, url, seconds), client_cores)
+            before = process.cpu_seconds()
+            completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+            cpu = process.cpu_seconds() - before
+            if process.process.poll() is not None:
+                raise servers.ServerError(f"{server.name} died during {scenario.name!r}: {process.log_tail()}")
+            try:
+                result = parse_wrk(completed.stdout)
+            except ValueError as error:
+                print(f"  {scenario.name}: {error} {completed.stderr.strip()}", file=sys.stderr)
+                continue
+            row = make_row(suite, scenario, server.name, result, cpu)
+            rows.append(row)
+            print(
+                f"  {server.name:>12} | {scenario.name:<28} {row.requests_per_second:>10,.0f} req/s  {cpu:6.2f} s CPU"
+            )
+    finally:
+        process.stop()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if shutil.which("wrk") is None:
+        print(f"{PROG}: error: wrk is not installed; on Debian or Ubuntu: apt-get install -y wrk", file=sys.stderr)
+        return 2
+    seconds = QUICK_SECONDS if args.quick else FULL_SECONDS
+    folder = args.results or HERE / "results" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        build(args.site)
+    except (SiteError, OSError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    _raise_file_limit()
+    docroot = args.site.resolve()
+    rows: list[Row] = []
+    reference = {}
+    try:
+        for suite in suites(args.peer):
+            reference[suite.name] = suite.reference
+            for server in suite.servers:
+                print(f"{suite.name}: {server.name}, {len(suite.scenarios)} scenarios x {seconds} s")
+                rows += measure(suite, server, docroot, seconds, folder)
+    except (servers.ServerError, OSError, subprocess.TimeoutExpired) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    add_ratios(rows, reference)
+    table = render_table(rows, reference)
+    write_results(rows, table, folder)
+    server_cores, client_cores = _cores()
+    print()
+    print(table)
+    print()
+    pinning = f"servers on core {server_cores}, wrk on core {client_cores}" if client_cores else "no pinning"
+    print(f"{seconds} s per row, {pinning}; written to {folder}/bench.{{md,csv,json}}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
