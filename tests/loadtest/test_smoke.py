@@ -96,16 +96,9 @@ def test_every_scenario_ran(reactor_run: Run) -> None:
     assert ran >= SCENARIOS, f"never ran: {sorted(SCENARIOS - ran)}"
 
 
-def test_no_request_fails_but_the_ranges_that_issue_3_adds(reactor_run: Run) -> None:
-    failing = {name: failures for name, (_requests, failures) in reactor_run.names.items() if failures}
-    assert set(failing) <= {"range (206)"}, report.read_failures(reactor_run.results / "locust_failures.csv")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 3: our server does not answer Range with 206 yet; remove this mark once ranges are merged",
-)
 def test_every_request_succeeds_and_the_command_exits_0(reactor_run: Run) -> None:
+    failing = {name: failures for name, (_requests, failures) in reactor_run.names.items() if failures}
+    assert not failing, report.read_failures(reactor_run.results / "locust_failures.csv")
     assert report.read_summary(reactor_run.results / "locust_stats.csv").failures == 0
     assert "FAIL:" not in reactor_run.completed.stdout
     assert reactor_run.completed.returncode == 0
