@@ -22,6 +22,7 @@ from typing import Any
 
 from reactor.clock import Clock
 from reactor.timers import Handle, TimerHeap
+from reactor.trace import Tracer
 
 logger = logging.getLogger("reactor.loop")
 
@@ -35,6 +36,7 @@ IOCallback = Callable[[], object]
 class LoopStatistics:
     iterations: int  # passes through run_once
     select_seconds: float  # time spent waiting in select
+    busy_seconds: float  # time spent running callbacks: the rest of every iteration
     callbacks: int  # ready-queue callbacks and timers run
     io_events: int  # (fd, mask) pairs select reported
     registered: int  # file objects in the selector
@@ -50,8 +52,14 @@ def _ignore_signal(signum: int, frame: object) -> None:
 class EventLoop:
     """A single-threaded reactor. Only ``call_soon_threadsafe`` may be called from another thread."""
 
-    def __init__(self, clock: Clock = time.monotonic, selector: selectors.BaseSelector | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock = time.monotonic,
+        selector: selectors.BaseSelector | None = None,
+        tracer: Tracer | None = None,
+    ) -> None:
         self.time: Clock = clock
+        self.tracer = tracer if tracer is not None and tracer.loop else None
         self._selector = selector if selector is not None else selectors.DefaultSelector()
         self._ready: collections.deque[Handle] = collections.deque()
         self._timers = TimerHeap()
@@ -65,6 +73,7 @@ class EventLoop:
         self.register(self._wakeup_read, EVENT_READ, self._on_wakeup, None)
         self._iterations = 0
         self._select_seconds = 0.0
+        self._busy_seconds = 0.0
         self._callbacks = 0
         self._io_events = 0
 
@@ -169,6 +178,9 @@ class EventLoop:
         self._select_seconds += now - started
         self._iterations += 1
         self._io_events += len(events)
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.select(now - started, [(key.fd, mask) for key, mask in events])
 
         for key, mask in events:
             on_readable, on_writable = key.data
@@ -180,18 +192,22 @@ class EventLoop:
             except Exception:
                 logger.exception("I/O callback for fd %d failed", key.fd)
 
-        for handle in self._timers.pop_due(now):
-            ready.append(handle)
-
+        due = self._timers.pop_due(now)
+        ready.extend(due)
+        callbacks = 0
         for _ in range(len(ready)):
             handle = ready.popleft()
             if handle.cancelled:
                 continue
-            self._callbacks += 1
+            callbacks += 1
             try:
                 handle.callback(*handle.args)
             except Exception:
                 logger.exception("callback %r failed", handle)
+        self._callbacks += callbacks
+        if tracer is not None:
+            tracer.ran(len(due), callbacks)
+        self._busy_seconds += clock() - now
 
     def select_timeout(self) -> float | None:
         """How long the next select may wait: 0 with callbacks ready, the time to the nearest timer,
@@ -228,6 +244,7 @@ class EventLoop:
         return LoopStatistics(
             iterations=self._iterations,
             select_seconds=self._select_seconds,
+            busy_seconds=self._busy_seconds,
             callbacks=self._callbacks,
             io_events=self._io_events,
             registered=len(self._selector.get_map()),
