@@ -155,7 +155,7 @@ class RequestParser:
                 if buffer.search(_NOT_IN_REQUEST_LINE, self._line_scanned, limit):
                     raise ProtocolError(400, "malformed request line")
                 self._line_scanned = max(limit - 1, 0)
-                if size > self._max_request_line:
+                if size > self._max_request_line + 1:  # + 1: the CR of a line that is just short enough
                     raise ProtocolError(414, "request line too long")
         if size > self._max_head:
             raise ProtocolError(431, "request head too large")

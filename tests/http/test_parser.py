@@ -317,3 +317,12 @@ def test_a_long_request_line_with_a_bad_byte_early_is_400_in_any_chunking() -> N
     assert all_feeds(line[:40] + line[-4:]) == [("error", 400)]
     assert feed([line]) == feed([line[:7], line[7:]]) == [("error", 400)]
     assert feed([line + b" HTTP/1.1\r\nHost: h\r\n\r\n"]) == [("error", 400)]
+
+
+@pytest.mark.parametrize(("padding", "expected"), [(0, "request"), (1, "error")])
+def test_a_request_line_at_its_limit_is_accepted_and_one_byte_more_is_414(padding: int, expected: str) -> None:
+    # Found by the fuzzer: the CR of a line exactly at the limit once counted against it when cut.
+    line = b"GET /" + b"a" * (64 - len(b"GET / HTTP/1.1") + padding) + b" HTTP/1.1"
+    events = all_feeds(line + b"\r\nHost: h\r\n\r\n", max_request_line=64)
+    assert events[0][0] == expected
+    assert expected == "request" or events == [("error", 414)]
