@@ -113,7 +113,8 @@ class HTTPConnection:
         self._queue = SendQueue()
         self._exchange: Exchange | None = None
         self._deadline = Deadline(self.loop, self._on_timeout)
-        self._timeout_kind = ""
+        # What the armed timer waits for ("" for nothing); None makes the next _arm_timeout re-arm.
+        self._timeout_kind: str | None = None
         self._events = 0
         self._pumping = False
         self._closing = False  # close once the queue drains
@@ -209,7 +210,7 @@ class HTTPConnection:
         if phase is Phase.DONE:
             self._exchange = None
             self._parser.start_next_cycle()
-            self._timeout_kind = ""  # the keep-alive timeout starts again from this response
+            self._timeout_kind = None  # the keep-alive timeout starts again from this response
         elif phase is Phase.MUST_CLOSE or (phase is Phase.DRAINING_BODY and not self._cycle.keep_alive):
             self._exchange = None
             self._begin_close(linger=phase is Phase.DRAINING_BODY or self._parser.buffered > 0)
@@ -232,7 +233,7 @@ class HTTPConnection:
         self._counters.bytes_received += len(data)
         self._parser.receive_data(data)
         if data and self._cycle.phase in BODY_PHASES:
-            self._timeout_kind = ""  # RFC-less but nginx-like: the body timeout runs between reads
+            self._timeout_kind = None  # nginx-like: the body timeout runs between reads
         self.pump()
 
     def on_writable(self) -> None:
@@ -354,7 +355,7 @@ class HTTPConnection:
         if sent:
             self._counters.bytes_sent += sent
             if self._timeout_kind == "send":
-                self._timeout_kind = ""  # progress: the send timeout starts again
+                self._timeout_kind = None  # progress: the send timeout starts again
             if self._drain_waiters and self._queue.size <= self._limits.low_water:
                 waiters, self._drain_waiters = self._drain_waiters, []
                 for exchange, callback in waiters:
@@ -392,7 +393,7 @@ class HTTPConnection:
         if new not in IO_TRANSITIONS[self.state]:
             raise RuntimeError(f"{self!r}: no transition from {self.state.value} to {new.value}")
         self.state = new
-        self._timeout_kind = ""
+        self._timeout_kind = None
         self._update_interest()
         self._arm_timeout()
 
@@ -447,7 +448,7 @@ class HTTPConnection:
 
     def _on_timeout(self) -> None:
         kind = self._timeout_kind
-        self._timeout_kind = ""
+        self._timeout_kind = None
         if kind in ("head", "body") and not self._cycle.response_started and not self._closing:
             # RFC 9110 15.5.9: 408 tells the client we gave up waiting for its request.
             self._answer_and_close(408, "timed out waiting for the request", "request timeout")
@@ -528,7 +529,7 @@ class HTTPConnection:
         self._lingering = True
         self._linger = False
         self._linger_until = self.loop.time() + self._limits.lingering_time
-        self._timeout_kind = ""
+        self._timeout_kind = None
         self._update_interest()
         self._arm_timeout()
 
@@ -542,7 +543,7 @@ class HTTPConnection:
         if not data:
             self.close(self.close_reason)
             return
-        self._timeout_kind = ""
+        self._timeout_kind = None
         self._arm_timeout()
 
     def _on_socket_error(self, error: OSError) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import socket
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,3 +148,19 @@ def test_at_the_connection_limit_the_server_stops_accepting_until_a_slot_frees(d
         assert request(live.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
     finally:
         live.stop()
+
+
+def test_closed_connections_are_freed_at_once(live_server: LiveServer) -> None:
+    # Nothing may keep a closed connection alive (a timer still armed did, for keepalive_timeout):
+    # thousands of connections a minute would otherwise pile up with their buffers.
+    clients = [RawClient(live_server.port) for _ in range(20)]
+    for client in clients:
+        client.send(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert client.read_response().status == 200
+    refs = live_server.call(lambda: [weakref.ref(connection) for connection in live_server.server.connections])
+    assert len(refs) == 20
+    for client in clients:
+        client.close()
+    assert wait_until(lambda: live_server.statistics().connections == 0)
+    live_server.call(gc.collect)
+    assert [ref for ref in refs if ref() is not None] == []

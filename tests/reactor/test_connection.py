@@ -290,3 +290,22 @@ def test_an_internal_error_closes_that_connection_only(rig: Rig) -> None:
     assert rig.connection.state is IOState.CLOSED
     assert rig.connection.close_reason == "internal error"
     rig.tick()  # the loop goes on
+
+
+def test_a_handler_that_takes_its_time_is_not_cut_off_by_an_old_timer() -> None:
+    # While the handler owes the response no timeout runs: the head timer must be gone, not left
+    # armed to fire header_timeout after the request started.
+    rig = Rig(lambda exchange: exchange.loop.call_later(300, exchange.respond, 200, [], b"late"))
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        rig.tick()
+        assert rig.connection.state is IOState.WAITING
+        rig.clock.advance(rig.limits.header_timeout + rig.limits.keepalive_timeout)
+        rig.tick(2)
+        assert rig.connection.state is IOState.WAITING
+        rig.clock.advance(300)
+        rig.tick(2)
+        assert rig.received().endswith(b"late")
+    finally:
+        rig.close()
+
