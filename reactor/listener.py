@@ -63,7 +63,7 @@ class Listener:
         self._at_limit = False  # the server holds as many connections as it may
         self._backoff_timer: Handle | None = None
         self._closed = False
-        self._exhausted = False  # in an EMFILE episode: logged already
+        self._exhausted = False  # in an EMFILE episode (until the backlog is empty): logged already
         self.accepted = 0
         self.exhaustion_pauses = 0
 
@@ -103,7 +103,10 @@ class Listener:
                 return  # the last accept reached the connection limit
             try:
                 sock, address = self.sock.accept()
-            except (BlockingIOError, InterruptedError):
+            except BlockingIOError:
+                self._exhausted = False  # the backlog is empty: an exhaustion episode is over
+                return
+            except InterruptedError:
                 return
             except OSError as error:
                 if error.errno in ACCEPT_SKIP_ERRNOS:
@@ -115,7 +118,6 @@ class Listener:
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.accepted += 1
-            self._exhausted = False
             self._on_accept(sock, (address[0], address[1]))
 
     def _pause_for_backoff(self, error: OSError, unexpected: bool) -> None:

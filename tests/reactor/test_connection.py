@@ -308,4 +308,3 @@ def test_a_handler_that_takes_its_time_is_not_cut_off_by_an_old_timer() -> None:
         assert rig.received().endswith(b"late")
     finally:
         rig.close()
-

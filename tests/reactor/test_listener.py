@@ -15,13 +15,17 @@ from reactor.testing import FakeClock, tick
 
 
 class ExhaustedSocket(socket.socket):
-    """A real listening socket whose accept() fails with ``error`` while it is set."""
+    """A real listening socket whose accept() fails with ``error`` while it is set, except for the
+    next ``allowed`` calls."""
 
     error: int | None = None
+    allowed = 0
 
     def accept(self) -> tuple[socket.socket, object]:
         if self.error is not None:
-            raise OSError(self.error, errno.errorcode[self.error])
+            if not self.allowed:
+                raise OSError(self.error, errno.errorcode[self.error])
+            self.allowed -= 1
         return super().accept()
 
 
@@ -127,3 +131,20 @@ def test_an_unexpected_accept_error_pauses_too_with_its_traceback(rig: Rig, capl
     assert rig.listener.exhaustion_pauses == 2, "paused, not spinning"
     [record] = [r for r in caplog.records if "accept failed" in r.message]
     assert record.exc_info is not None
+
+
+def test_an_episode_lasts_until_the_backlog_is_empty(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    # Under a sustained burst each freed descriptor lets one accept succeed before EMFILE again:
+    # that is still the same episode, worth one line, not one per freed slot.
+    caplog.set_level(logging.WARNING, logger="reactor.listener")
+    for _ in range(3):
+        rig.connect()
+    rig.sock.error = errno.EMFILE
+    tick(rig.loop)
+    for _ in range(2):
+        rig.sock.allowed = 1  # a descriptor freed: one accept succeeds, the next fails
+        rig.clock.advance(0.5)
+        tick(rig.loop)
+        tick(rig.loop)
+    assert len(rig.accepted) == 2
+    assert len([r for r in caplog.records if "accept failed" in r.message]) == 1
