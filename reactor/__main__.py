@@ -7,19 +7,21 @@ the static-files handler and the server, installs the signal handlers and runs t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import re
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 from handlers.options import StaticOptions
 from handlers.static import StaticFiles
 from reactor.accesslog import AccessLog
 from reactor.exchange import Handler
-from reactor.limits import Limits
+from reactor.limits import Limits, descriptor_limit
 from reactor.listener import bind, reserve
 from reactor.loop import EventLoop
 from reactor.server import Server
@@ -44,14 +46,74 @@ def _port(text: str) -> int:
     return port
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be zero or more")
-    return value
+# -- limits and timeouts: each flag sets one field of reactor.limits.Limits (docs/limits.md) ---------
+
+_SECONDS = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(ms|s|m|h)?", re.ASCII)
+_SECONDS_PER_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_SIZE = re.compile(r"([0-9]+)([kKmMgG]?)", re.ASCII)
+_BYTES_PER_UNIT = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def _duration(text: str) -> float:
+    """Seconds, as nginx writes them: ``75``, ``2.5``, ``500ms``, ``30s``, ``1m``, ``1h``. ASCII digits
+    only: float() would also take "1_0", "inf" or non-ASCII digits."""
+    match = _SECONDS.fullmatch(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (seconds, or with a unit: 500ms, 30s, 1m)")
+    return float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2) or "s"]
+
+
+def _timeout(text: str) -> float:
+    seconds = _duration(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than zero")
+    return seconds
+
+
+def _size(text: str) -> int:
+    """Bytes, as nginx writes sizes: ``1048576``, ``64k``, ``1m``, ``1g``."""
+    match = _SIZE.fullmatch(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (bytes, or with a unit: 64k, 1m, 1g)")
+    return int(match.group(1)) * _BYTES_PER_UNIT[match.group(2).lower()]
+
+
+def _count(text: str) -> int:
+    if _DIGITS.fullmatch(text) is None or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
+# (flag, Limits field, parser of the value, metavar, help)
+LIMIT_FLAGS: tuple[tuple[str, str, Callable[[str], object], str, str], ...] = (
+    ("--header-timeout", "header_timeout", _timeout, "SECONDS", "time to receive a whole request head (slowloris)"),
+    ("--keepalive-timeout", "keepalive_timeout", _timeout, "SECONDS", "idle time allowed between two requests"),
+    ("--body-timeout", "body_timeout", _timeout, "SECONDS", "time allowed between two reads of a request body"),
+    ("--send-timeout", "send_timeout", _timeout, "SECONDS", "time allowed between two sends that move data"),
+    ("--max-body", "max_body", _size, "BYTES", "largest request body accepted (larger: 413)"),
+    ("--max-connections", "max_connections", _count, "N", "connections held at once; more wait in the listen backlog"),
+    ("--grace", "grace", _duration, "SECONDS", "on SIGTERM/SIGINT, time left for responses in flight"),
+)
+
+
+def _show(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _add_limit_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("limits and timeouts (see docs/limits.md)")
+    defaults = Limits()
+    for flag, field, parse, metavar, text in LIMIT_FLAGS:
+        group.add_argument(
+            flag, type=parse, dest=field, metavar=metavar, help=f"{text} (default: {_show(getattr(defaults, field))})"
+        )
+
+
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    """The default Limits with every limit flag given on the command line applied."""
+    given = {field: getattr(args, field) for _, field, *_ in LIMIT_FLAGS if getattr(args, field) is not None}
+    return dataclasses.replace(Limits(), **given)
 
 
 def _workers(text: str) -> int:
@@ -75,13 +137,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print an access log line per request")
     parser.add_argument(
-        "--grace",
-        type=_positive,
-        default=Limits.grace,
-        metavar="SECONDS",
-        help="on SIGTERM/SIGINT, how long responses in flight may take to finish (default: %(default)s)",
-    )
-    parser.add_argument(
         "--workers",
         type=_workers,
         default=1,
@@ -89,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="processes sharing the port, each a single-threaded reactor; 'auto' = one per CPU (default: 1)",
     )
     _add_static_options(parser)
+    _add_limit_flags(parser)
     return parser
 
 
@@ -192,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     if not os.path.isdir(directory):
         parser.error(f"directory {args.directory!r} does not exist or is not a directory")
     handler = _static_files(args, directory, parser)
-    limits = Limits(grace=args.grace)
+    limits = limits_from_args(args)
     reuse_port = args.workers > 1 and shares_port_by_reuseport()
     try:
         # With SO_REUSEPORT each worker listens on its own socket; the supervisor only holds the port.
@@ -204,6 +260,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"cannot listen on {where}: {error.strerror}")
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if limits.max_connections > Limits().max_connections:
+        # nginx warns the same way ("worker_connections exceed open file resource limit").
+        logging.warning(
+            "--max-connections %d: RLIMIT_NOFILE (%d descriptors) serves about %d; accept will pause on EMFILE",
+            limits.max_connections,
+            descriptor_limit(),
+            Limits().max_connections,
+        )
     host, port = sock.getsockname()[:2]
     print(f"Serving HTTP on {host} port {port} (http://{_url_host(host)}:{port}/) ...", flush=True)
     if args.workers == 1:

@@ -113,14 +113,15 @@ class HTTPConnection:
         self._queue = SendQueue()
         self._exchange: Exchange | None = None
         self._deadline = Deadline(self.loop, self._on_timeout)
-        self._timeout_kind = ""
+        # What the armed timer waits for ("" for nothing); None makes the next _arm_timeout re-arm.
+        self._timeout_kind: str | None = None
         self._events = 0
         self._pumping = False
         self._closing = False  # close once the queue drains
         self._linger = False  # and read what the peer still sends before closing
         self._lingering = False  # shut down for writing, draining the peer
         self._linger_until = 0.0
-        self._drain_waiters: list[Callable[[], object]] = []
+        self._drain_waiters: list[tuple[Exchange, Callable[[], object]]] = []
         self._update_interest()
         self._arm_timeout()
 
@@ -159,14 +160,15 @@ class HTTPConnection:
         self._queue.push_file(file, offset, count, owns_file)
         self.pump()
 
-    def when_drained(self, callback: Callable[[], object]) -> None:
-        """Schedule ``callback`` for when the send queue is at or below the low-water mark."""
+    def when_drained(self, exchange: Exchange, callback: Callable[[], object]) -> None:
+        """Schedule ``callback`` (code of ``exchange``'s handler) for when the send queue is at or
+        below the low-water mark."""
         if self.state is IOState.CLOSED:
             return
         if self._queue.size <= self._limits.low_water:
-            self.loop.call_soon(callback)
+            self.loop.call_soon(self._call_handler, exchange, callback)
         else:
-            self._drain_waiters.append(callback)
+            self._drain_waiters.append((exchange, callback))
 
     def send_continue(self) -> None:
         self.queue_bytes(interim_continue())
@@ -208,7 +210,7 @@ class HTTPConnection:
         if phase is Phase.DONE:
             self._exchange = None
             self._parser.start_next_cycle()
-            self._timeout_kind = ""  # the keep-alive timeout starts again from this response
+            self._timeout_kind = None  # the keep-alive timeout starts again from this response
         elif phase is Phase.MUST_CLOSE or (phase is Phase.DRAINING_BODY and not self._cycle.keep_alive):
             self._exchange = None
             self._begin_close(linger=phase is Phase.DRAINING_BODY or self._parser.buffered > 0)
@@ -231,7 +233,7 @@ class HTTPConnection:
         self._counters.bytes_received += len(data)
         self._parser.receive_data(data)
         if data and self._cycle.phase in BODY_PHASES:
-            self._timeout_kind = ""  # RFC-less but nginx-like: the body timeout runs between reads
+            self._timeout_kind = None  # nginx-like: the body timeout runs between reads
         self.pump()
 
     def on_writable(self) -> None:
@@ -258,6 +260,11 @@ class HTTPConnection:
                 resumed = self._settle()
                 if not (resumed or (blocked and self.state is IOState.READING)):
                     return
+        except Exception:
+            # A bug of ours, not the peer's nor the handler's (those are caught where they happen):
+            # this connection cannot be trusted any more, the others and the loop go on.
+            logger.exception("%r: internal error; closing the connection", self)
+            self.close("internal error")
         finally:
             self._pumping = False
 
@@ -286,10 +293,16 @@ class HTTPConnection:
                 self._begin_exchange(event)
             elif kind is Data:
                 assert isinstance(event, Data) and exchange is not None
-                exchange.body_received(event.data)
+                try:
+                    exchange.body_received(event.data)
+                except Exception:
+                    self._handler_failed(exchange)
             elif kind is EndOfMessage:
                 assert exchange is not None
-                exchange.body_complete()
+                try:
+                    exchange.body_complete()
+                except Exception:
+                    self._handler_failed(exchange)
                 self._finish_cycle_if_done()
             elif event is NEED_DATA or event is PAUSED:
                 return False
@@ -307,13 +320,27 @@ class HTTPConnection:
         try:
             self._handler(exchange)
         except Exception:
-            logger.exception("handler failed on %r", request)
-            if exchange.finished or exchange.aborted:
-                return
-            if exchange.response_started:
-                exchange.abort()
-            else:
-                exchange.respond_error(500)
+            self._handler_failed(exchange)
+
+    def _call_handler(self, exchange: Exchange, callback: Callable[[], object]) -> None:
+        """Run a callback of ``exchange``'s handler that the connection scheduled."""
+        try:
+            callback()
+        except Exception:
+            self._handler_failed(exchange)
+
+    def _handler_failed(self, exchange: Exchange) -> None:
+        """Handler code raised: a bug in the handler, not a reason to stop serving. Log it, deliver
+        no more of the body to it, and answer 500, or end the connection if the response has begun
+        (its status line is gone: only a cut-short body can tell the client). The loop lives on."""
+        logger.exception("handler failed on %r", exchange.request)
+        exchange.stop_body_delivery()
+        if exchange.finished or exchange.aborted:
+            return
+        if exchange.response_started:
+            exchange.abort()
+        else:
+            exchange.respond_error(500)
 
     def _send(self) -> None:
         try:
@@ -328,11 +355,11 @@ class HTTPConnection:
         if sent:
             self._counters.bytes_sent += sent
             if self._timeout_kind == "send":
-                self._timeout_kind = ""  # progress: the send timeout starts again
+                self._timeout_kind = None  # progress: the send timeout starts again
             if self._drain_waiters and self._queue.size <= self._limits.low_water:
                 waiters, self._drain_waiters = self._drain_waiters, []
-                for callback in waiters:
-                    self.loop.call_soon(callback)
+                for exchange, callback in waiters:
+                    self.loop.call_soon(self._call_handler, exchange, callback)
 
     def _settle(self) -> bool:
         """Enter the state the cycle and the queue call for. Return True when buffered requests can
@@ -366,7 +393,7 @@ class HTTPConnection:
         if new not in IO_TRANSITIONS[self.state]:
             raise RuntimeError(f"{self!r}: no transition from {self.state.value} to {new.value}")
         self.state = new
-        self._timeout_kind = ""
+        self._timeout_kind = None
         self._update_interest()
         self._arm_timeout()
 
@@ -421,7 +448,7 @@ class HTTPConnection:
 
     def _on_timeout(self) -> None:
         kind = self._timeout_kind
-        self._timeout_kind = ""
+        self._timeout_kind = None
         if kind in ("head", "body") and not self._cycle.response_started and not self._closing:
             # RFC 9110 15.5.9: 408 tells the client we gave up waiting for its request.
             self._answer_and_close(408, "timed out waiting for the request", "request timeout")
@@ -502,7 +529,7 @@ class HTTPConnection:
         self._lingering = True
         self._linger = False
         self._linger_until = self.loop.time() + self._limits.lingering_time
-        self._timeout_kind = ""
+        self._timeout_kind = None
         self._update_interest()
         self._arm_timeout()
 
@@ -516,7 +543,7 @@ class HTTPConnection:
         if not data:
             self.close(self.close_reason)
             return
-        self._timeout_kind = ""
+        self._timeout_kind = None
         self._arm_timeout()
 
     def _on_socket_error(self, error: OSError) -> None:

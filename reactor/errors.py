@@ -11,8 +11,25 @@ _PEER_GONE_ERRNOS = frozenset(
 )
 # accept() failed for lack of descriptors or memory: retrying at once would spin the CPU.
 ACCEPT_EXHAUSTION_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
-# accept() failed for a connection that died in the backlog: skip it and accept the next one.
-ACCEPT_SKIP_ERRNOS = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EPERM})
+# accept() failed for a connection that died in the backlog, or (Linux accept(2)) reported a network
+# error pending on it: skip it and accept the next one. EPERM: a firewall rule refused it.
+ACCEPT_SKIP_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ECONNABORTED",
+        "EPROTO",
+        "EPERM",
+        "ENETDOWN",
+        "ENOPROTOOPT",
+        "EHOSTDOWN",
+        "ENONET",
+        "EHOSTUNREACH",
+        "EOPNOTSUPP",
+        "ENETUNREACH",
+        "ETIMEDOUT",
+    )
+    if hasattr(errno, name)  # ENONET is Linux-only
+)
 
 
 def is_peer_gone(error: OSError) -> bool:

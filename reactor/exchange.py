@@ -127,6 +127,10 @@ class Exchange:
         if self._on_end is not None:
             self._on_end()
 
+    def stop_body_delivery(self) -> None:
+        """Called by the connection when the handler failed: the rest of the body is discarded."""
+        self._on_data = self._on_end = None
+
     # -- the response -----------------------------------------------------------------------------
 
     def respond(self, status: int, headers: Fields = (), body: bytes = b"", *, close: bool = False) -> None:
@@ -233,7 +237,7 @@ class Exchange:
         """Call ``callback()`` once queued output is at or below the low-water mark: the signal for a
         producer (a WSGI worker thread, a generator) to queue more. Runs on the loop, never inside
         this call; dropped if the connection closes first (see ``on_abort``)."""
-        self._connection.when_drained(callback)
+        self._connection.when_drained(self, callback)
 
     def on_abort(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` if the connection ends before the response does."""

@@ -9,13 +9,16 @@ KiB = 1024
 MiB = 1024 * KiB
 
 
+def descriptor_limit() -> int:
+    """The process's soft RLIMIT_NOFILE (65536 when it is unlimited)."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 65536 if soft == resource.RLIM_INFINITY else soft
+
+
 def default_max_connections() -> int:
     """Connections we can hold: the descriptor limit minus headroom for listeners, files being sent,
     the wakeup socket and logging. nginx's worker_connections is set by hand; we derive it."""
-    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft == resource.RLIM_INFINITY:
-        soft = 65536
-    return max(1, (soft - 16) // 2)  # each connection may hold a file open while it sends it
+    return max(1, (descriptor_limit() - 16) // 2)  # each connection may hold a file open while it sends it
 
 
 @dataclass(frozen=True)

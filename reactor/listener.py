@@ -62,9 +62,10 @@ class Listener:
     """Accepts connections on one listening socket and hands each to ``on_accept``.
 
     Accepts at most ``batch`` connections per readiness event, so one busy port cannot starve the
-    connections already open. When accept fails for lack of descriptors or memory (EMFILE, ENFILE...)
-    it stops watching the socket for ``backoff`` seconds instead of spinning on a readable listener,
-    and logs that once per episode.
+    connections already open. When accept fails for lack of descriptors or memory (EMFILE, ENFILE...),
+    or for a reason nobody expects, it stops watching the socket for ``backoff`` seconds instead of
+    spinning on a readable listener, and logs that once per episode (with the traceback when the
+    reason is unexpected).
     """
 
     def __init__(
@@ -79,7 +80,7 @@ class Listener:
         self._at_limit = False  # the server holds as many connections as it may
         self._backoff_timer: Handle | None = None
         self._closed = False
-        self._exhausted = False  # in an EMFILE episode: logged already
+        self._exhausted = False  # in an EMFILE episode (until the backlog is empty): logged already
         self.accepted = 0
         self.exhaustion_pauses = 0
 
@@ -119,27 +120,32 @@ class Listener:
                 return  # the last accept reached the connection limit
             try:
                 sock, address = self.sock.accept()
-            except (BlockingIOError, InterruptedError):
+            except BlockingIOError:
+                self._exhausted = False  # the backlog is empty: an exhaustion episode is over
+                return
+            except InterruptedError:
                 return
             except OSError as error:
                 if error.errno in ACCEPT_SKIP_ERRNOS:
                     continue
-                if error.errno in ACCEPT_EXHAUSTION_ERRNOS:
-                    self._pause_for_backoff(error)
-                    return
-                raise
+                # Out of descriptors or memory, or an error we cannot explain: either way, retrying
+                # at once would spin on a listener that stays readable.
+                self._pause_for_backoff(error, unexpected=error.errno not in ACCEPT_EXHAUSTION_ERRNOS)
+                return
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.accepted += 1
-            self._exhausted = False
             self._on_accept(sock, (address[0], address[1]))
 
-    def _pause_for_backoff(self, error: OSError) -> None:
+    def _pause_for_backoff(self, error: OSError, unexpected: bool) -> None:
         self.exhaustion_pauses += 1
         if not self._exhausted:
             self._exhausted = True
             logger.warning(
-                "accept failed (%s); not accepting for %.1f s; open connections go on", error.strerror, self._backoff
+                "accept failed (%s); not accepting for %.1f s; open connections go on",
+                error.strerror,
+                self._backoff,
+                exc_info=error if unexpected else None,
             )
         self._backoff_timer = self.loop.call_later(self._backoff, self._end_backoff)
         self._update_registration()

@@ -18,12 +18,24 @@ from reactor.http.framing import BodyReader, ChunkedReader, ContentLengthReader
 from reactor.http.receivebuffer import ReceiveBuffer
 from reactor.http.state import BODY_PHASES, Cycle, Phase, Transition
 
-# RFC 9112 3: method SP request-target SP HTTP-version, single spaces, no other whitespace.
-_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP/([0-9])\.([0-9])", re.ASCII)
+# RFC 9112 3: method SP request-target SP HTTP-version, single spaces, no other whitespace. The target
+# is visible ASCII without "#": RFC 9110 7.1, a fragment is never sent, so one in the target means a
+# broken client, and a path that ends at "#" for one reader and not another is a confusion attack.
+_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21\x22\x24-\x7e]+) HTTP/([0-9])\.([0-9])", re.ASCII)
+# What can never appear in a request line that has not ended yet: a control or non-ASCII byte, or a
+# CR that something other than LF follows (RFC 9112 2.2). Scanned as bytes arrive, so garbage that
+# starts like a request is answered at once, not after the header timeout.
+_NOT_IN_REQUEST_LINE = re.compile(rb"[^\x20-\x7e\r]|\r.", re.ASCII | re.DOTALL)
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 # RFC 9110 7.2 / RFC 3986 3.2.2: Host = uri-host [ ":" port ]; uri-host is an IP literal or a reg-name.
-_HOST = re.compile(r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?", re.ASCII)
+_URI_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)"
+_HOST = re.compile(_URI_HOST + r"(?::[0-9]*)?", re.ASCII)
+# RFC 9112 3.2.3: authority-form = uri-host ":" port, the target of CONNECT only.
+_AUTHORITY_FORM = re.compile(_URI_HOST + r":[0-9]+", re.ASCII)
 _ABSOLUTE_FORM = re.compile(r"([A-Za-z][A-Za-z0-9+\-.]*)://([^/?#]*)([^#]*)", re.ASCII)
+# RFC 3986 2.1: pct-encoded = "%" HEXDIG HEXDIG. Checked in the path only, the part we decode: a
+# malformed escape there has no single meaning (nginx answers 400 too); the query stays opaque.
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})", re.ASCII)
 # The first bytes of a request: a method token, then a space. Checked before the head is complete so
 # that a TLS ClientHello or binary garbage is answered at once instead of after the header timeout.
 _REQUEST_START = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]*(?: |\Z)", re.ASCII)
@@ -47,6 +59,8 @@ class RequestParser:
         self._max_head = max_head
         self._max_headers = max_headers
         self._max_body = max_body
+        self._line_scanned = 0  # bytes of an unfinished request line already checked
+        self._line_checked = False  # the request line of the head being received is complete and valid
 
     # -- feeding ---------------------------------------------------------------------------------
 
@@ -98,20 +112,14 @@ class RequestParser:
         buffer.skip_leading_newlines()
         head = buffer.maybe_extract_head()
         if head is None:
-            _check_request_start(buffer.peek(_REQUEST_START_BYTES))
-            size = len(buffer)
-            if size > self._max_request_line and buffer.find(b"\n", 0, self._max_request_line + 2) < 0:
-                raise ProtocolError(414, "request line too long")
-            if size > self._max_head:
-                raise ProtocolError(431, "request head too large")
+            self._check_incomplete_head()
             if self._eof:
-                if size == 0:
+                if not buffer:
                     return CLOSED
                 raise ProtocolError(400, "connection closed inside a request head")
             return NEED_DATA
-        _check_request_start(head[:_REQUEST_START_BYTES])
-        if len(head) > self._max_head:
-            raise ProtocolError(431, "request head too large")
+        self._line_scanned = 0
+        self._line_checked = False
         request = self._parse_head(head)
         if request.has_body:
             if request.chunked:
@@ -126,6 +134,32 @@ class RequestParser:
             self.cycle.disable_keep_alive()
         return request
 
+    def _check_incomplete_head(self) -> None:
+        """Reject a head that cannot become valid, before it is complete: a start that is no request
+        (a TLS ClientHello, binary garbage), a byte no request line holds, a complete request line
+        that is wrong, or a head past its limits. Each check is one that ``_parse_head`` makes in the
+        same order, so a request gets the same answer however its bytes are cut. Raises ProtocolError.
+        """
+        buffer = self._buffer
+        size = len(buffer)
+        _check_request_start(buffer.peek(_REQUEST_START_BYTES))
+        if not self._line_checked:
+            end = buffer.find_line_end()
+            if end >= 0:
+                self._parse_request_line(buffer.peek(end).removesuffix(b"\r"))
+                self._line_checked = True
+            else:
+                # No LF yet: scan only the bytes not scanned before, and hold back a final CR, which
+                # may still be the start of the line's CRLF. Linear however the line trickles in.
+                limit = min(size, self._max_request_line)
+                if buffer.search(_NOT_IN_REQUEST_LINE, self._line_scanned, limit):
+                    raise ProtocolError(400, "malformed request line")
+                self._line_scanned = max(limit - 1, 0)
+                if size > self._max_request_line + 1:  # + 1: the CR of a line that is just short enough
+                    raise ProtocolError(414, "request line too long")
+        if size > self._max_head:
+            raise ProtocolError(431, "request head too large")
+
     def _next_body_event(self) -> Event:
         assert self._body is not None
         event = self._body.read(self._buffer)
@@ -139,25 +173,34 @@ class RequestParser:
 
     # -- the head --------------------------------------------------------------------------------
 
-    def _parse_head(self, head: bytes) -> Request:
-        lines = split_lines(head)
-        request_line = lines[0]
-        if len(request_line) > self._max_request_line:
+    def _parse_request_line(self, line: bytes) -> tuple[str, str, str]:
+        """Check a request line (without its line ending); return (method, target, version).
+        Raises ProtocolError: 414 when too long, 505 for a major version other than 1, else 400."""
+        if len(line) > self._max_request_line:
+            if _NOT_IN_REQUEST_LINE.search(line, 0, self._max_request_line):
+                raise ProtocolError(400, "malformed request line")
             raise ProtocolError(414, "request line too long")
-        match = _REQUEST_LINE.fullmatch(request_line)
+        match = _REQUEST_LINE.fullmatch(line)
         if match is None:
             raise ProtocolError(400, "malformed request line")
-        method_b, target_b, major, minor = match.groups()
+        method, target, major, minor = match.groups()
         if major != b"1":
             # RFC 9110 15.6.6: 505 for a major version we do not support.
             raise ProtocolError(505, "HTTP version not supported")
         # RFC 9110 6.2: a higher 1.x minor version is answered as HTTP/1.1.
         version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
+        return method.decode("ascii"), target.decode("ascii"), version
+
+    def _parse_head(self, head: bytes) -> Request:
+        # The checks run in the order _check_incomplete_head makes them: start, request line, size.
+        _check_request_start(head[:_REQUEST_START_BYTES])
+        method, target, version = self._parse_request_line(head[: head.index(b"\n")].removesuffix(b"\r"))
+        if len(head) > self._max_head:
+            raise ProtocolError(431, "request head too large")
+        lines = split_lines(head)
         if len(lines) - 1 > self._max_headers:
             raise ProtocolError(431, "too many header fields")
         headers = Headers([parse_field_line(line) for line in lines[1:]])
-        method = method_b.decode("ascii")
-        target = target_b.decode("ascii")
         path, query, target_host = _split_target(method, target)
         host = _host(headers, version, target_host)
         content_length, chunked = self._body_framing(headers, version)
@@ -238,28 +281,36 @@ def _check_request_start(prefix: bytes) -> None:
 
 def _split_target(method: str, target: str) -> tuple[str, str, str | None]:
     """Return (path, query, host from an absolute-form target or None). Raises ProtocolError(400)."""
+    host = None
+    if method == "CONNECT":
+        # RFC 9112 3.2.3: CONNECT takes the authority-form only; the handler decides whether CONNECT
+        # is supported at all.
+        if _AUTHORITY_FORM.fullmatch(target) is None or target[0] == ":":
+            raise ProtocolError(400, "malformed authority-form target")
+        return "", "", target
     if target[0] == "/":
         path, _, query = target.partition("?")
-        return path, query, None
-    if target == "*":
+    elif target == "*":
         # RFC 9112 3.2.4: asterisk-form is only for a server-wide OPTIONS.
         if method != "OPTIONS":
             raise ProtocolError(400, "asterisk-form target outside OPTIONS")
         return "*", "", None
-    if method == "CONNECT":
-        # RFC 9112 3.2.3: authority-form; the handler decides whether CONNECT is supported at all.
-        return "", "", target
-    match = _ABSOLUTE_FORM.fullmatch(target)
-    if match is None or match.group(1).lower() not in ("http", "https"):
-        raise ProtocolError(400, "malformed request target")
-    # RFC 9112 3.2.2: a server MUST accept the absolute form; its authority replaces Host.
-    authority, rest = match.group(2), match.group(3) or "/"
-    if "@" in authority or _HOST.fullmatch(authority) is None:
-        raise ProtocolError(400, "malformed authority in the request target")
-    if rest[0] != "/":
-        rest = "/" + rest
-    path, _, query = rest.partition("?")
-    return path, query, authority
+    else:
+        match = _ABSOLUTE_FORM.fullmatch(target)
+        if match is None or match.group(1).lower() not in ("http", "https"):
+            raise ProtocolError(400, "malformed request target")
+        # RFC 9112 3.2.2: a server MUST accept the absolute form; its authority replaces Host.
+        authority, rest = match.group(2), match.group(3) or "/"
+        if _HOST.fullmatch(authority) is None or authority[:1] in ("", ":"):
+            # RFC 9110 4.2.1: an http(s) URI with an empty host MUST be rejected as invalid.
+            raise ProtocolError(400, "malformed authority in the request target")
+        if rest[0] != "/":
+            rest = "/" + rest
+        path, _, query = rest.partition("?")
+        host = authority
+    if "%" in path and _BAD_PERCENT.search(path) is not None:
+        raise ProtocolError(400, "malformed percent-encoding in the path")
+    return path, query, host
 
 
 def _host(headers: Headers, version: str, target_host: str | None) -> str:

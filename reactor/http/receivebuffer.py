@@ -87,5 +87,6 @@ class ReceiveBuffer:
         """The first ``count`` bytes, left in place."""
         return bytes(self._data[:count])
 
-    def find(self, sub: bytes, start: int, end: int) -> int:
-        return self._data.find(sub, start, end)
+    def search(self, pattern: re.Pattern[bytes], start: int, end: int) -> bool:
+        """True when ``pattern`` matches somewhere in the bytes from ``start`` to ``end``."""
+        return pattern.search(self._data, start, end) is not None

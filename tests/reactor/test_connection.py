@@ -10,6 +10,7 @@ import pytest
 
 from reactor.connection import IO_TRANSITIONS, ConnectionConfig, HTTPConnection, IOState
 from reactor.exchange import Exchange
+from reactor.http.events import Event
 from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.testing import FakeClock, tick
@@ -218,5 +219,92 @@ def test_on_drain_fires_once_the_queue_falls_to_the_low_water_mark() -> None:
         assert received.endswith(chunk * 4)
         assert len(drained) == 4
         assert all(queued <= rig.limits.low_water for queued in drained)
+    finally:
+        rig.close()
+
+
+def test_handler_failing_on_body_data_gets_500_and_the_connection_goes_on() -> None:
+    def reader(exchange: Exchange) -> None:
+        def on_data(data: bytes) -> None:
+            raise ValueError("handler bug")
+
+        exchange.read_body(on_data, lambda: exchange.respond(200, [], b"never"))
+
+    rig = Rig(reader)
+    try:
+        rig.client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n01234")
+        rig.tick()
+        assert rig.received().startswith(b"HTTP/1.1 500 ")
+        rig.client.send(b"56789GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
+        rig.tick(2)
+        assert b"never" in rig.received(), "the rest of the body was dropped, the next request answered"
+        assert rig.connection.state is IOState.READING
+    finally:
+        rig.close()
+
+
+def test_handler_failing_at_the_end_of_the_body_gets_500() -> None:
+    def reader(exchange: Exchange) -> None:
+        exchange.read_body(lambda data: None, lambda: 1 / 0)
+
+    rig = Rig(reader)
+    try:
+        rig.client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok")
+        rig.tick()
+        assert rig.received().startswith(b"HTTP/1.1 500 ")
+        assert rig.connection.state is IOState.READING
+    finally:
+        rig.close()
+
+
+def test_drain_callback_failing_mid_response_ends_the_connection() -> None:
+    def producer(exchange: Exchange) -> None:
+        exchange.start_response(200, [], 8 << 20)
+        exchange.write(b"x" * (4 << 20))
+
+        def more() -> None:
+            raise RuntimeError("producer bug")
+
+        exchange.on_drain(more)
+
+    rig = Rig(producer)
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        for _ in range(1000):
+            rig.tick()
+            rig.received()
+            if rig.connection.state is IOState.CLOSED:
+                break
+        assert rig.connection.close_reason == "response aborted", "a cut-short body tells the client"
+    finally:
+        rig.close()
+
+
+def test_an_internal_error_closes_that_connection_only(rig: Rig) -> None:
+    def broken() -> Event:
+        raise RuntimeError("bug in the parser")
+
+    rig.connection._parser.next_event = broken  # type: ignore[method-assign]
+    rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    rig.tick()
+    assert rig.connection.state is IOState.CLOSED
+    assert rig.connection.close_reason == "internal error"
+    rig.tick()  # the loop goes on
+
+
+def test_a_handler_that_takes_its_time_is_not_cut_off_by_an_old_timer() -> None:
+    # While the handler owes the response no timeout runs: the head timer must be gone, not left
+    # armed to fire header_timeout after the request started.
+    rig = Rig(lambda exchange: exchange.loop.call_later(300, exchange.respond, 200, [], b"late"))
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        rig.tick()
+        assert rig.connection.state is IOState.WAITING
+        rig.clock.advance(rig.limits.header_timeout + rig.limits.keepalive_timeout)
+        rig.tick(2)
+        assert rig.connection.state is IOState.WAITING
+        rig.clock.advance(300)
+        rig.tick(2)
+        assert rig.received().endswith(b"late")
     finally:
         rig.close()
