@@ -7,12 +7,11 @@ Chromium must be installed (``.ci/run`` installs it): if it cannot run, this tes
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.integration.browser import dump_dom
 from tests.integration.client import wait_until
 from tests.integration.conftest import ServeStatic
 
@@ -29,35 +28,6 @@ fetch("letters.txt", {headers: {Range: "bytes=2-5"}})
 </script></body></html>
 """
 ASSETS = ("/index.html", "/style.css", "/app.js", "/dot.svg")
-
-
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.fail("chromium is not installed: .ci/run installs it (apt-get install chromium)")
-    return path
-
-
-def dump_dom(url: str, profile: Path) -> str:
-    """Load ``url`` in headless Chromium with ``profile`` and return the DOM once scripts are done."""
-    command = [
-        chromium(),
-        "--headless",
-        "--no-sandbox",  # we may run as root, where the sandbox cannot start
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",  # or it tries to reach Google and fails
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=10000",  # let the fetch() finish before the DOM is dumped
-        "--dump-dom",
-        url,
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
-    assert result.returncode == 0, f"chromium failed ({result.returncode}): {result.stderr[-2000:]}"
-    return result.stdout
 
 
 @pytest.mark.timeout(240)

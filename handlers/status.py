@@ -1,0 +1,121 @@
+"""A live status page: what the reactor is doing now and over the last minutes.
+
+``StatusPage`` answers ``path`` with an HTML page and ``path + ".json"`` with the numbers the page
+polls once a second; every other request goes to the handler it wraps. A sampler on the loop's
+timer heap turns the server's counters (``Server.statistics()``) into rates once a second and keeps
+the last five minutes for the charts. The page (status.html beside this module) is one
+self-contained document: no external assets.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from reactor.exchange import Exchange, Handler
+from reactor.loop import EventLoop
+from reactor.server import ServerStatistics
+
+SAMPLE_INTERVAL = 1.0
+HISTORY = 300  # samples: five minutes at one a second
+_JSON = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
+_HTML = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
+PAGE = resources.files("handlers").joinpath("status.html").read_text(encoding="utf-8")
+
+
+class Sampler:
+    """Every ``interval`` seconds, the change in the server's counters divided by the time it took."""
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        statistics: Callable[[], ServerStatistics],
+        interval: float = SAMPLE_INTERVAL,
+        keep: int = HISTORY,
+    ) -> None:
+        self._loop = loop
+        self._statistics = statistics
+        self._interval = interval
+        self.history: collections.deque[dict[str, float]] = collections.deque(maxlen=keep)
+        self._previous = (loop.time(), statistics())
+        self.started = time.time()
+        loop.call_later(interval, self._sample)
+
+    def _sample(self) -> None:
+        now, current = self._loop.time(), self._statistics()
+        then, previous = self._previous
+        self._previous = (now, current)
+        self.history.append(rates(previous, current, now - then, time.time()))
+        self._loop.call_later(self._interval, self._sample)
+
+
+def rates(previous: ServerStatistics, current: ServerStatistics, elapsed: float, wall: float) -> dict[str, float]:
+    """One history point: per-second rates between two statistics ``elapsed`` seconds apart, plus gauges."""
+    seconds = max(elapsed, 1e-9)
+    loop_time = (current.loop.select_seconds - previous.loop.select_seconds) + (
+        current.loop.busy_seconds - previous.loop.busy_seconds
+    )
+    return {
+        "time": round(wall, 3),
+        "requests": (current.requests - previous.requests) / seconds,
+        "bytes_sent": (current.bytes_sent - previous.bytes_sent) / seconds,
+        "bytes_received": (current.bytes_received - previous.bytes_received) / seconds,
+        "iterations": (current.loop.iterations - previous.loop.iterations) / seconds,
+        "select_share": (current.loop.select_seconds - previous.loop.select_seconds) / loop_time if loop_time else 1.0,
+        "connections": current.connections,
+        "queued": current.queued,
+    }
+
+
+class StatusPage:
+    """Serves the status page at ``path`` and its JSON at ``path + '.json'``; the rest to ``fallback``.
+
+    The page is a handler, so it exists before the server whose numbers it shows: ``watch`` connects
+    it to them (on the loop thread, before the server starts).
+    """
+
+    def __init__(self, path: str, fallback: Handler) -> None:
+        self.path = path
+        self.json_path = path + ".json"
+        self._fallback = fallback
+        self._statistics: Callable[[], ServerStatistics] | None = None
+        self._sampler: Sampler | None = None
+
+    def watch(
+        self, loop: EventLoop, statistics: Callable[[], ServerStatistics], interval: float = SAMPLE_INTERVAL
+    ) -> None:
+        """Show ``statistics()``, sampled every ``interval`` seconds on ``loop``."""
+        self._statistics = statistics
+        self._sampler = Sampler(loop, statistics, interval)
+
+    def __call__(self, exchange: Exchange) -> None:
+        path = exchange.request.path
+        if path not in (self.path, self.json_path):
+            self._fallback(exchange)
+            return
+        if exchange.request.method not in ("GET", "HEAD"):
+            exchange.respond_error(405, headers=[("Allow", "GET, HEAD")])
+        elif self._statistics is None or self._sampler is None:
+            exchange.respond_error(503, "the status page is not connected to a server")
+        elif path == self.json_path:
+            exchange.respond(200, _JSON, json.dumps(self.document()).encode())
+        else:
+            exchange.respond(200, _HTML, PAGE.replace("{{JSON}}", json.dumps(self.json_path)).encode())
+
+    def document(self) -> dict[str, Any]:
+        """The JSON the page polls (its fields are documented in docs/statistics.md)."""
+        assert self._statistics is not None and self._sampler is not None
+        statistics = dataclasses.asdict(self._statistics())
+        history = list(self._sampler.history)
+        return {
+            "time": round(time.time(), 3),
+            "started": round(self._sampler.started, 3),
+            "statistics": statistics,
+            "rates": history[-1] if history else None,
+            "history": history,
+        }

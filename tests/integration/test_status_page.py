@@ -1,0 +1,97 @@
+"""The live status page and its JSON, over real sockets and in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from handlers.static import StaticFiles
+from handlers.status import StatusPage, rates
+from reactor.loop import LoopStatistics
+from reactor.server import ServerStatistics
+from tests.conftest import LiveServer
+from tests.integration.browser import dump_dom
+from tests.integration.client import RawClient, request, wait_until
+
+
+def statistics(requests: int, sent: int, iterations: int, select: float, busy: float) -> ServerStatistics:
+    loop = LoopStatistics(iterations, select, busy, 0, 0, 1, 0, 0)
+    return ServerStatistics(3, {"reading": 3}, 5, requests, 0, sent, 10, {}, loop)
+
+
+def test_rates_are_changes_per_second_and_gauges_are_current() -> None:
+    point = rates(statistics(100, 1000, 50, 1.0, 1.0), statistics(300, 5000, 150, 1.5, 3.0), 2.0, 1e9)
+    assert point["requests"] == 100 and point["bytes_sent"] == 2000 and point["iterations"] == 50
+    assert point["select_share"] == pytest.approx(0.5 / 2.5)
+    assert point["connections"] == 3 and point["queued"] == 10
+
+
+class Watched:
+    def __init__(self, docroot: Path) -> None:
+        self.page = StatusPage("/-/status", StaticFiles(str(docroot)))
+        self.live = LiveServer(self.page)
+        self.live.call(lambda: self.page.watch(self.live.loop, self.live.server.statistics, interval=0.1))
+
+    def json(self) -> dict[str, object]:
+        response = request(self.live.port, b"GET /-/status.json HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert response.status == 200 and response.header("Content-Type") == "application/json"
+        document = json.loads(response.body)
+        assert isinstance(document, dict)
+        return document
+
+
+@pytest.fixture
+def watched(docroot: Path) -> Iterator[Watched]:
+    watched = Watched(docroot)
+    yield watched
+    watched.live.stop()
+
+
+def load(port: int, stop: threading.Event) -> None:
+    with RawClient(port) as client:
+        while not stop.is_set():
+            client.send(b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+            client.read_response()
+
+
+def test_the_json_shows_statistics_rates_and_history(watched: Watched) -> None:
+    first = watched.json()
+    for _ in range(20):
+        assert request(watched.live.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
+    assert wait_until(lambda: len(watched.json()["history"]) >= 2)  # type: ignore[arg-type]
+    later = watched.json()
+    stats, before = later["statistics"], first["statistics"]
+    assert isinstance(stats, dict) and isinstance(before, dict)
+    assert stats["requests"] >= before["requests"] + 20
+    assert set(stats["loop"]) >= {"iterations", "select_seconds", "busy_seconds", "timers"}
+    rate = later["rates"]
+    assert isinstance(rate, dict) and set(rate) >= {"requests", "bytes_sent", "iterations", "select_share"}
+
+
+def test_other_paths_go_to_the_wrapped_handler(watched: Watched) -> None:
+    assert request(watched.live.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").body == b"hello world\n"
+    assert request(watched.live.port, b"POST /-/status HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").status == 405
+
+
+@pytest.mark.timeout(240)
+def test_the_page_loads_and_its_numbers_move_under_load(watched: Watched, tmp_path: Path) -> None:
+    stop = threading.Event()
+    loader = threading.Thread(target=load, args=(watched.live.port, stop))
+    loader.start()
+    try:
+        dom = dump_dom(f"http://127.0.0.1:{watched.live.port}/-/status", tmp_path / "profile", virtual_time_ms=5000)
+    finally:
+        stop.set()
+        loader.join(10)
+    body = re.search(r"<body([^>]*)>", dom)
+    assert body, dom[:2000]
+    data = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body.group(1)))
+    assert int(data["polls"]) >= 2, data
+    assert int(data["requests"]) > int(data["first-requests"]), "the request counter moved between polls"
+    assert re.search(r'id="requests-rate">[0-9,]+<', dom), "a rate is shown"
+    assert 'data-points="' in dom and "<polyline" in dom, "the charts are drawn"
