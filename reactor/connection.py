@@ -33,6 +33,8 @@ logger = logging.getLogger("reactor.connection")
 
 
 class IOState(enum.Enum):
+    __hash__ = object.__hash__  # identity, in C: states are looked up in sets on every transition
+
     READING = "reading"
     WAITING = "waiting"
     WRITING = "writing"

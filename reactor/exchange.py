@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("reactor.exchange")
 
 HeaderList = Iterable[tuple[str, str]]
+_JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as their head
 Fields = HeaderList | FieldBlock  # a list of (name, value), or fields encoded once by encode_fields
 
 
@@ -135,9 +136,18 @@ class Exchange:
 
     def respond(self, status: int, headers: Fields = (), body: bytes = b"", *, close: bool = False) -> None:
         """Send a whole response with a bytes body."""
-        self.start_response(status, headers, len(body), close=close)
-        if body:
-            self.write(body)
+        head = self._begin(status, headers, len(body), close)
+        if head is None:
+            return
+        writer = self._writer
+        assert writer is not None
+        framed = writer.body(body)
+        if len(framed) <= _JOIN_LIMIT:
+            # One buffer, one send: copying a small body is cheaper than a second syscall or a gather.
+            self._connection.queue_bytes(head + framed)
+        else:
+            self._connection.queue_bytes(head)
+            self._connection.queue_bytes(framed)
         self.end()
 
     def respond_file(
@@ -171,8 +181,14 @@ class Exchange:
         """Queue the status line and headers. Without ``content_length`` the body is chunked (HTTP/1.1)
         or ends with the connection (HTTP/1.0). ``close`` ends the connection after this response.
         Raises StateError if a response was already started."""
+        head = self._begin(status, headers, content_length, close)
+        if head is not None:
+            self._connection.queue_bytes(head)
+
+    def _begin(self, status: int, headers: Fields, content_length: int | None, close: bool) -> bytes | None:
+        """Start the response; return its head, not yet queued (None once the connection is gone)."""
         if self.aborted:
-            return
+            return None
         if self._writer is not None:
             raise StateError("the response was already started")
         connection = self._connection
@@ -183,7 +199,7 @@ class Exchange:
         self.status = status
         if not writer.keep_alive:
             connection.disable_keep_alive()
-        connection.queue_bytes(head)
+        return head
 
     def write(self, data: bytes) -> None:
         """Queue a piece of the body. Raises StateError before start_response or past Content-Length."""

@@ -16,6 +16,14 @@ TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", re.ASCII)
 # other controls are never allowed (RFC 9110 5.5: a recipient MUST reject or replace them).
 _FORBIDDEN_IN_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]", re.ASCII)
 _OWS = b" \t"
+# The whole of a valid field line at once: name, colon, OWS, a value that neither starts nor ends with
+# OWS and holds no control but HTAB, OWS. One C-level match for the common case; a line that does not
+# match goes through the step-by-step checks, which say what is wrong with it.
+_VALUE_CHAR = rb"[^\x00-\x08\x0a-\x1f\x7f]"
+_VALUE_END = rb"[^\x00-\x08\x0a-\x1f\x7f \t]"
+_FIELD_LINE = re.compile(
+    rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:" + _VALUE_CHAR + rb"*" + _VALUE_END + rb")?)[ \t]*", re.ASCII
+)
 
 
 def parse_field_line(line: bytes) -> tuple[str, str]:
@@ -24,6 +32,10 @@ def parse_field_line(line: bytes) -> tuple[str, str]:
     Raises ProtocolError(400) for obsolete folding, whitespace before the colon, a bad name or a
     control character in the value.
     """
+    match = _FIELD_LINE.fullmatch(line)
+    if match is not None:
+        name, value = match.groups()
+        return name.decode("ascii").lower(), value.decode("latin-1")
     if line[:1] in (b" ", b"\t"):
         # RFC 9112 5.2: obs-fold; a server MUST reject it (or unfold it), we reject.
         raise ProtocolError(400, "obsolete line folding")
@@ -44,6 +56,9 @@ def split_lines(block: bytes) -> list[bytes]:
 
     Raises ProtocolError(400) for a bare CR (RFC 9112 2.2: a bare CR MUST be rejected or replaced).
     """
+    crlf = block.count(b"\r\n")
+    if block.count(b"\n") == crlf and block.count(b"\r") == crlf:
+        return block[:-4].split(b"\r\n")  # every line ends in CRLF: the usual head, split in C
     lines = block.split(b"\n")
     del lines[-2:]  # the empty line and what follows the final LF
     out = []

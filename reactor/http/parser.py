@@ -41,6 +41,8 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})", re.ASCII)
 _REQUEST_START = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]*(?: |\Z)", re.ASCII)
 _REQUEST_START_BYTES = 32
 _MAX_CONTENT_LENGTH_DIGITS = 18  # anything longer is beyond every limit and beyond a C long
+# Fields that change a request's framing or persistence; most requests carry none of them.
+_FRAMING_FIELDS = frozenset({"transfer-encoding", "content-length", "connection", "expect"})
 
 
 class RequestParser:
@@ -109,6 +111,8 @@ class RequestParser:
 
     def _next_head(self) -> Event:
         buffer = self._buffer
+        if not buffer:  # between keep-alive requests: nothing to look at
+            return CLOSED if self._eof else NEED_DATA
         buffer.skip_leading_newlines()
         head = buffer.maybe_extract_head()
         if head is None:
@@ -200,18 +204,25 @@ class RequestParser:
         lines = split_lines(head)
         if len(lines) - 1 > self._max_headers:
             raise ProtocolError(431, "too many header fields")
-        headers = Headers([parse_field_line(line) for line in lines[1:]])
+        fields = [parse_field_line(line) for line in lines[1:]]
+        headers = Headers(fields)
+        # Most requests carry none of the fields that change framing or persistence: look those up
+        # only when they are there.
+        present = _FRAMING_FIELDS.intersection([name for name, _value in fields])
         path, query, target_host = _split_target(method, target)
         host = _host(headers, version, target_host)
-        content_length, chunked = self._body_framing(headers, version)
-        connection = split_list(headers.get_all("connection")) if "connection" in headers else []
+        if "transfer-encoding" in present or "content-length" in present:
+            content_length, chunked = self._body_framing(headers, version)
+        else:
+            content_length, chunked = None, False
+        connection = split_list(headers.get_all("connection")) if "connection" in present else []
         if version == "HTTP/1.1":
             keep_alive = "close" not in connection
         else:
             # RFC 9112 9.3: an HTTP/1.0 connection persists only if the client asks for keep-alive.
             keep_alive = "keep-alive" in connection and "close" not in connection
         expect_continue = False
-        expect = headers.get_all("expect")
+        expect = headers.get_all("expect") if "expect" in present else None
         if expect:
             expectations = split_list(expect)
             if expectations != ["100-continue"]:

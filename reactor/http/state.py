@@ -14,6 +14,10 @@ from reactor.http.errors import StateError
 
 
 class Phase(enum.Enum):
+    # Members are singletons: hash them by identity, in C, not by name in Python (Enum's default).
+    # The cycle looks phases up in dicts and sets several times per request.
+    __hash__ = object.__hash__
+
     IDLE = "idle"  # waiting for a request head
     RECEIVING_BODY = "receiving body"  # head handed out, body arriving, no response yet
     HANDLING = "handling"  # request complete, the handler owes a response
@@ -25,6 +29,8 @@ class Phase(enum.Enum):
 
 
 class Transition(enum.Enum):
+    __hash__ = object.__hash__
+
     REQUEST_HEAD = "request head"  # a head without a body
     REQUEST_HEAD_WITH_BODY = "request head with body"
     REQUEST_END = "request end"
