@@ -124,8 +124,15 @@ class HTTPConnection:
         self._lingering = False  # shut down for writing, draining the peer
         self._linger_until = 0.0
         self._drain_waiters: list[tuple[Exchange, Callable[[], object]]] = []
-        self._update_interest()
         self._arm_timeout()
+
+    def start(self) -> None:
+        """Read at once, then watch the socket. A client sends its request right behind the handshake,
+        so it is usually here already: a short exchange is answered, and even closed, without the
+        connection ever being registered with the selector (two epoll_ctl calls and a loop pass saved)."""
+        self.on_readable()
+        if self.state is not IOState.CLOSED:
+            self._update_interest()
 
     def __repr__(self) -> str:
         fd = self.sock.fileno() if self.state is not IOState.CLOSED else -1

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from reactor.connection import ConnectionConfig, HTTPConnection, IOState
+from reactor.connection import ConnectionConfig, HTTPConnection
 from reactor.exchange import Handler
 from reactor.limits import Limits
 from reactor.listener import Listener
@@ -72,11 +72,11 @@ class Server:
             sock.close()
             return
         connection = HTTPConnection(self._config, sock, address, next(self._ids))
-        if connection.state is not IOState.CLOSED:
-            self.connections.add(connection)
+        self.connections.add(connection)
         if len(self.connections) >= self.limits.max_connections:
             for listener in self.listeners:
                 listener.set_at_limit(True)
+        connection.start()
 
     def _on_connection_closed(self, connection: HTTPConnection) -> None:
         was_at_limit = len(self.connections) >= self.limits.max_connections

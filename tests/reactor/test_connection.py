@@ -29,6 +29,7 @@ class Rig:
         server_side.setblocking(False)
         self.client.setblocking(False)
         self.connection = HTTPConnection(config, server_side, ("127.0.0.1", 40000), 1)
+        self.connection.start()
 
     def tick(self, times: int = 1) -> None:
         for _ in range(times):
