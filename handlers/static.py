@@ -28,8 +28,10 @@ class StaticFiles:
     inside the root.
     """
 
-    def __init__(self, root: str, *, mime_types: MimeTypes | None = None) -> None:
+    def __init__(self, root: str, *, mime_types: MimeTypes | None = None, mount: str = "/") -> None:
         self.root = os.path.realpath(root)
+        # The URL path the root is served at (handlers.router mounts it beside other handlers).
+        self._mount = tuple(segment for segment in mount.split("/") if segment)
         self._root_prefix = self.root.rstrip(os.sep) + os.sep
         self._mime_types = mime_types if mime_types is not None else MimeTypes()
 
@@ -57,8 +59,12 @@ class StaticFiles:
             self._serve_file(exchange, real)
 
     def _real_path(self, path: RequestPath) -> str:
-        """The file's path with symlinks resolved. Raises PathError(403) if that leaves the root."""
-        real = os.path.realpath(os.path.join(self.root, *path.segments))
+        """The file's path with symlinks resolved. Raises PathError(404) for a path outside the
+        mount point, PathError(403) if the file lies outside the root."""
+        mount = self._mount
+        if path.segments[: len(mount)] != mount:
+            raise PathError(404, "not found")
+        real = os.path.realpath(os.path.join(self.root, *path.segments[len(mount) :]))
         if real != self.root and not real.startswith(self._root_prefix):
             raise PathError(403, "the path leads outside the served directory")
         return real

@@ -223,6 +223,16 @@ class Exchange:
             self._connection.queue_bytes(tail)
         self._connection.response_ended(self, writer.body_bytes)
 
+    def fail(self) -> None:
+        """The handler failed: answer 500 if no response has started, otherwise close the connection
+        (a truncated body must not pass for a whole one). Nothing to do once finished or aborted."""
+        if self.finished or self.aborted:
+            return
+        if self._writer is None:
+            self.respond_error(500)
+        else:
+            self.abort()
+
     def abort(self) -> None:
         """Give up on this response: close the connection now."""
         if not self.aborted and not self.finished:
