@@ -57,6 +57,7 @@ class RequestBody:
         """The body is complete."""
         with self._cond:
             self._ended = True
+            self._wake = None  # no more wakes: and no cycle through the gateway's bound method
             self._cond.notify_all()
 
     def delivering(self) -> None:
@@ -70,6 +71,7 @@ class RequestBody:
         """The client is gone: blocked and future reads raise ConnectionAbortedError."""
         with self._cond:
             self._aborted = True
+            self._wake = None
             self._cond.notify_all()
 
     def discard(self) -> None:
@@ -78,6 +80,7 @@ class RequestBody:
         with self._cond:
             self._discarding = True
             self._ended = True
+            self._wake = None
             self._buffer.clear()
             self._cond.notify_all()
 

@@ -16,6 +16,7 @@ while the application computes.
 from __future__ import annotations
 
 import contextvars
+import io
 import logging
 import os
 import stat
@@ -100,14 +101,14 @@ class AppCall:
         self._loop = exchange.loop
         self._threaded = threaded
         request = exchange.request
-        wake = self._post_wake if threaded and request.has_body else None
-        self.body = RequestBody(wake, BODY_HIGH_WATER, BODY_LOW_WATER)
-        if not request.has_body:
-            self.body.end()
+        # Most requests have no body: an empty stream then, and no body to pause, wake or drain.
+        self._body: RequestBody | None = None
+        if request.has_body:
+            self._body = RequestBody(self._post_wake if threaded else None, BODY_HIGH_WATER, BODY_LOW_WATER)
         environ = cgi_environ(request, exchange.server_address, exchange.client_address)
         environ["wsgi.version"] = (1, 0)
         environ["wsgi.url_scheme"] = "http"
-        environ["wsgi.input"] = self.body
+        environ["wsgi.input"] = self._body if self._body is not None else io.BytesIO()
         if request.chunked:
             # No CONTENT_LENGTH to bound the read: this extension (Werkzeug's server, gunicorn,
             # mod_wsgi) says wsgi.input itself ends with the body, which it does (see body.py).
@@ -143,18 +144,19 @@ class AppCall:
 
     def start_inline(self) -> None:
         """Loop: receive the whole body, then run the application right here."""
-        if self._exchange.request.has_body:
-            self._exchange.read_body(self.body.feed, self._body_complete_inline)
+        if self._body is not None:
+            self._exchange.read_body(self._body.feed, self._body_complete_inline)
         else:
             self._context.run(self._run_inline)
 
     def _body_complete_inline(self) -> None:
-        self.body.end()
+        assert self._body is not None
+        self._body.end()
         self._context.run(self._run_inline)
 
     def start_threaded(self) -> None:
         """Loop: hold the body back until the application reads it (which sends 100 Continue)."""
-        if self._exchange.request.has_body:
+        if self._body is not None:
             self._exchange.pause_body()
 
     def run_threaded(self) -> None:
@@ -361,17 +363,18 @@ class AppCall:
     def _deliver_body(self) -> None:
         """Loop: the application wants (more of) the body."""
         exchange = self._exchange
-        if exchange.aborted or exchange.finished:
+        body = self._body
+        if exchange.aborted or exchange.finished or body is None:
             return
-        self.body.delivering()
+        body.delivering()
         if exchange.reads_body:
             exchange.resume_body()
         else:
-            exchange.read_body(self._feed, self.body.end)
+            exchange.read_body(self._feed, body.end)
             exchange.resume_body()
 
     def _feed(self, data: bytes) -> None:
-        if self.body.feed(data):
+        if self._body is not None and self._body.feed(data):
             self._exchange.pause_body()
 
     def _deliver(self, head: ResponseHead | None, data: bytes, file: FilePart | None, last: bool) -> None:
@@ -412,12 +415,14 @@ class AppCall:
     def _stop_reading_body(self) -> None:
         """The application is done: whatever of the body it left is read and dropped (or the
         connection closes, as the connection decides)."""
-        self.body.discard()
-        self._exchange.resume_body()
+        if self._body is not None:
+            self._body.discard()
+            self._exchange.resume_body()
 
     def _connection_lost(self) -> None:
         """Loop: the connection closed before the response ended."""
-        self.body.abort()
+        if self._body is not None:
+            self._body.abort()
         with self._cond:
             self._gone = True
             self._cond.notify_all()

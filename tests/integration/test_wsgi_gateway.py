@@ -3,6 +3,7 @@ environ, wsgi.input and its flow control, start_response rules, framing, backpre
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import json
@@ -597,3 +598,26 @@ def test_fifty_clients_at_once(threads: int) -> None:
         finally:
             for client in clients:
                 client.close()
+
+
+@BOTH_MODES
+def test_requests_leave_no_reference_cycles_for_the_garbage_collector(threads: int) -> None:
+    # Every request of a busy server would otherwise wait for a collection to be freed: the
+    # exchange drops its callbacks once they can no longer fire, wsgi.input its wake.
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if environ["PATH_INFO"] == "/read":
+            environ["wsgi.input"].read(3)
+        return text(b"ok")(environ, start_response)
+
+    with wsgi_server(app, threads) as server, RawClient(server.port) as client:
+        client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        client.read_response()
+        gc.collect()
+        gc.disable()
+        try:
+            for path in ["/", "/read", "/ignore"] * 20:
+                client.send(b"POST %s HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc" % path.encode())
+                assert client.read_response().body == b"ok"
+            assert gc.collect() == 0
+        finally:
+            gc.enable()
