@@ -38,6 +38,7 @@ import http.client
 import http.server
 import io
 import logging
+import signal
 import threading
 from typing import Any
 
@@ -234,15 +235,30 @@ class HTTPServer:
         self._server.start()  # connections are accepted once serve_forever runs the loop
         self._stopped = threading.Event()
         self._stopped.set()
+        self._interrupted = False
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
-        """Serve until shutdown(). ``poll_interval`` is accepted for the stdlib's signature and
-        ignored: the loop sleeps in select until there is something to do, it never polls."""
+        """Serve until shutdown(), or until Ctrl-C, which raises KeyboardInterrupt as in the stdlib
+        but only once the loop has stopped between two callbacks: raised in the middle of one, it
+        could leave a connection half updated. ``poll_interval`` is accepted for the stdlib's
+        signature and ignored: the loop sleeps in select until there is work, it never polls."""
         self._stopped.clear()
+        self._interrupted = False
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if in_main_thread:
+            self.loop.add_signal_handler(signal.SIGINT, self._interrupt)
         try:
             self.loop.run_forever()
         finally:
+            if in_main_thread:
+                self.loop.remove_signal_handler(signal.SIGINT)
             self._stopped.set()
+        if self._interrupted:
+            raise KeyboardInterrupt
+
+    def _interrupt(self) -> None:
+        self._interrupted = True
+        self.loop.stop()
 
     def shutdown(self) -> None:
         """Stop serve_forever (called from another thread) and wait until it has returned."""

@@ -166,10 +166,15 @@ def test_a_slow_app_pauses_the_body_so_the_server_does_not_buffer_it() -> None:
             target=client.send, args=(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % size + payload,)
         )
         sender.start()
-        assert wait_until(lambda: server.live.statistics().by_state == {"waiting": 1})
-        stats = server.live.statistics()
-        # wsgi.input's 64 KiB plus at most one recv: the rest waits in the kernel, not in Python.
-        assert stats.bytes_received < 200 * 1024
+
+        def paused_after_filling_the_buffer() -> bool:
+            stats = server.live.statistics()
+            return stats.by_state == {"waiting": 1} and stats.bytes_received > 64 * 1024
+
+        assert wait_until(paused_after_filling_the_buffer)
+        for _ in range(20):
+            # wsgi.input's 64 KiB plus at most one recv: the rest waits in the kernel, not in Python.
+            assert server.live.statistics().bytes_received < 200 * 1024
         go_on.set()
         assert client.read_response().body == b"done"
         sender.join(10)
