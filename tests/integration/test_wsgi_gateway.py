@@ -541,7 +541,7 @@ def test_wsgi_file_wrapper_is_sent_with_sendfile_from_the_current_position(
         assert response.header("Content-Length") == str(len(data) - 1000)
     assert sendfile_calls and all(call[0] == str(path) for call in sendfile_calls)
     assert sendfile_calls[0][1] == 1000
-    assert files[0].closed  # the wrapper's close() closed the app's file; the server used its own
+    assert wait_until(lambda: files[0].closed)  # the wrapper's close() closed the app's file; the server used its own
 
 
 def test_a_file_wrapper_over_something_that_is_not_a_file_is_iterated(

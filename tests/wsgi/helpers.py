@@ -60,6 +60,10 @@ def wsgi_server(
     finally:
         live.stop()
         gateway.close()
+        # Let the worker threads end here, not during the next test (whose gc or thread counts
+        # they would disturb).
+        for thread in gateway._pool._threads if gateway._pool is not None else []:
+            thread.join(10)
         logger.removeHandler(collect)
     if not expect_errors and collect.records:
         raise AssertionError(f"the gateway logged: {WSGIServer(live, gateway, collect).logged}")
