@@ -291,7 +291,10 @@ class AppCall:
         # The send queue gets a descriptor of its own: the application closes its file in close(),
         # maybe long before the kernel has sent it all. os.sendfile takes an offset and leaves the
         # shared file position alone.
-        file = os.fdopen(os.dup(fd), "rb", buffering=0)
+        try:
+            file = os.fdopen(os.dup(fd), "rb", buffering=0)
+        except OSError:
+            return False  # out of descriptors: iterate the wrapper instead
         self._send(b"", last=True, file=(file, offset, count))
         return True
 
@@ -395,6 +398,7 @@ class AppCall:
             # check_response and the length bookkeeping make this unreachable; stay safe regardless.
             logger.exception("%r: the response could not be queued", self)
             self._broken = True
+            self._release_worker()  # it stops at its next piece instead of waiting for a drain
             self._respond_failure()
             return
         if last:
@@ -423,12 +427,16 @@ class AppCall:
         """Loop: the connection closed before the response ended."""
         if self._body is not None:
             self._body.abort()
-        with self._cond:
-            self._gone = True
-            self._cond.notify_all()
+        self._release_worker()
         if not self._threaded:
             # Not from here: this may run inside a step, in the request's context already.
             self._loop.call_soon(self._close_inline)
+
+    def _release_worker(self) -> None:
+        """No piece will drain any more: a worker waiting for one raises ConnectionAbortedError."""
+        with self._cond:
+            self._gone = True
+            self._cond.notify_all()
 
     def _close_inline(self) -> None:
         if self._result is not None:
