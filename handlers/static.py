@@ -78,8 +78,12 @@ class StaticFiles:
     Raises ValueError when an error page or the single-page-app entry is not a file under the root.
     """
 
-    def __init__(self, root: str, options: StaticOptions | None = None, *, clock: Clock = time.monotonic) -> None:
+    def __init__(
+        self, root: str, options: StaticOptions | None = None, *, mount: str = "/", clock: Clock = time.monotonic
+    ) -> None:
         self.root = os.path.realpath(root)
+        # The URL path the root is served at (handlers.router mounts it beside other handlers).
+        self._mount = tuple(segment for segment in mount.split("/") if segment)
         self._root_prefix = self.root.rstrip(os.sep) + os.sep
         self.options = options = options if options is not None else StaticOptions()
         self._mime_types = MimeTypes(dict(options.mime_types))
@@ -149,11 +153,15 @@ class StaticFiles:
 
     def _locate(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
         """What a request path names: the parsed path, its location under the root, that location with
-        symlinks resolved, and its stat. Raises PathError or OSError."""
+        symlinks resolved, and its stat. Raises PathError (404 outside the mount point) or OSError."""
         path = parse_request_path(raw_path)
-        if not self.options.show_hidden and _hidden(path.segments):
+        mount = self._mount
+        if path.segments[: len(mount)] != mount:
+            raise PathError(404, "not found")  # after normalising, the path left the mount point
+        segments = path.segments[len(mount) :]
+        if not self.options.show_hidden and _hidden(segments):
             raise PathError(404, "not found")  # as if absent: its existence is private too
-        requested = os.path.join(self.root, *path.segments)
+        requested = os.path.join(self.root, *segments)
         real = self._resolve(requested)
         return path, requested, real, os.stat(real)
 

@@ -372,7 +372,7 @@ class HTTPConnection:
 
     def _settle(self) -> bool:
         """Enter the state the cycle and the queue call for. Return True when buffered requests can
-        now be dispatched (reading resumed with bytes already in the buffer)."""
+        now be dispatched (reading resumed with bytes already in the buffer, or inside a body)."""
         state = self.state
         queued = self._queue.size
         if self._closing:
@@ -394,7 +394,10 @@ class HTTPConnection:
         if new is IOState.CLOSING and not self._queue:
             self._finish_closing()
             return False
-        return new is IOState.READING and state is not IOState.READING and self._parser.buffered > 0
+        # A resumed body may owe an event that needs no more bytes: the end of a body whose last
+        # piece was delivered just before the handler paused it.
+        pending = self._parser.buffered > 0 or self._cycle.phase in BODY_PHASES
+        return new is IOState.READING and state is not IOState.READING and pending
 
     def _set_state(self, new: IOState) -> None:
         """The one place where the I/O state changes. Raises RuntimeError for a transition the table

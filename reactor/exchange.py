@@ -41,6 +41,7 @@ class Exchange:
         "status",
         "finished",
         "aborted",
+        "reads_body",
         "_on_data",
         "_on_end",
         "_on_abort",
@@ -55,6 +56,7 @@ class Exchange:
         self.status = 0
         self.finished = False
         self.aborted = False
+        self.reads_body = False  # read_body was called
         self._on_data: Callable[[bytes], object] | None = None
         self._on_end: Callable[[], object] | None = None
         self._on_abort: list[Callable[[], object]] = []
@@ -89,16 +91,13 @@ class Exchange:
 
     # -- the request body -------------------------------------------------------------------------
 
-    @property
-    def reads_body(self) -> bool:
-        return self._on_data is not None
-
     def read_body(self, on_data: Callable[[bytes], object], on_end: Callable[[], object]) -> None:
         """Deliver the request body: ``on_data(chunk)`` per piece, then ``on_end()``.
 
         Without this call the body is discarded. A client that sent ``Expect: 100-continue`` is
         invited to send its body now (RFC 9110 10.1.1).
         """
+        self.reads_body = True
         self._on_data = on_data
         self._on_end = on_end
         request = self.request
@@ -125,8 +124,12 @@ class Exchange:
 
     def body_complete(self) -> None:
         """Called by the connection once the request body has ended."""
-        if self._on_end is not None:
-            self._on_end()
+        on_end = self._on_end
+        # Nothing more will come: let go of the callbacks (they often hold the handler, which holds
+        # this exchange: a cycle only the garbage collector would free).
+        self._on_data = self._on_end = None
+        if on_end is not None:
+            on_end()
 
     def stop_body_delivery(self) -> None:
         """Called by the connection when the handler failed: the rest of the body is discarded."""
@@ -240,9 +243,20 @@ class Exchange:
             self.abort()
             return
         self.finished = True
+        self._on_abort.clear()  # they can no longer fire; a handler object they hold is freed now
         if tail:
             self._connection.queue_bytes(tail)
         self._connection.response_ended(self, writer.body_bytes)
+
+    def fail(self) -> None:
+        """The handler failed: answer 500 if no response has started, otherwise close the connection
+        (a truncated body must not pass for a whole one). Nothing to do once finished or aborted."""
+        if self.finished or self.aborted:
+            return
+        if self._writer is None:
+            self.respond_error(500)
+        else:
+            self.abort()
 
     def abort(self) -> None:
         """Give up on this response: close the connection now."""

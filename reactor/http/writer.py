@@ -131,8 +131,9 @@ class ResponseWriter:
         return b"", b""
 
     def end(self) -> bytes:
-        """Return the bytes that end the body. Raises StateError if a declared length was not met."""
-        if self.remaining:
+        """Return the bytes that end the body. Raises StateError if a declared length was not met by
+        a body that is sent (HEAD and 304 declare the length of a body they never carry)."""
+        if self.remaining and self.send_body:
             raise StateError(f"response ended {self.remaining} bytes short of its Content-Length")
         if self.chunked and self.send_body:
             return _LAST_CHUNK

@@ -56,6 +56,14 @@ def test_no_body_is_sent_for_head_1xx_204_304(method: str, status: int) -> None:
     assert writer.end() == b""
 
 
+@pytest.mark.parametrize(("method", "status"), [("HEAD", 200), ("GET", 304)])
+def test_a_declared_length_without_a_body_is_complete_when_no_body_is_sent(method: str, status: int) -> None:
+    # A WSGI app answers HEAD with the Content-Length of GET and no body (RFC 9110 8.6, 9.3.2).
+    writer = ResponseWriter(method, "HTTP/1.1", keep_alive=True)
+    writer.head(status, [], 1024, DATE)
+    assert writer.end() == b""
+
+
 def test_head_keeps_the_content_length_of_get() -> None:
     writer = ResponseWriter("HEAD", "HTTP/1.1", keep_alive=True)
     assert b"Content-Length: 1024" in head_lines(writer.head(200, [], 1024, DATE))

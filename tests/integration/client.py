@@ -78,7 +78,7 @@ class RawClient:
         return response
 
     def _read_chunked(self) -> bytes:
-        body = b""
+        parts = []
         while True:
             while b"\r\n" not in self.buffer:
                 self._fill()
@@ -86,10 +86,10 @@ class RawClient:
             size = int(line.split(b";")[0], 16)
             while len(self.buffer) < size + 2:
                 self._fill()
-            body += self._take(size)
+            parts.append(self._take(size))
             del self.buffer[:2]
             if size == 0:
-                return body
+                return b"".join(parts)
 
     def is_closed(self, timeout: float = 5) -> bool:
         """True once the server has closed the connection (EOF or reset) within ``timeout``."""

@@ -309,3 +309,28 @@ def test_a_handler_that_takes_its_time_is_not_cut_off_by_an_old_timer() -> None:
         assert rig.received().endswith(b"late")
     finally:
         rig.close()
+
+
+def test_a_body_paused_on_its_last_piece_still_ends_when_resumed() -> None:
+    events: list[object] = []
+    exchanges: list[Exchange] = []
+
+    def reader(exchange: Exchange) -> None:
+        exchanges.append(exchange)
+
+        def on_data(data: bytes) -> None:
+            events.append(data)
+            exchange.pause_body()  # a consumer whose buffer just filled up
+
+        exchange.read_body(on_data, lambda: events.append("end"))
+
+    rig = Rig(reader)
+    try:
+        rig.client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello")
+        rig.tick(3)
+        assert events == [b"hello"]
+        assert rig.connection.state is IOState.WAITING
+        exchanges[0].resume_body()  # nothing is buffered, yet the end of the body is owed
+        assert events == [b"hello", "end"]
+    finally:
+        rig.close()

@@ -1,0 +1,33 @@
+"""A UDP echo server, the counterpart of socketserver's UDPServer with a DatagramRequestHandler
+(or a ``recvfrom``/``sendto`` loop): each datagram goes back to its sender.
+
+    python -m examples.udp_echo [-b ADDRESS] [port]      # default 127.0.0.1 9999
+    printf 'hello' | nc -u -w1 127.0.0.1 9999
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from examples.common import Closable, run
+from reactor.datagram import DatagramEndpoint, DatagramProtocol, bind_datagram
+from reactor.loop import EventLoop
+
+
+class UDPEcho(DatagramProtocol):
+    def datagram_received(self, data: bytes, address: Any) -> None:
+        self.transport.sendto(data, address)
+
+
+def start(loop: EventLoop, host: str, port: int) -> tuple[Closable, tuple[str, int]]:
+    endpoint = DatagramEndpoint(loop, bind_datagram(host, port), UDPEcho())
+    return endpoint, endpoint.address
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(argv, what="a UDP echo", default_port=9999, start=start)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

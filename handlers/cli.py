@@ -1,0 +1,211 @@
+"""The command-line flags about what answers requests: how the directory is served (static files)
+and what runs instead of or beside it (a WSGI application, static mounts).
+
+``handler_factory`` checks every such flag at once, in the process that parsed them, and returns a
+function that builds the handler in the process that serves: with ``--workers`` that is each worker,
+after fork, since the WSGI gateway's threads would not survive a fork.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import cast
+
+from handlers.options import StaticOptions
+from handlers.router import PrefixRouter, normalize_prefix
+from handlers.static import StaticFiles
+from handlers.wsgi import WSGIApplication, WSGIGateway
+from reactor.exchange import Handler
+
+# A handler and what to call when the process stops serving.
+Built = tuple[Handler, Callable[[], None]]
+
+# A field value we are willing to send: visible ASCII and spaces, no control characters.
+_FIELD_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?", re.ASCII)
+_MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*;[\x20-\x7e]*)?", re.ASCII)
+
+
+def _field_value(text: str) -> str:
+    if _FIELD_VALUE.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(f"invalid header value {text!r}")
+    return text
+
+
+def _error_page(text: str) -> tuple[int, str]:
+    status, equals, path = text.partition("=")
+    if not equals or not status.strip().isdigit() or not 400 <= int(status) <= 599:
+        raise argparse.ArgumentTypeError(f"invalid error page {text!r}: expected STATUS=/PATH with a 4xx or 5xx status")
+    if not path.startswith("/"):
+        raise argparse.ArgumentTypeError(f"invalid error page {text!r}: the path must start with /")
+    return int(status), path
+
+
+def _url_path(text: str) -> str:
+    if not text.startswith("/"):
+        raise argparse.ArgumentTypeError(f"invalid path {text!r}: it must start with /")
+    return text
+
+
+def _mime(text: str) -> tuple[str, str]:
+    extension, equals, content_type = text.partition("=")
+    extension = extension.strip().lstrip(".")
+    if not equals or not extension or "/" in extension or any(char.isspace() for char in extension):
+        raise argparse.ArgumentTypeError(f"invalid MIME mapping {text!r}: expected EXT=TYPE, e.g. md=text/markdown")
+    if _MEDIA_TYPE.fullmatch(content_type.strip()) is None:
+        raise argparse.ArgumentTypeError(f"invalid MIME mapping {text!r}: {content_type!r} is not a media type")
+    return extension, content_type.strip()
+
+
+def _threads(text: str) -> int:
+    try:
+        threads = int(text, 10)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}: not a number") from None
+    if threads < 0:
+        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}: must be zero or more")
+    return threads
+
+
+def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
+    static = parser.add_argument_group("static files")
+    static.add_argument("--no-listing", action="store_true", help="answer 403 for directories without an index file")
+    static.add_argument("--show-hidden", action="store_true", help="serve and list names starting with a dot")
+    static.add_argument(
+        "--follow-symlinks", action="store_true", help="follow symlinks even when they lead outside the directory"
+    )
+    static.add_argument(
+        "--cache-control", type=_field_value, metavar="VALUE", help="Cache-Control value for file responses"
+    )
+    static.add_argument(
+        "--error-page",
+        type=_error_page,
+        action="append",
+        default=[],
+        metavar="STATUS=/PATH",
+        help="serve this file as the body of an error status, e.g. 404=/404.html (repeatable)",
+    )
+    static.add_argument(
+        "--spa", type=_url_path, metavar="/PATH", help="answer unknown paths asking for HTML with this file"
+    )
+    static.add_argument(
+        "--mime",
+        type=_mime,
+        action="append",
+        default=[],
+        metavar="EXT=TYPE",
+        help="add or override a content type, e.g. md=text/markdown (repeatable)",
+    )
+    static.add_argument(
+        "--cors", action="store_true", help="allow cross-origin requests (Access-Control-Allow-Origin: *)"
+    )
+    applications = parser.add_argument_group("applications")
+    applications.add_argument(
+        "--wsgi",
+        metavar="MODULE:APP",
+        help="serve this WSGI application instead of the directory (APP defaults to 'application')",
+    )
+    applications.add_argument(
+        "--threads",
+        type=_threads,
+        metavar="N",
+        help="worker threads for the WSGI application (default: 4; 0 runs it on the loop thread, for study)",
+    )
+    applications.add_argument(
+        "--static",
+        action="append",
+        default=[],
+        metavar="PREFIX=DIR",
+        help="also serve the files of DIR under the URL path PREFIX, e.g. /static=./public (repeatable)",
+    )
+
+
+def _static_options(args: argparse.Namespace) -> StaticOptions:
+    return StaticOptions(
+        listing=not args.no_listing,
+        show_hidden=args.show_hidden,
+        follow_symlinks=args.follow_symlinks,
+        cache_control=args.cache_control,
+        error_pages=dict(args.error_page),
+        spa=args.spa,
+        cors=args.cors,
+        mime_types=dict(args.mime),
+    )
+
+
+def load_wsgi_app(spec: str) -> WSGIApplication:
+    """Import ``module:attribute`` as gunicorn does, from the current directory first. Raises
+    ValueError saying what is wrong."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name:
+        raise ValueError(f"invalid --wsgi {spec!r}: want MODULE:APP, e.g. myapp:app")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        target: object = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"cannot import {module_name!r}: {error}") from None
+    except Exception as error:
+        raise ValueError(f"importing {module_name!r} failed: {type(error).__name__}: {error}") from None
+    for name in (attribute or "application").split("."):
+        try:
+            target = getattr(target, name)
+        except AttributeError:
+            raise ValueError(f"module {module_name!r} has no attribute {attribute or 'application'!r}") from None
+    if not callable(target):
+        raise ValueError(f"{spec!r} is not callable: a WSGI application is called with (environ, start_response)")
+    return cast(WSGIApplication, target)
+
+
+def _mounts(args: argparse.Namespace) -> list[tuple[str, str]]:
+    mounts = []
+    for mount in args.static:
+        prefix, equals, folder = mount.partition("=")
+        try:
+            prefix = normalize_prefix(prefix)
+        except ValueError as error:
+            raise ValueError(f"--static {mount!r}: {error}") from None
+        if not equals or not os.path.isdir(folder):
+            raise ValueError(f"--static {mount!r}: want PREFIX=DIR with an existing directory")
+        mounts.append((prefix, os.path.abspath(folder)))
+    return mounts
+
+
+def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Built]:
+    """Check the handler flags now (the WSGI application is imported, error pages must exist) and
+    return what builds the handler. Raises ValueError with a one-line reason."""
+    if args.threads is not None and not args.wsgi:
+        raise ValueError("--threads applies to a WSGI application: add --wsgi MODULE:APP")
+    options = _static_options(args)
+    StaticFiles(directory, options)  # raises for an error page or SPA entry that is not a file
+    app = load_wsgi_app(args.wsgi) if args.wsgi else None
+    threads = 4 if args.threads is None else args.threads
+    mounts = _mounts(args)
+    # Error pages and the SPA entry name files of the main directory, not of the mounted ones.
+    mounted_options = dataclasses.replace(options, error_pages={}, spa=None)
+
+    def build() -> Built:
+        handler: Handler
+        close: Callable[[], None] = _nothing
+        if app is not None:
+            gateway = WSGIGateway(app, threads)
+            handler, close = gateway, gateway.close
+        else:
+            handler = StaticFiles(directory, options)
+        if mounts:
+            routes: list[tuple[str, Handler]] = [
+                (prefix, StaticFiles(folder, mounted_options, mount=prefix)) for prefix, folder in mounts
+            ]
+            handler = PrefixRouter(routes, handler)
+        return handler, close
+
+    return build
+
+
+def _nothing() -> None:
+    pass

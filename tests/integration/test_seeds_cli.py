@@ -1,0 +1,158 @@
+"""The documented commands, run as a user runs them: the examples and ``python -m reactor --wsgi``."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.client import request
+
+REPO = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+class Process:
+    """``python -m MODULE ARGS`` in a child; ``port`` is read from its "... port N ..." banner."""
+
+    def __init__(self, module: str, *args: str, stderr_path: Path) -> None:
+        self.stderr_path = stderr_path
+        self._stderr = stderr_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", module, *args], stdout=subprocess.PIPE, stderr=self._stderr, env=ENV, cwd=REPO
+        )
+        assert self.process.stdout is not None
+        self.banner = self.process.stdout.readline().decode()
+        match = re.search(r" port (\d+) ", self.banner)
+        assert match, self.banner or stderr_path.read_text()
+        self.port = int(match[1])
+
+    def stop(self, signum: int = signal.SIGTERM) -> int:
+        self.process.send_signal(signum)
+        code = self.process.wait(timeout=20)
+        self._stderr.close()
+        return code
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Callable[..., Process]]:
+    started: list[Process] = []
+
+    def start(module: str, *args: str) -> Process:
+        process = Process(module, *args, stderr_path=tmp_path / f"stderr{len(started)}.txt")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait(timeout=10)
+
+
+def run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=ENV,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def test_tcp_echo_runs_from_its_command(spawn: Callable[..., Process]) -> None:
+    server = spawn("examples.tcp_echo", "0")
+    assert server.banner.startswith("Serving a TCP line echo on 127.0.0.1 port ")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        client.sendall(b"hello\n")
+        assert client.recv(100) == b"hello\n"
+    assert server.stop() == 0
+
+
+def test_timestamp_echo_runs_from_its_command(spawn: Callable[..., Process]) -> None:
+    server = spawn("examples.timestamp_echo", "0")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
+        client.sendall(b"data")
+        assert re.fullmatch(rb"\[.{24}\] data", client.recv(100))
+    assert server.stop() == 0
+
+
+def test_udp_echo_runs_from_its_command(spawn: Callable[..., Process]) -> None:
+    server = spawn("examples.udp_echo", "0")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.settimeout(10)
+        client.sendto(b"ping", ("127.0.0.1", server.port))
+        assert client.recvfrom(100)[0] == b"ping"
+    assert server.stop() == 0
+
+
+def test_the_seed_handler_runs_from_its_command_and_stops_on_ctrl_c(spawn: Callable[..., Process]) -> None:
+    server = spawn("examples.hello_handler", "0")
+    assert request(server.port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").body == b"hello world"
+    assert server.stop(signal.SIGINT) == 0
+
+
+def test_an_example_on_a_port_in_use_says_so(spawn: Callable[..., Process]) -> None:
+    server = spawn("examples.tcp_echo", "0")
+    result = run("examples.tcp_echo", str(server.port))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"cannot serve on 127.0.0.1 port {server.port}: ")
+    assert server.stop() == 0
+
+
+@pytest.mark.parametrize("threads", ["4", "0"])
+def test_flask_through_python_m_reactor_with_static_files(
+    spawn: Callable[..., Process], docroot: Path, threads: str
+) -> None:
+    server = spawn(
+        "reactor", "-b", "127.0.0.1", "-q", "--wsgi", "examples.flask_app:app", "--threads", threads,
+        "--static", f"/static={docroot}", "0",
+    )  # fmt: skip
+    assert server.banner.startswith("Serving HTTP on 127.0.0.1 port ")
+    assert request(server.port, b"GET /hello/seeds HTTP/1.1\r\nHost: t\r\n\r\n").body == b"hello seeds\n"
+    assert request(server.port, b"GET /count?to=3 HTTP/1.1\r\nHost: t\r\n\r\n").body == b"0\n1\n2\n"
+    assert request(server.port, b"GET /static/hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").body == b"hello world\n"
+    redirect = request(server.port, b"GET /static/site HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert (redirect.status, redirect.header("Location")) == (301, "/static/site/")
+    assert request(server.port, b"GET /static/../hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 404
+    assert server.stop() == 0
+
+
+def test_the_benchmark_app_serves_with_its_documented_command(spawn: Callable[..., Process]) -> None:
+    server = spawn("reactor", "-b", "127.0.0.1", "-q", "--wsgi", "loadtest.wsgiapp:app", "0")
+    response = request(server.port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert (response.status, response.body, response.header("Content-Length")) == (200, b"Hello, World!\n", "14")
+    assert server.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--wsgi", "no_such_module:app"], "cannot import 'no_such_module': No module named 'no_such_module'"),
+        (["--wsgi", "loadtest.wsgiapp:missing"], "module 'loadtest.wsgiapp' has no attribute 'missing'"),
+        (["--wsgi", "loadtest.wsgiapp"], "module 'loadtest.wsgiapp' has no attribute 'application'"),
+        (["--wsgi", "loadtest.wsgiapp:BODY"], "'loadtest.wsgiapp:BODY' is not callable"),
+        (["--wsgi", ":app"], "invalid --wsgi ':app'"),
+        (["--wsgi", "loadtest.wsgiapp:app", "--threads", "-1"], "invalid thread count '-1'"),
+        (["--wsgi", "loadtest.wsgiapp:app", "--threads", "many"], "invalid thread count 'many'"),
+        (["--threads", "2"], "--threads applies to a WSGI application"),
+        (["--static", "static=."], "invalid prefix 'static'"),
+        (["--static", "/=."], "invalid prefix '/'"),
+        (["--static", "/s"], "want PREFIX=DIR"),
+        (["--static", "/s=/no/such/dir"], "want PREFIX=DIR with an existing directory"),
+    ],
+)
+def test_bad_application_flags_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    result = run("reactor", "-b", "127.0.0.1", *args, "0")
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
