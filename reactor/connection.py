@@ -124,6 +124,7 @@ class HTTPConnection:
         self._lingering = False  # shut down for writing, draining the peer
         self._linger_until = 0.0
         self._drain_waiters: list[tuple[Exchange, Callable[[], object]]] = []
+        self._server_address: tuple[str, int] | None = None
         self._arm_timeout()
 
     def start(self) -> None:
@@ -145,8 +146,11 @@ class HTTPConnection:
 
     @property
     def server_address(self) -> tuple[str, int]:
-        name = self.sock.getsockname()
-        return name[0], name[1]
+        """The local address of the socket, asked of the kernel once (a WSGI environ wants it per request)."""
+        if self._server_address is None:
+            name = self.sock.getsockname()
+            self._server_address = (name[0], name[1])
+        return self._server_address
 
     @property
     def queued(self) -> int:

@@ -11,20 +11,37 @@ if TYPE_CHECKING:
     from reactor.loop import EventLoop
 
 
+def _cancelled(*args: object) -> None:
+    """What a cancelled handle calls instead of its callback: nothing."""
+
+
 class Handle:
     """A callback with its arguments, to run once; ``when`` is set for timers, None for call_soon."""
 
-    __slots__ = ("when", "callback", "args", "cancelled")
+    __slots__ = ("when", "callback", "args", "cancelled", "_heap")
 
-    def __init__(self, when: float | None, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
+    def __init__(
+        self,
+        when: float | None,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        heap: TimerHeap | None = None,
+    ) -> None:
         self.when = when
         self.callback = callback
         self.args = args
         self.cancelled = False
+        self._heap = heap
 
     def cancel(self) -> None:
-        """Do not run the callback. Cancelled timers leave the heap lazily."""
+        """Do not run the callback. Cancelled timers leave the heap lazily; the callback and its
+        arguments (often a whole connection) are let go at once."""
+        if self.cancelled:
+            return
         self.cancelled = True
+        self.callback, self.args = _cancelled, ()
+        if self._heap is not None:
+            self._heap.cancelled += 1
 
     def __repr__(self) -> str:
         name = getattr(self.callback, "__qualname__", repr(self.callback))
@@ -36,22 +53,30 @@ class Handle:
 class TimerHeap:
     """Timers ordered by ``(when, sequence)``: equal deadlines fire in the order they were set."""
 
-    __slots__ = ("_heap", "_sequence")
+    __slots__ = ("_heap", "_sequence", "cancelled")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, Handle]] = []
         self._sequence = itertools.count()
+        self.cancelled = 0  # cancelled handles still in the heap, counted as they are cancelled
 
     def push(self, when: float, callback: Callable[..., object], args: tuple[Any, ...]) -> Handle:
-        handle = Handle(when, callback, args)
+        handle = Handle(when, callback, args, self)
         heapq.heappush(self._heap, (when, next(self._sequence), handle))
+        return handle
+
+    def _pop(self) -> Handle:
+        handle = heapq.heappop(self._heap)[2]
+        handle._heap = None  # cancelling it from now on changes nothing here
+        if handle.cancelled:
+            self.cancelled -= 1
         return handle
 
     def next_deadline(self) -> float | None:
         """The earliest live deadline, or None. Drops cancelled timers found at the top."""
         heap = self._heap
         while heap and heap[0][2].cancelled:
-            heapq.heappop(heap)
+            self._pop()
         return heap[0][0] if heap else None
 
     def pop_due(self, now: float) -> list[Handle]:
@@ -59,13 +84,19 @@ class TimerHeap:
         heap = self._heap
         due = []
         while heap and heap[0][0] <= now:
-            handle = heapq.heappop(heap)[2]
+            handle = self._pop()
             if not handle.cancelled:
                 due.append(handle)
-        if len(heap) > 64 and sum(entry[2].cancelled for entry in heap) > len(heap) // 2:
+        if self.cancelled > 64 and self.cancelled > len(heap) // 2:
             # Mostly dead entries: rebuild so memory follows the live timers (asyncio does the same).
-            self._heap = [entry for entry in heap if not entry[2].cancelled]
-            heapq.heapify(self._heap)
+            live = [entry for entry in heap if not entry[2].cancelled]
+            for entry in heap:
+                entry[2]._heap = None
+            for entry in live:
+                entry[2]._heap = self
+            heapq.heapify(live)
+            self._heap = live
+            self.cancelled = 0
         return due
 
     def __len__(self) -> int:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from reactor.loop import EventLoop
 from reactor.testing import FakeClock, tick
 from reactor.timers import Deadline
@@ -69,3 +72,37 @@ def test_cleared_deadline_never_fires() -> None:
     tick(loop)
     assert fired == []
     loop.close()
+
+
+def test_a_cancelled_timer_lets_go_of_its_callback_at_once() -> None:
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+
+    class Owner:
+        def fire(self) -> None:
+            pass
+
+    owner = Owner()
+    handle = loop.call_later(60, owner.fire)
+    reference = weakref.ref(owner)
+    handle.cancel()
+    del owner
+    gc.collect()
+    assert reference() is None, "the heap keeps the entry until it is dropped, not the callback's owner"
+    loop.close()
+
+
+def test_the_heap_counts_cancellations_without_scanning_and_compacts() -> None:
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+    handles = [loop.call_later(100 + i, lambda: None) for i in range(1000)]
+    for handle in handles[:900]:
+        handle.cancel()
+        handle.cancel()  # twice counts once
+    tick(loop)
+    assert loop.statistics().timers == 100, "more than half were dead: rebuilt with the live ones"
+    clock.advance(2000)
+    fired: list[int] = []
+    loop.call_soon(fired.append, 1)
+    tick(loop)
+    assert loop.statistics().timers == 0
