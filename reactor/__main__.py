@@ -9,6 +9,7 @@ handlers and runs the loop until a signal has drained it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import signal
@@ -17,12 +18,14 @@ import sys
 from collections.abc import Callable
 
 from handlers.cli import Built, add_handler_arguments, handler_factory
+from handlers.status import StatusPage
 from reactor.accesslog import AccessLog
-from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args
+from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args, normalize_argv
 from reactor.limits import Limits, descriptor_limit
 from reactor.listener import bind, reserve
-from reactor.loop import EventLoop
+from reactor.loop import SELECT_MAX_FD, EventLoop, make_selector
 from reactor.server import Server
+from reactor.trace import Tracer
 from reactor.workers import Supervisor, shares_port_by_reuseport
 
 
@@ -39,7 +42,7 @@ def _url_host(host: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(normalize_argv(sys.argv[1:] if argv is None else argv))
     directory = os.path.abspath(args.directory)
     if not os.path.isdir(directory):
         parser.error(f"directory {args.directory!r} does not exist or is not a directory")
@@ -48,6 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     limits = limits_from_args(args)
+    try:
+        make_selector(args.selector).close()
+    except ValueError as error:
+        parser.error(str(error))
+    if args.selector == "select":
+        # select() cannot watch descriptor 1024 or above; a connection may hold a file open too.
+        limits = dataclasses.replace(limits, max_connections=min(limits.max_connections, SELECT_MAX_FD // 2 - 16))
     reuse_port = args.workers > 1 and shares_port_by_reuseport()
     try:
         # With SO_REUSEPORT each worker listens on its own socket; the supervisor only holds the port.
@@ -84,9 +94,17 @@ def main(argv: list[str] | None = None) -> int:
 def serve(args: argparse.Namespace, build: Callable[[], Built], limits: Limits, sock: socket.socket) -> int:
     """Run one reactor on ``sock`` until SIGTERM/SIGINT has drained it; return the exit code."""
     handler, close_handler = build()
-    loop = EventLoop()
+    tracer = None
+    if args.trace:
+        tracer = Tracer(sys.stderr, loop=args.trace in ("all", "loop"), connections=args.trace in ("all", "conn"))
+    loop = EventLoop(selector=make_selector(args.selector), tracer=tracer)
+    status_page = None
+    if args.status_path:
+        handler = status_page = StatusPage(args.status_path, handler)
     access_log = None if args.quiet else AccessLog(sys.stderr)
-    server = Server(loop, [sock], handler, limits, access_log)
+    server = Server(loop, [sock], handler, limits, access_log, tracer)
+    if status_page is not None:
+        status_page.watch(loop, server.statistics)
     server.start()
     stopping: list[int] = []
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from reactor.limits import Limits
+from reactor.loop import SELECTORS
 from reactor.workers import parse_worker_count
 
 PROG = "python -m reactor"
@@ -97,6 +98,21 @@ def _show(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _status_path(text: str) -> str:
+    if _STATUS_PATH.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError(f"invalid status path {text!r}: want a path such as /-/status")
+    return text
+
+
+_STATUS_PATH = re.compile(r"(?:/[A-Za-z0-9\-._~]+)+", re.ASCII)
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """A bare ``--trace`` means ``--trace=all``. Spelled out here because argparse would otherwise take
+    the next word, often the port (``--trace 8080``), as the trace's value."""
+    return ["--trace=all" if arg == "--trace" else arg for arg in argv]
+
+
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags and defaults of ``python -m http.server`` (port, -b, -d), then ours."""
     parser.add_argument("port", nargs="?", type=_port, default=8000, help="port to listen on (default: 8000)")
@@ -116,6 +132,24 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         metavar="N",
         help="processes sharing the port, each a single-threaded reactor; 'auto' = one per CPU (default: 1)",
+    )
+    seeing = parser.add_argument_group("seeing the reactor work (docs/architecture.md)")
+    seeing.add_argument(
+        "--trace",
+        choices=("all", "conn", "loop"),
+        help="print each loop iteration and each connection's life on stderr; --trace=conn or =loop narrows it",
+    )
+    seeing.add_argument(
+        "--status-path",
+        type=_status_path,
+        metavar="/PATH",
+        help="serve a live status page at PATH and its numbers as JSON at PATH.json (default: off)",
+    )
+    seeing.add_argument(
+        "--selector",
+        choices=tuple(SELECTORS),
+        default="auto",
+        help="the readiness mechanism under the loop (default: auto, the best the platform has)",
     )
     group = parser.add_argument_group("limits and timeouts (see docs/limits.md)")
     defaults = Limits()

@@ -14,6 +14,7 @@ import enum
 import logging
 import socket
 from collections.abc import Callable
+from functools import partial
 from typing import BinaryIO
 
 from reactor.clock import HttpDate
@@ -28,6 +29,7 @@ from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.sendqueue import FileShrunkError, SendQueue
 from reactor.timers import Deadline
+from reactor.trace import Tracer
 
 logger = logging.getLogger("reactor.connection")
 
@@ -67,7 +69,7 @@ class Counters:
 class ConnectionConfig:
     """What every connection of one server shares."""
 
-    __slots__ = ("loop", "handler", "limits", "http_date", "access_log", "counters", "on_closed")
+    __slots__ = ("loop", "handler", "limits", "http_date", "access_log", "counters", "on_closed", "tracer")
 
     def __init__(
         self,
@@ -77,8 +79,10 @@ class ConnectionConfig:
         access_log: Callable[[str, str, int, int], None] | None,
         on_closed: Callable[[HTTPConnection], None],
         http_date: HttpDate | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.loop = loop
+        self.tracer = tracer if tracer is not None and tracer.connections else None
         self.handler = handler
         self.limits = limits
         self.access_log = access_log
@@ -125,6 +129,13 @@ class HTTPConnection:
         self._linger_until = 0.0
         self._drain_waiters: list[tuple[Exchange, Callable[[], object]]] = []
         self._server_address: tuple[str, int] | None = None
+        # --trace: a line per fact of this connection's life; None (the usual case) costs one test.
+        self._trace: Callable[[str, str], None] | None = None
+        if config.tracer is not None:
+            self._trace = partial(config.tracer.connection, ident)
+            self._trace("accept", f"from={address[0]}:{address[1]} fd={sock.fileno()}")
+            self._queue.observer = self._trace
+            self._cycle.observer = self._trace_phase
         self._arm_timeout()
 
     def start(self) -> None:
@@ -163,6 +174,8 @@ class HTTPConnection:
     def queue_bytes(self, data: bytes) -> None:
         if self.state is not IOState.CLOSED:
             self._queue.push_bytes(data)
+            if self._trace is not None:
+                self._trace("queue", f"bytes={len(data)} queued={self._queue.size}")
             self.pump()
 
     def queue_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None:
@@ -171,6 +184,8 @@ class HTTPConnection:
                 file.close()
             return
         self._queue.push_file(file, offset, count, owns_file)
+        if self._trace is not None:
+            self._trace("queue", f"file fd={file.fileno()} offset={offset} count={count} queued={self._queue.size}")
         self.pump()
 
     def when_drained(self, exchange: Exchange, callback: Callable[[], object]) -> None:
@@ -213,6 +228,8 @@ class HTTPConnection:
             self._access_log(
                 self.address[0], f"{request.method} {request.target} {request.version}", exchange.status, body_bytes
             )
+        if self._trace is not None:
+            self._trace("response", f"{exchange.status} body={body_bytes}")
         cycle = self._cycle
         cycle.apply(Transition.RESPONSE_END)
         self._finish_cycle_if_done()
@@ -244,6 +261,8 @@ class HTTPConnection:
             self._on_socket_error(error)
             return
         self._counters.bytes_received += len(data)
+        if self._trace is not None:
+            self._trace("recv", f"bytes={len(data)}" if data else "end of stream")
         self._parser.receive_data(data)
         if data and self._cycle.phase in BODY_PHASES:
             self._timeout_kind = None  # nginx-like: the body timeout runs between reads
@@ -328,6 +347,8 @@ class HTTPConnection:
     def _begin_exchange(self, request: Request) -> None:
         self.requests += 1
         self._counters.requests += 1
+        if self._trace is not None:
+            self._trace("request", f"{request.method} {request.target} {request.version}")
         exchange = Exchange(self, request)
         self._exchange = exchange
         try:
@@ -406,8 +427,15 @@ class HTTPConnection:
     def _set_state(self, new: IOState) -> None:
         """The one place where the I/O state changes. Raises RuntimeError for a transition the table
         does not list."""
-        if new not in IO_TRANSITIONS[self.state]:
-            raise RuntimeError(f"{self!r}: no transition from {self.state.value} to {new.value}")
+        old = self.state
+        if new not in IO_TRANSITIONS[old]:
+            raise RuntimeError(f"{self!r}: no transition from {old.value} to {new.value}")
+        if self._trace is not None:
+            self._trace("state", f"{old.value} -> {new.value} queued={self._queue.size}")
+            if new is IOState.WRITING:
+                self._trace("backpressure", f"pause reading: queued={self._queue.size} > {self._limits.high_water}")
+            elif old is IOState.WRITING and new is not IOState.CLOSED:
+                self._trace("backpressure", f"resume: queued={self._queue.size} <= {self._limits.low_water}")
         self.state = new
         self._timeout_kind = None
         self._update_interest()
@@ -462,9 +490,15 @@ class HTTPConnection:
         else:
             self._deadline.clear()
 
+    def _trace_phase(self, old: Phase, new: Phase, transition: Transition) -> None:
+        assert self._trace is not None
+        self._trace("phase", f"{old.value} -> {new.value} ({transition.value})")
+
     def _on_timeout(self) -> None:
         kind = self._timeout_kind
         self._timeout_kind = None
+        if self._trace is not None:
+            self._trace("timeout", kind or "unknown")
         if kind in ("head", "body") and not self._cycle.response_started and not self._closing:
             # RFC 9110 15.5.9: 408 tells the client we gave up waiting for its request.
             self._answer_and_close(408, "timed out waiting for the request", "request timeout")
@@ -487,6 +521,8 @@ class HTTPConnection:
 
     def _on_protocol_error(self, error: ProtocolError) -> None:
         logger.debug("%r: protocol error %d: %s", self, error.status, error.reason)
+        if self._trace is not None:
+            self._trace("error", f"{error.status} {error.reason}")
         if self._cycle.response_started:
             # Too late for an error response: the status line has gone out. Close after what is queued.
             self._cycle.apply(Transition.ERROR)
@@ -542,6 +578,8 @@ class HTTPConnection:
         except OSError:
             self.close(self.close_reason)
             return
+        if self._trace is not None:
+            self._trace("linger", "write side shut down; reading what the peer still sends")
         self._lingering = True
         self._linger = False
         self._linger_until = self.loop.time() + self._limits.lingering_time
@@ -576,6 +614,8 @@ class HTTPConnection:
         if self.state is IOState.CLOSED:
             return
         self.close_reason = reason
+        if self._trace is not None:
+            self._trace("close", reason)
         self._queue.clear()
         self._drain_waiters.clear()
         self._lingering = False

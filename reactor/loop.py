@@ -31,6 +31,25 @@ EVENT_WRITE = selectors.EVENT_WRITE
 
 IOCallback = Callable[[], object]
 
+# The mechanisms --selector offers. select() cannot watch a descriptor numbered 1024 or more
+# (FD_SETSIZE), poll() and epoll have no such ceiling; epoll's cost does not grow with idle sockets.
+SELECTORS: dict[str, str] = {
+    "auto": "DefaultSelector",
+    "select": "SelectSelector",
+    "poll": "PollSelector",
+    "epoll": "EpollSelector",
+}
+SELECT_MAX_FD = 1024
+
+
+def make_selector(name: str) -> selectors.BaseSelector:
+    """A selector by its --selector name. Raises ValueError for one this platform does not have."""
+    kind = getattr(selectors, SELECTORS.get(name, ""), None)
+    if kind is None:
+        raise ValueError(f"no {name!r} selector on this platform")
+    selector: selectors.BaseSelector = kind()
+    return selector
+
 
 @dataclass(frozen=True)
 class LoopStatistics:

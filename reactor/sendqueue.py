@@ -42,12 +42,14 @@ class SendQueue:
     Callbacks in the queue run once everything queued before them has been handed to the kernel.
     """
 
-    __slots__ = ("_entries", "size", "sent")
+    __slots__ = ("_entries", "size", "sent", "observer")
 
     def __init__(self) -> None:
         self._entries: collections.deque[Entry] = collections.deque()
         self.size = 0
         self.sent = 0  # bytes handed to the kernel over the queue's life
+        # Told (fact, detail) about each syscall, for a trace; None costs nothing.
+        self.observer: Callable[[str, str], object] | None = None
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -83,10 +85,17 @@ class SendQueue:
                 entry = entries[0]
                 if isinstance(entry, (bytes, memoryview)):
                     sent, short = self._send_buffers(sock)
+                    if self.observer is not None:
+                        self.observer("send", f"bytes={sent}" + (" short" if short else ""))
                 elif isinstance(entry, FileRange):
                     sent = os.sendfile(sock.fileno(), entry.file.fileno(), entry.offset, entry.remaining)
                     if sent == 0:
                         raise FileShrunkError(f"{entry.file.name!r} ended before offset {entry.offset}")
+                    if self.observer is not None:
+                        self.observer(
+                            "sendfile",
+                            f"fd={entry.file.fileno()} offset={entry.offset} sent={sent} left={entry.remaining - sent}",
+                        )
                     entry.offset += sent
                     entry.remaining -= sent
                     short = entry.remaining > 0
@@ -103,7 +112,8 @@ class SendQueue:
                 if short:
                     break
         except (BlockingIOError, InterruptedError):
-            pass
+            if self.observer is not None:
+                self.observer("blocked", f"queued={self.size}")
         self.sent += total
         return total
 

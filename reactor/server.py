@@ -14,6 +14,7 @@ from reactor.limits import Limits
 from reactor.listener import Listener
 from reactor.loop import EventLoop, LoopStatistics
 from reactor.timers import Handle
+from reactor.trace import Tracer
 
 logger = logging.getLogger("reactor.server")
 
@@ -45,10 +46,13 @@ class Server:
         handler: Handler,
         limits: Limits | None = None,
         access_log: Callable[[str, str, int, int], None] | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         self.loop = loop
         self.limits = limits if limits is not None else Limits()
-        self._config = ConnectionConfig(loop, handler, self.limits, access_log, self._on_connection_closed)
+        self._config = ConnectionConfig(
+            loop, handler, self.limits, access_log, self._on_connection_closed, tracer=tracer
+        )
         self.listeners = [
             Listener(loop, sock, self._on_accept, self.limits.accept_batch, self.limits.accept_backoff)
             for sock in sockets

@@ -9,6 +9,7 @@ if the connection persists, the next one starts. Anything that cannot continue e
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 from reactor.http.errors import StateError
 
@@ -70,11 +71,13 @@ class Cycle:
     the phase. Losing keep-alive turns DONE into MUST_CLOSE (the one rule outside the table).
     """
 
-    __slots__ = ("phase", "keep_alive")
+    __slots__ = ("phase", "keep_alive", "observer")
 
     def __init__(self) -> None:
         self.phase = Phase.IDLE
         self.keep_alive = True
+        # Told (old phase, new phase, transition) after each change, for a trace; None costs nothing.
+        self.observer: Callable[[Phase, Phase, Transition], object] | None = None
 
     def apply(self, transition: Transition) -> Phase:
         """Move to the phase the table gives for ``transition``; return it. Raises StateError."""
@@ -84,6 +87,8 @@ class Cycle:
             raise StateError(f"{transition.value!r} is not allowed in phase {self.phase.value!r}") from None
         if phase is Phase.DONE and not self.keep_alive:
             phase = Phase.MUST_CLOSE
+        if self.observer is not None:
+            self.observer(self.phase, phase, transition)
         self.phase = phase
         return phase
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import socket
 from collections.abc import Iterator
 
@@ -14,17 +15,18 @@ from reactor.http.events import Event
 from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.testing import FakeClock, tick
+from reactor.trace import Tracer
 
 
 class Rig:
     """A connection whose peer is the ``client`` end of a socketpair, driven by ``tick``."""
 
-    def __init__(self, handler, **limits: float) -> None:
+    def __init__(self, handler, tracer: Tracer | None = None, **limits: float) -> None:
         self.clock = FakeClock()
         self.loop = EventLoop(clock=self.clock)
         self.limits = dataclasses.replace(Limits(), **limits)  # type: ignore[arg-type]
         self.closed: list[HTTPConnection] = []
-        config = ConnectionConfig(self.loop, handler, self.limits, None, self.closed.append)
+        config = ConnectionConfig(self.loop, handler, self.limits, None, self.closed.append, tracer=tracer)
         self.client, server_side = socket.socketpair()
         server_side.setblocking(False)
         self.client.setblocking(False)
@@ -334,3 +336,45 @@ def test_a_body_paused_on_its_last_piece_still_ends_when_resumed() -> None:
         assert events == [b"hello", "end"]
     finally:
         rig.close()
+
+
+def test_the_trace_tells_a_request_s_life_in_order() -> None:
+    stream = io.StringIO()
+    rig = Rig(hello, tracer=Tracer(stream, FakeClock()))
+    try:
+        rig.client.send(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
+        rig.tick()
+        assert rig.received().endswith(b"hello")
+        rig.client.shutdown(socket.SHUT_WR)
+        rig.tick()
+    finally:
+        rig.close()
+    lines = stream.getvalue().splitlines()
+    assert all(line.split()[1] == "#1" for line in lines), lines
+    facts = [line.split()[2] for line in lines]
+    expected = ["accept", "recv", "phase", "request", "phase", "queue", "response", "phase", "phase", "send"]
+    assert facts[: len(expected)] == expected, lines
+    assert "request GET /x HTTP/1.1" in lines[3]
+    assert "phase idle -> handling (request head)" in lines[2]
+    assert facts[-4:] == ["recv", "state", "close", "state"], lines
+    assert lines[-4].endswith("recv end of stream") and lines[-2].endswith("close peer closed")
+
+
+def test_the_trace_shows_backpressure_pauses_and_resumes() -> None:
+    stream = io.StringIO()
+    body = b"z" * (4 << 20)
+    rig = Rig(lambda exchange: exchange.respond(200, [], body), tracer=Tracer(stream, FakeClock()))
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        for _ in range(2000):
+            rig.tick()
+            rig.received()
+            if not rig.connection.queued:
+                break
+        rig.tick()
+    finally:
+        rig.close()
+    text = stream.getvalue()
+    assert "backpressure pause reading" in text
+    assert "backpressure resume" in text
+    assert "send bytes=" in text and " short" in text, "short sends are shown"
