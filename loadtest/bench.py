@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import re
 import resource
@@ -28,7 +29,7 @@ from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
-from loadtest import servers
+from loadtest import idle, servers
 from loadtest.site import LARGE, LISTING, MISSING, SiteError, build
 
 PROG = "python -m loadtest.bench"
@@ -53,12 +54,14 @@ class Scenario:
     headers: tuple[str, ...] = ()
     pipeline: bool = False  # send PIPELINE_DEPTH requests per write (pipeline.lua)
     expect_status: str = "2xx"  # "non-2xx" when every answer should be an error (the 404 row)
+    idle: int = 0  # keep-alive connections opened, used once and held silent while wrk runs
 
 
 @dataclass(frozen=True)
 class Server:
     name: str
     command: Command
+    pinned: bool = True  # on the server core; False lets several worker processes use every core
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,113 @@ def static_suite(peers: list[Server]) -> Suite:
     return Suite("static files", [REACTOR, HTTP_SERVER, *peers], HTTP_SERVER.name, STATIC_SCENARIOS)
 
 
-def suites(peers: list[Server]) -> list[Suite]:
-    """Everything one run measures. More suites go here, e.g. a minimal WSGI app on our gateway
-    against waitress and gunicorn: Suite("WSGI hello", [...], "waitress", [Scenario(...), ...])."""
-    return [static_suite(peers)]
+def reactor_with(*flags: str) -> Command:
+    """Our server with extra command-line flags."""
+    return lambda docroot, port: [*servers.reactor_command(docroot, port)[:-1], *flags, str(port)]
+
+
+WSGI_APP = "loadtest.wsgiapp:app"  # one short body with its Content-Length (loadtest/wsgiapp.py)
+
+
+def _waitress(docroot: Path, port: int) -> list[str]:
+    return [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", WSGI_APP]
+
+
+def _gunicorn(docroot: Path, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        "1",
+        "--worker-class",
+        "sync",
+        "--bind",
+        f"127.0.0.1:{port}",
+        WSGI_APP,
+    ]
+
+
+def wsgi_suite() -> Suite:
+    """The same minimal application on our gateway (worker threads, and inline) and its peers."""
+    peers = [
+        Server(name, command)
+        for name, command in (("waitress", _waitress), ("gunicorn sync", _gunicorn))
+        if importlib.util.find_spec(name.split()[0]) is not None
+    ]
+    return Suite(
+        "WSGI",
+        [
+            Server("reactor --wsgi", reactor_with("--wsgi", WSGI_APP)),
+            Server("reactor --wsgi --threads 0", reactor_with("--wsgi", WSGI_APP, "--threads", "0")),
+            *peers,
+        ],
+        peers[0].name if peers else "reactor --wsgi",
+        [Scenario("minimal WSGI app, keep-alive", "/", 50)],
+    )
+
+
+IDLE = 10_000
+
+
+def idle_suite() -> Suite:
+    """10,000 idle keep-alive connections held by one process while 50 others are busy."""
+    # The default connection limit assumes each connection may hold a file open too; idle ones do not.
+    server = Server("reactor", reactor_with("--max-connections", str(IDLE + 1000)))
+    return Suite(
+        "idle connections",
+        [server],
+        server.name,
+        [
+            Scenario("1 KiB keep-alive, none idle", ONE_KIB, 50),
+            Scenario(f"1 KiB keep-alive, {IDLE:,} idle", ONE_KIB, 50, idle=IDLE),
+        ],
+    )
+
+
+def selectors_suite() -> Suite:
+    """The same reactor on each readiness mechanism; select() is capped below 1,024 descriptors."""
+    return Suite(
+        "selectors",
+        [Server(f"--selector {name}", reactor_with("--selector", name)) for name in ("epoll", "poll", "select")],
+        "--selector epoll",
+        [
+            Scenario("1 KiB keep-alive", ONE_KIB, 50),
+            Scenario("1 KiB keep-alive, 400 idle", ONE_KIB, 50, idle=400),
+        ],
+    )
+
+
+def workers_suite() -> Suite:
+    """One process against two sharing the port (each on any core, wrk on core 1 too)."""
+    return Suite(
+        "workers",
+        [
+            Server("--workers 1", reactor_with("--workers", "1")),
+            Server("--workers 2", reactor_with("--workers", "2"), pinned=False),
+        ],
+        "--workers 1",
+        [
+            Scenario("1 KiB keep-alive", ONE_KIB, 50),
+            Scenario("1 KiB, Connection: close", ONE_KIB, 50, headers=("Connection: close",)),
+        ],
+    )
+
+
+SUITES: dict[str, Callable[[list[Server]], Suite]] = {
+    "static": static_suite,
+    "wsgi": lambda peers: wsgi_suite(),
+    "idle": lambda peers: idle_suite(),
+    "selectors": lambda peers: selectors_suite(),
+    "workers": lambda peers: workers_suite(),
+}
+DEFAULT_SUITES = ("static", "wsgi")
+
+
+def suites(peers: list[Server], names: list[str] | None = None) -> list[Suite]:
+    """The suites one run measures: ``names`` (``all`` for every one), by default static and WSGI."""
+    chosen = list(DEFAULT_SUITES) if not names else list(SUITES) if "all" in names else names
+    return [SUITES[name](peers) for name in chosen]
 
 
 _DURATION_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
@@ -276,6 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME='CMD {port} {docroot}'",
         help="another server to measure; {port} and {docroot} are filled in (repeatable)",
     )
+    parser.add_argument(
+        "--suite",
+        action="append",
+        choices=[*SUITES, "all"],
+        metavar="NAME",
+        help=f"what to measure: {', '.join(SUITES)} or all (repeatable; default: {' and '.join(DEFAULT_SUITES)})",
+    )
     parser.add_argument("--site", type=Path, default=HERE / "results" / "site", help="docroot (%(default)s)")
     parser.add_argument("--results", type=Path, help="output folder (default: loadtest/results/bench-<time>)")
     return parser
@@ -301,17 +414,24 @@ def measure(suite: Suite, server: Server, docroot: Path, seconds: int, folder: P
     """Start ``server``, run every scenario of ``suite`` against it, stop it."""
     server_cores, client_cores = _cores()
     port = servers.free_port()
+    log = folder / f"{server.name.replace(' ', '_').lstrip('-')}.log"
     process = servers.start(
-        server.name, server.command(docroot, port), port, server_cores, folder / f"{server.name}.log"
+        server.name, server.command(docroot, port), port, server_cores if server.pinned else None, log
     )
     rows = []
     try:
         for scenario in suite.scenarios:
             url = f"http://127.0.0.1:{port}{scenario.path}"
             command = servers.pinned(wrk_command(scenario, url, seconds), client_cores)
-            before = process.cpu_seconds()
-            completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
-            cpu = process.cpu_seconds() - before
+            rss_before = idle.rss_bytes(process.pid)
+            held = idle.hold(port, scenario.idle, scenario.path)
+            try:
+                rss_held = idle.rss_bytes(process.pid)
+                before = process.cpu_seconds()
+                completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+                cpu = process.cpu_seconds() - before
+            finally:
+                idle.release(held)
             if process.process.poll() is not None:
                 raise servers.ServerError(f"{server.name} died during {scenario.name!r}: {process.log_tail()}")
             try:
@@ -320,6 +440,9 @@ def measure(suite: Suite, server: Server, docroot: Path, seconds: int, folder: P
                 print(f"  {scenario.name}: {error} {completed.stderr.strip()}", file=sys.stderr)
                 continue
             row = make_row(suite, scenario, server.name, result, cpu)
+            if scenario.idle:
+                each = (rss_held - rss_before) / scenario.idle / 1024
+                row.notes.append(f"{scenario.idle:,} idle held: {each:.1f} KiB of RSS each")
             rows.append(row)
             print(
                 f"  {server.name:>12} | {scenario.name:<28} {row.requests_per_second:>10,.0f} req/s  {cpu:6.2f} s CPU"
@@ -347,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     reference = {}
     try:
-        for suite in suites(args.peer):
+        for suite in suites(args.peer, args.suite):
             reference[suite.name] = suite.reference
             for server in suite.servers:
                 print(f"{suite.name}: {server.name}, {len(suite.scenarios)} scenarios x {seconds} s")

@@ -105,7 +105,17 @@ def test_the_scenarios_of_issue_5_are_all_there() -> None:
         assert expected in names
     assert any(scenario.pipeline for scenario in scenarios)
     assert {1, 10, 100, 1000} <= {scenario.connections for scenario in scenarios}
-    assert [suite.reference for suite in bench.suites([])] == ["http.server"]
+    assert bench.suites([])[0].reference == "http.server"
+
+
+def test_suites_are_chosen_by_name_and_all_means_every_one() -> None:
+    assert [suite.name for suite in bench.suites([])] == ["static files", "WSGI"]
+    assert [suite.name for suite in bench.suites([], ["idle"])] == ["idle connections"]
+    assert len(bench.suites([], ["all"])) == len(bench.SUITES)
+    idle = bench.idle_suite().scenarios
+    assert max(scenario.idle for scenario in idle) == 10_000 and min(scenario.idle for scenario in idle) == 0
+    workers = bench.workers_suite().servers
+    assert [server.pinned for server in workers] == [True, False], "two workers may use both cores"
 
 
 def row(server: str, rps: float, cpu: float, requests: int, scenario: str = "1 KiB") -> Row:
