@@ -176,7 +176,8 @@ class HTTPConnection:
             self._queue.push_bytes(data)
             if self._trace is not None:
                 self._trace("queue", f"bytes={len(data)} queued={self._queue.size}")
-            self.pump()
+            if not self._pumping:  # inside a pump, the running one sends it
+                self.pump()
 
     def queue_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None:
         if self.state is IOState.CLOSED:
@@ -230,10 +231,10 @@ class HTTPConnection:
             )
         if self._trace is not None:
             self._trace("response", f"{exchange.status} body={body_bytes}")
-        cycle = self._cycle
-        cycle.apply(Transition.RESPONSE_END)
+        self._cycle.apply(Transition.RESPONSE_END)
         self._finish_cycle_if_done()
-        self.pump()
+        if not self._pumping:
+            self.pump()
 
     def _finish_cycle_if_done(self) -> None:
         phase = self._cycle.phase

@@ -69,7 +69,7 @@ class RequestParser:
     def receive_data(self, data: bytes) -> None:
         """Append received bytes; ``b""`` records that the peer will send nothing more."""
         if data:
-            self._buffer.append(data)
+            self._buffer.extend(data)
         else:
             self._eof = True
 
@@ -113,7 +113,8 @@ class RequestParser:
         buffer = self._buffer
         if not buffer:  # between keep-alive requests: nothing to look at
             return CLOSED if self._eof else NEED_DATA
-        buffer.skip_leading_newlines()
+        if buffer[0] == 13 or buffer[0] == 10:
+            buffer.skip_leading_newlines()
         head = buffer.maybe_extract_head()
         if head is None:
             self._check_incomplete_head()
@@ -187,18 +188,18 @@ class RequestParser:
         match = _REQUEST_LINE.fullmatch(line)
         if match is None:
             raise ProtocolError(400, "malformed request line")
-        method, target, major, minor = match.groups()
-        if major != b"1":
-            # RFC 9110 15.6.6: 505 for a major version we do not support.
-            raise ProtocolError(505, "HTTP version not supported")
-        # RFC 9110 6.2: a higher 1.x minor version is answered as HTTP/1.1.
-        version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
-        return method.decode("ascii"), target.decode("ascii"), version
+        return _request_line_parts(match)
 
     def _parse_head(self, head: bytes) -> Request:
-        # The checks run in the order _check_incomplete_head makes them: start, request line, size.
-        _check_request_start(head[:_REQUEST_START_BYTES])
-        method, target, version = self._parse_request_line(head[: head.index(b"\n")].removesuffix(b"\r"))
+        line_end = head.index(b"\n")
+        line = head[: line_end - 1] if head[line_end - 1] == 13 else head[:line_end]
+        match = _REQUEST_LINE.fullmatch(line) if len(line) <= self._max_request_line else None
+        if match is not None:
+            method, target, version = _request_line_parts(match)
+        else:
+            # Say what is wrong, checking in the order _check_incomplete_head does: start, line, size.
+            _check_request_start(head[:_REQUEST_START_BYTES])
+            method, target, version = self._parse_request_line(line)
         if len(head) > self._max_head:
             raise ProtocolError(431, "request head too large")
         lines = split_lines(head)
@@ -281,6 +282,16 @@ class RequestParser:
         if length > self._max_body:
             raise ProtocolError(413, "request body too large")
         return length, False
+
+
+def _request_line_parts(match: re.Match[bytes]) -> tuple[str, str, str]:
+    """(method, target, version) of a request line that matched. Raises ProtocolError(505)."""
+    method, target, major, minor = match.groups()
+    if major != b"1":
+        # RFC 9110 15.6.6: 505 for a major version we do not support.
+        raise ProtocolError(505, "HTTP version not supported")
+    # RFC 9110 6.2: a higher 1.x minor version is answered as HTTP/1.1.
+    return method.decode("ascii"), target.decode("ascii"), "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
 
 
 def _check_request_start(prefix: bytes) -> None:

@@ -14,6 +14,7 @@ REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 _STATUS_LINES = {code: f"HTTP/1.1 {code} {phrase}\r\n".encode("latin-1") for code, phrase in REASONS.items()}
 _LAST_CHUNK = b"0\r\n\r\n"
+_SERVER_DATE = b"Server: " + SERVER + b"\r\nDate: "
 
 
 class FieldBlock(bytes):
@@ -82,7 +83,7 @@ class ResponseWriter:
         """Return the encoded status line and header section. Raises ValueError for a header that
         contains CR, LF or NUL (response splitting)."""
         block = headers if isinstance(headers, FieldBlock) else encode_fields(headers)
-        parts = [status_line(status), b"Server: ", SERVER, b"\r\nDate: ", date, b"\r\n", block]
+        parts = [status_line(status), _SERVER_DATE, date, b"\r\n", block]
         no_body_status = status < 200 or status == 204
         if body_forbidden(self._method, status):
             self.send_body = False
