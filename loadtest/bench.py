@@ -410,46 +410,64 @@ def _raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
-def measure(suite: Suite, server: Server, docroot: Path, seconds: int, folder: Path) -> list[Row]:
-    """Start ``server``, run every scenario of ``suite`` against it, stop it."""
+def measure(suite: Suite, docroot: Path, seconds: int, folder: Path) -> list[Row]:
+    """Start every server of ``suite``, then run each scenario against each server in turn, and stop
+    them. Interleaved so that a change in the machine's speed during the run (a shared host) falls on
+    every server of a scenario alike; a server waiting for its turn is idle and costs nothing."""
     server_cores, client_cores = _cores()
-    port = servers.free_port()
-    log = folder / f"{server.name.replace(' ', '_').lstrip('-')}.log"
-    process = servers.start(
-        server.name, server.command(docroot, port), port, server_cores if server.pinned else None, log
-    )
+    started: list[tuple[Server, int, servers.ServerProcess]] = []
     rows = []
     try:
+        for server in suite.servers:
+            port = servers.free_port()
+            log = folder / f"{server.name.replace(' ', '_').lstrip('-')}.log"
+            cores = server_cores if server.pinned else None
+            started.append((server, port, servers.start(server.name, server.command(docroot, port), port, cores, log)))
         for scenario in suite.scenarios:
-            url = f"http://127.0.0.1:{port}{scenario.path}"
-            command = servers.pinned(wrk_command(scenario, url, seconds), client_cores)
-            rss_before = idle.rss_bytes(process.pid)
-            held = idle.hold(port, scenario.idle, scenario.path)
-            try:
-                rss_held = idle.rss_bytes(process.pid)
-                before = process.cpu_seconds()
-                completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
-                cpu = process.cpu_seconds() - before
-            finally:
-                idle.release(held)
-            if process.process.poll() is not None:
-                raise servers.ServerError(f"{server.name} died during {scenario.name!r}: {process.log_tail()}")
-            try:
-                result = parse_wrk(completed.stdout)
-            except ValueError as error:
-                print(f"  {scenario.name}: {error} {completed.stderr.strip()}", file=sys.stderr)
-                continue
-            row = make_row(suite, scenario, server.name, result, cpu)
-            if scenario.idle:
-                each = (rss_held - rss_before) / scenario.idle / 1024
-                row.notes.append(f"{scenario.idle:,} idle held: {each:.1f} KiB of RSS each")
-            rows.append(row)
-            print(
-                f"  {server.name:>12} | {scenario.name:<28} {row.requests_per_second:>10,.0f} req/s  {cpu:6.2f} s CPU"
-            )
+            for server, port, process in started:
+                row = run_scenario(suite, scenario, server.name, port, process, seconds, client_cores)
+                if row is not None:
+                    rows.append(row)
     finally:
-        process.stop()
+        for _server, _port, process in started:
+            process.stop()
     return rows
+
+
+def run_scenario(
+    suite: Suite,
+    scenario: Scenario,
+    name: str,
+    port: int,
+    process: servers.ServerProcess,
+    seconds: int,
+    client_cores: str | None,
+) -> Row | None:
+    """One wrk run of ``scenario`` against the server on ``port``; None if wrk printed no figures."""
+    url = f"http://127.0.0.1:{port}{scenario.path}"
+    command = servers.pinned(wrk_command(scenario, url, seconds), client_cores)
+    rss_before = idle.rss_bytes(process.pid)
+    held = idle.hold(port, scenario.idle, scenario.path)
+    try:
+        rss_held = idle.rss_bytes(process.pid)
+        before = process.cpu_seconds()
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
+        cpu = process.cpu_seconds() - before
+    finally:
+        idle.release(held)
+    if process.process.poll() is not None:
+        raise servers.ServerError(f"{name} died during {scenario.name!r}: {process.log_tail()}")
+    try:
+        result = parse_wrk(completed.stdout)
+    except ValueError as error:
+        print(f"  {scenario.name}: {error} {completed.stderr.strip()}", file=sys.stderr)
+        return None
+    row = make_row(suite, scenario, name, result, cpu)
+    if scenario.idle:
+        each = (rss_held - rss_before) / scenario.idle / 1024
+        row.notes.append(f"{scenario.idle:,} idle held: {each:.1f} KiB of RSS each")
+    print(f"  {scenario.name:<30} {name:>26} {row.requests_per_second:>10,.0f} req/s  {cpu:6.2f} s CPU")
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -472,9 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for suite in suites(args.peer, args.suite):
             reference[suite.name] = suite.reference
-            for server in suite.servers:
-                print(f"{suite.name}: {server.name}, {len(suite.scenarios)} scenarios x {seconds} s")
-                rows += measure(suite, server, docroot, seconds, folder)
+            print(f"{suite.name}: {len(suite.servers)} servers x {len(suite.scenarios)} scenarios x {seconds} s")
+            rows += measure(suite, docroot, seconds, folder)
     except (servers.ServerError, OSError, subprocess.TimeoutExpired) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
