@@ -69,6 +69,7 @@ def rates(previous: ServerStatistics, current: ServerStatistics, elapsed: float,
         "select_share": (current.loop.select_seconds - previous.loop.select_seconds) / loop_time if loop_time else 1.0,
         "connections": current.connections,
         "queued": current.queued,
+        "largest_queue": current.largest_queue,
     }
 
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from functools import partial
 
 from handlers.cli import Built, add_handler_arguments, handler_factory
 from handlers.status import StatusPage
@@ -26,7 +27,7 @@ from reactor.listener import bind, reserve
 from reactor.loop import SELECT_MAX_FD, EventLoop, make_selector
 from reactor.server import Server
 from reactor.trace import Tracer
-from reactor.workers import Supervisor, shares_port_by_reuseport
+from reactor.workers import Supervisor, shares_port_by_reuseport, watch_supervisor
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,16 +84,24 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args, build, limits, sock)
 
     def run_worker(number: int) -> int:
+        supervisor = os.getppid()
         if reuse_port:
             sock.close()
-            return serve(args, build, limits, bind(host, port, limits.listen_backlog, reuse_port=True))
-        return serve(args, build, limits, sock)
+            return serve(args, build, limits, bind(host, port, limits.listen_backlog, reuse_port=True), supervisor)
+        return serve(args, build, limits, sock, supervisor)
 
     return Supervisor(args.workers, run_worker, limits.grace).run()
 
 
-def serve(args: argparse.Namespace, build: Callable[[], Built], limits: Limits, sock: socket.socket) -> int:
-    """Run one reactor on ``sock`` until SIGTERM/SIGINT has drained it; return the exit code."""
+def serve(
+    args: argparse.Namespace,
+    build: Callable[[], Built],
+    limits: Limits,
+    sock: socket.socket,
+    supervisor: int | None = None,
+) -> int:
+    """Run one reactor on ``sock`` until SIGTERM/SIGINT (or, for a worker, the loss of its
+    ``supervisor``) has drained it; return the exit code."""
     handler, close_handler = build()
     tracer = None
     if args.trace:
@@ -106,21 +115,22 @@ def serve(args: argparse.Namespace, build: Callable[[], Built], limits: Limits, 
     if status_page is not None:
         status_page.watch(loop, server.statistics)
     server.start()
-    stopping: list[int] = []
+    stopping: list[str] = []
 
-    def on_signal(signum: int) -> None:
-        name = signal.Signals(signum).name
+    def stop(why: str) -> None:
         if stopping:
-            logging.warning("%s again: closing every connection now", name)
+            logging.warning("%s again: closing every connection now", why)
             server.close()
             loop.stop()
             return
-        stopping.append(signum)
-        logging.info("%s received: finishing responses in flight, then exiting", name)
+        stopping.append(why)
+        logging.info("%s: finishing responses in flight, then exiting", why)
         server.shutdown(on_stopped=loop.stop)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal, signum)
+        loop.add_signal_handler(signum, stop, f"{signal.Signals(signum).name} received")
+    if supervisor is not None:
+        watch_supervisor(loop, supervisor, partial(stop, f"the supervisor (pid {supervisor}) is gone"))
     try:
         loop.run_forever()
     finally:

@@ -27,7 +27,8 @@ class ServerStatistics:
     requests: int
     bytes_received: int
     bytes_sent: int
-    queued: int  # response bytes waiting in send queues now
+    queued: int  # response bytes waiting in send queues now, all connections together
+    largest_queue: int  # the most any one connection has waiting
     closes: dict[str, int]  # closed connections per reason
     loop: LoopStatistics
 
@@ -132,10 +133,11 @@ class Server:
     def statistics(self) -> ServerStatistics:
         counters = self._config.counters
         by_state: dict[str, int] = {}
-        queued = 0
+        queued = largest = 0
         for connection in self.connections:
             by_state[connection.state.value] = by_state.get(connection.state.value, 0) + 1
             queued += connection.queued
+            largest = max(largest, connection.queued)
         return ServerStatistics(
             connections=len(self.connections),
             by_state=by_state,
@@ -144,6 +146,7 @@ class Server:
             bytes_received=counters.bytes_received,
             bytes_sent=counters.bytes_sent,
             queued=queued,
+            largest_queue=largest,
             closes=dict(counters.closes),
             loop=self.loop.statistics(),
         )

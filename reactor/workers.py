@@ -135,6 +135,20 @@ class Supervisor:
                 os.kill(pid, signal.SIGKILL)
 
 
+def watch_supervisor(loop: EventLoop, supervisor: int, on_gone: Callable[[], object], interval: float = 1.0) -> None:
+    """Call ``on_gone()`` once this process's parent is no longer ``supervisor``: it died (even by
+    SIGKILL, which it cannot forward) and we were re-parented. A worker must not outlive the process
+    that restarts and stops it, holding the port with nobody to stop it (gunicorn's workers check too)."""
+
+    def check() -> None:
+        if os.getppid() != supervisor:
+            on_gone()
+        else:
+            loop.call_later(interval, check)
+
+    loop.call_later(interval, check)
+
+
 def _describe(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"

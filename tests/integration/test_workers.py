@@ -48,11 +48,13 @@ def two_workers(tmp_path: Path, docroot: Path) -> Iterator[ServerProcess]:
     )
     assert wait_until(lambda: len(children(server.process.pid)) == 2)
     yield server
+    workers = children(server.process.pid)  # before the supervisor goes: then they are init's
     if server.process.poll() is None:
-        server.process.kill()
-        server.process.wait(timeout=10)
-    for pid in children(server.process.pid):
-        os.kill(pid, signal.SIGKILL)
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=20)
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_both_workers_answer(two_workers: ServerProcess) -> None:
@@ -103,3 +105,18 @@ def test_bad_worker_count_is_one_line_and_exit_2() -> None:
     result = run_cli("--workers", "0", "0")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "worker" in result.stderr
+
+
+def test_workers_stop_when_their_supervisor_is_killed(two_workers: ServerProcess) -> None:
+    workers = children(two_workers.process.pid)
+    two_workers.process.kill()  # SIGKILL: nothing is forwarded
+    two_workers.process.wait(timeout=10)
+
+    def gone(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            return True
+
+    assert wait_until(lambda: all(gone(pid) for pid in workers), timeout=10), "orphaned workers kept running"
