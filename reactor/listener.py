@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from reactor.errors import ACCEPT_EXHAUSTION_ERRNOS, ACCEPT_SKIP_ERRNOS
+from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EventLoop
 from reactor.timers import Handle
 
@@ -153,3 +154,41 @@ class Listener:
     def _end_backoff(self) -> None:
         self._backoff_timer = None
         self._update_registration()
+
+
+class ListenerGroup:
+    """The listening sockets of one server and the connection limit they keep together: while
+    ``max_connections`` are open, none of them accepts; new clients wait in the kernel's backlog."""
+
+    def __init__(
+        self, loop: EventLoop, sockets: Iterable[socket.socket], on_accept: AcceptCallback, limits: Limits
+    ) -> None:
+        self.listeners = [
+            Listener(loop, sock, on_accept, limits.accept_batch, limits.accept_backoff) for sock in sockets
+        ]
+        self._max_connections = limits.max_connections
+        self._at_limit = False
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        return [listener.address for listener in self.listeners]
+
+    @property
+    def accepted(self) -> int:
+        return sum(listener.accepted for listener in self.listeners)
+
+    def start(self) -> None:
+        for listener in self.listeners:
+            listener.start()
+
+    def close(self) -> None:
+        for listener in self.listeners:
+            listener.close()
+
+    def count(self, open_connections: int) -> None:
+        """Stop or resume accepting for the number of connections open now."""
+        at_limit = open_connections >= self._max_connections
+        if at_limit != self._at_limit:
+            self._at_limit = at_limit
+            for listener in self.listeners:
+                listener.set_at_limit(at_limit)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from reactor.connection import ConnectionConfig, HTTPConnection
 from reactor.exchange import Handler
 from reactor.limits import Limits
-from reactor.listener import Listener
+from reactor.listener import ListenerGroup
 from reactor.loop import EventLoop, LoopStatistics
 from reactor.timers import Handle
 from reactor.trace import Tracer
@@ -54,10 +54,7 @@ class Server:
         self._config = ConnectionConfig(
             loop, handler, self.limits, access_log, self._on_connection_closed, tracer=tracer
         )
-        self.listeners = [
-            Listener(loop, sock, self._on_accept, self.limits.accept_batch, self.limits.accept_backoff)
-            for sock in sockets
-        ]
+        self.listening = ListenerGroup(loop, sockets, self._on_accept, self.limits)
         self.connections: set[HTTPConnection] = set()
         self._ids = itertools.count(1)
         self._shutting_down = False
@@ -66,11 +63,10 @@ class Server:
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
-        return [listener.address for listener in self.listeners]
+        return self.listening.addresses
 
     def start(self) -> None:
-        for listener in self.listeners:
-            listener.start()
+        self.listening.start()
 
     def _on_accept(self, sock: socket.socket, address: tuple[str, int]) -> None:
         if self._shutting_down:
@@ -78,17 +74,12 @@ class Server:
             return
         connection = HTTPConnection(self._config, sock, address, next(self._ids))
         self.connections.add(connection)
-        if len(self.connections) >= self.limits.max_connections:
-            for listener in self.listeners:
-                listener.set_at_limit(True)
+        self.listening.count(len(self.connections))
         connection.start()
 
     def _on_connection_closed(self, connection: HTTPConnection) -> None:
-        was_at_limit = len(self.connections) >= self.limits.max_connections
         self.connections.discard(connection)
-        if was_at_limit and len(self.connections) < self.limits.max_connections and not self._shutting_down:
-            for listener in self.listeners:
-                listener.set_at_limit(False)
+        self.listening.count(len(self.connections))
         if self._shutting_down and not self.connections:
             self._stopped()
 
@@ -99,8 +90,7 @@ class Server:
             return
         self._shutting_down = True
         self._on_stopped = on_stopped
-        for listener in self.listeners:
-            listener.close()
+        self.listening.close()
         for connection in list(self.connections):
             connection.shutdown()
         if not self.connections:
@@ -125,8 +115,7 @@ class Server:
 
     def close(self) -> None:
         """Close every listener and connection at once (no grace)."""
-        for listener in self.listeners:
-            listener.close()
+        self.listening.close()
         for connection in list(self.connections):
             connection.close("server closed")
 
@@ -141,7 +130,7 @@ class Server:
         return ServerStatistics(
             connections=len(self.connections),
             by_state=by_state,
-            accepted=sum(listener.accepted for listener in self.listeners),
+            accepted=self.listening.accepted,
             requests=counters.requests,
             bytes_received=counters.bytes_received,
             bytes_sent=counters.bytes_sent,

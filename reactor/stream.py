@@ -24,7 +24,7 @@ from typing import Any
 
 from reactor.errors import is_peer_gone
 from reactor.limits import Limits
-from reactor.listener import Listener
+from reactor.listener import ListenerGroup
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.sendqueue import SendQueue
 
@@ -282,10 +282,7 @@ class StreamServer:
         self.loop = loop
         self.limits = limits if limits is not None else Limits()
         self.protocol_factory = protocol_factory
-        self.listeners = [
-            Listener(loop, sock, self._on_accept, self.limits.accept_batch, self.limits.accept_backoff)
-            for sock in sockets
-        ]
+        self.listening = ListenerGroup(loop, sockets, self._on_accept, self.limits)
         self.transports: set[StreamTransport] = set()
 
     def __repr__(self) -> str:
@@ -293,16 +290,14 @@ class StreamServer:
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
-        return [listener.address for listener in self.listeners]
+        return self.listening.addresses
 
     def start(self) -> None:
-        for listener in self.listeners:
-            listener.start()
+        self.listening.start()
 
     def close(self) -> None:
         """Stop accepting and abort every connection."""
-        for listener in self.listeners:
-            listener.close()
+        self.listening.close()
         for transport in list(self.transports):
             transport.abort()
 
@@ -310,13 +305,8 @@ class StreamServer:
         transport = StreamTransport(self.loop, sock, address, self.protocol_factory(), self.limits, self._on_closed)
         if not transport.closed:
             self.transports.add(transport)
-        if len(self.transports) >= self.limits.max_connections:
-            for listener in self.listeners:
-                listener.set_at_limit(True)
+        self.listening.count(len(self.transports))
 
     def _on_closed(self, transport: StreamTransport) -> None:
-        was_at_limit = len(self.transports) >= self.limits.max_connections
         self.transports.discard(transport)
-        if was_at_limit and len(self.transports) < self.limits.max_connections:
-            for listener in self.listeners:
-                listener.set_at_limit(False)
+        self.listening.count(len(self.transports))
