@@ -137,7 +137,9 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     seeing.add_argument(
         "--trace",
         choices=("all", "conn", "loop"),
-        help="print each loop iteration and each connection's life on stderr; --trace=conn or =loop narrows it",
+        metavar="[=conn|=loop]",
+        help="print each loop iteration and each connection's life on stderr; --trace=conn or --trace=loop "
+        "shows only one of them",
     )
     seeing.add_argument(
         "--status-path",
