@@ -70,6 +70,8 @@ def parse_http_date(value: str, now: float | None = None) -> int | None:
     else:
         return None
     fields = (int(year), _MONTH_NUMBERS[month], int(day.strip()), int(hour), int(minute), int(second))
+    if fields[0] < 1:  # year 0000 is no date (and the calendar module raises on it)
+        return None
     if not (1 <= fields[2] <= calendar.monthrange(fields[0], fields[1])[1] and fields[3] < 24 and fields[4] < 60):
         return None
     if fields[5] > 60:  # 60 is a leap second (RFC 9110 5.6.7 allows it)

@@ -15,7 +15,9 @@ import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, quote, unquote
+from urllib.parse import parse_qsl, unquote
+
+from handlers.paths import quote_segment
 
 SORT_KEYS = ("name", "size", "time")
 _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
@@ -31,7 +33,8 @@ class Entry:
     @property
     def href(self) -> str:
         """The link to this entry, relative to its directory."""
-        return quote(self.name, errors="surrogateescape") + ("/" if self.is_dir else "")
+        # A relative reference whose first segment holds ":" reads as a scheme (RFC 3986 4.2): encode it.
+        return quote_segment(self.name).replace(":", "%3A") + ("/" if self.is_dir else "")
 
     @property
     def text(self) -> str:
@@ -48,9 +51,13 @@ class Order:
 def parse_order(query: str) -> Order:
     """The order a query string asks for (``?sort=size&order=desc``); unknown values fall back to
     name, ascending, as Caddy's browse does, rather than failing the listing."""
-    fields = parse_qs(query, max_num_fields=20)
-    key = fields.get("sort", ["name"])[0]
-    return Order(key if key in SORT_KEYS else "name", fields.get("order", ["asc"])[0] == "desc")
+    # Only two names matter; the query is bounded by the request line, so reading all of it is cheap,
+    # and a query of many fields must not fail the listing (parse_qs' max_num_fields raises).
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(query):
+        fields.setdefault(name, value)
+    key = fields.get("sort", "name")
+    return Order(key if key in SORT_KEYS else "name", fields.get("order", "asc") == "desc")
 
 
 def scan(directory: str, *, show_hidden: bool = False, allowed: Callable[[str], bool] | None = None) -> list[Entry]:

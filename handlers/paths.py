@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote_to_bytes
 
+_PCHAR_SAFE = "!$&'()*+,;=:@"
+
 
 class PathError(Exception):
     """The path cannot name a file under the root; ``status`` is the answer."""
@@ -30,13 +32,20 @@ class RequestPath:
         self.trailing_slash = trailing_slash
 
     def url(self, trailing_slash: bool | None = None) -> str:
-        """The canonical, percent-encoded URL path: always exactly one leading "/"."""
+        """The canonical, percent-encoded URL path: always exactly one leading "/". Only what a path
+        segment may not hold is encoded (RFC 3986 3.3: pchar keeps sub-delims, ":" and "@"), as
+        browsers send it, so a link followed comes back as written."""
         slash = self.trailing_slash if trailing_slash is None else trailing_slash
-        path = "/" + "/".join(quote(segment, errors="surrogateescape") for segment in self.segments)
+        path = "/" + "/".join(quote_segment(segment) for segment in self.segments)
         return path + "/" if slash and self.segments else path
 
     def __repr__(self) -> str:
         return f"RequestPath({self.segments!r}, trailing_slash={self.trailing_slash})"
+
+
+def quote_segment(segment: str) -> str:
+    """``segment`` percent-encoded as RFC 3986 3.3 requires of a path segment, and no more."""
+    return quote(segment, safe=_PCHAR_SAFE, errors="surrogateescape")
 
 
 def parse_request_path(raw: str) -> RequestPath:

@@ -64,10 +64,20 @@ class CachedFile:
 
 
 @dataclass(frozen=True, slots=True)
-class CachedListing:
+class CachedScan:
+    """A directory's entries, read once for every order and format its listing is asked in."""
+
     real: str  # the directory, symlinks resolved
     mtime_ns: int  # of the directory when it was read
-    rendered: float  # clock time of the rendering
+    read_at: float  # clock time of the reading
+    entries: tuple[listing.Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedListing:
+    """A listing rendered from ``scan``: good while that scan is the directory's current one."""
+
+    scan: CachedScan
     body: bytes
     fields: FieldBlock
 
@@ -97,15 +107,19 @@ class StaticFiles:
         self._spa = self._configured_file(options.spa, "single-page app entry") if options.spa else None
         self._clock = clock
         self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
-            CACHE_SIZE // 2, self._file_still_valid, clock=clock
+            CACHE_SIZE // 2 + CACHE_SIZE // 8, self._file_still_valid, clock=clock
         )
         # Paths that named nothing: a scanner's or a broken link's next request costs no syscall.
         self._missing: RevalidatingCache[str, bool] = RevalidatingCache(
             MISSING_CACHE_SIZE, self._still_missing, clock=clock
         )
-        # Keyed by URL path, sort order and JSON-or-HTML; the URL shows in the page.
+        # Directory entries by real path, and listings rendered from them keyed by URL path (it
+        # shows in the page), sort order and JSON-or-HTML.
+        self._scans: RevalidatingCache[str, CachedScan] = RevalidatingCache(
+            CACHE_SIZE // 8, self._scan_still_valid, clock=clock
+        )
         self._listings: RevalidatingCache[tuple[str, listing.Order, bool], CachedListing] = RevalidatingCache(
-            CACHE_SIZE // 2, self._listing_still_valid, clock=clock
+            CACHE_SIZE // 4, self._listing_still_valid, clock=clock
         )
 
     def _configured_file(self, url_path: str, what: str) -> str:
@@ -149,7 +163,7 @@ class StaticFiles:
         elif path.trailing_slash:
             self._error(exchange, 404, "not a directory")  # /file.txt/ names no directory
         else:
-            self._serve_file(exchange, requested, real)
+            self._serve_file(exchange, requested, real, cacheable=path.url() == request.path)
 
     def _locate(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
         """What a request path names: the parsed path, its location under the root, that location with
@@ -214,7 +228,7 @@ class StaticFiles:
             return
         index = self._find_index(requested)
         if index is not None:
-            self._serve_file(exchange, *index)
+            self._serve_file(exchange, *index, cacheable=path.url() == request.path)
             return
         if not self.options.listing:
             self._error(exchange, 403, "directory listings are turned off")
@@ -234,35 +248,57 @@ class StaticFiles:
 
     def _render_listing(self, real: str, url: str, order: listing.Order, json: bool) -> CachedListing:
         """The listing of the directory at ``real``, rendered. Raises OSError."""
-        mtime_ns = os.stat(real).st_mtime_ns  # taken first: a change during the scan shows next time
-        entries = listing.scan(
-            real,
-            show_hidden=self.options.show_hidden,
-            allowed=None if self.options.follow_symlinks else self._may_serve,
-        )
-        entries = listing.sort_entries(entries, order)
+        scan = self._scan(real)
+        entries = listing.sort_entries(list(scan.entries), order)
         if json:
             body, content_type = listing.render_json(url, entries), "application/json"
         else:
             body, content_type = listing.render_html(url, entries, order), _HTML
         fields = encode_fields([("Content-Type", content_type), ("Vary", "Accept"), *self._cors])
-        return CachedListing(real, mtime_ns, self._clock(), body, fields)
+        return CachedListing(scan, body, fields)
+
+    def _scan(self, real: str) -> CachedScan:
+        """The entries of the directory at ``real``, read at most once per change. Raises OSError."""
+        scan = self._scans.get(real)
+        if scan is None:
+            mtime_ns = os.stat(real).st_mtime_ns  # taken first: a change during the scan shows next time
+            entries = listing.scan(
+                real,
+                show_hidden=self.options.show_hidden,
+                allowed=None if self.options.follow_symlinks else self._may_serve,
+            )
+            scan = CachedScan(real, mtime_ns, self._clock(), tuple(entries))
+            self._scans.put(real, scan, 256 * len(entries) + 256)
+        return scan
+
+    def _scan_still_valid(self, real: str, scan: CachedScan) -> bool:
+        try:
+            mtime_ns = os.stat(real).st_mtime_ns
+        except OSError:
+            return False
+        return mtime_ns == scan.mtime_ns and self._clock() - scan.read_at < LISTING_MAX_AGE
 
     def _listing_still_valid(self, key: tuple[str, listing.Order, bool], cached: CachedListing) -> bool:
         try:
-            mtime_ns = os.stat(cached.real).st_mtime_ns
+            return self._scan(cached.scan.real) is cached.scan
         except OSError:
             return False
-        return mtime_ns == cached.mtime_ns and self._clock() - cached.rendered < LISTING_MAX_AGE
 
-    def _serve_file(self, exchange: Exchange, requested: str, real: str, *, spa: bool = False) -> None:
+    def _serve_file(
+        self, exchange: Exchange, requested: str, real: str, *, spa: bool = False, cacheable: bool = False
+    ) -> None:
         """Answer with the file at ``real``, typed by the ``requested`` name, or with a precompressed
         sibling of it when the request accepts one. ``spa``: this is the single-page app's entry
-        answering for a missing page, chosen by Accept, and with no fallback to itself."""
+        answering for a missing page, chosen by Accept, and with no fallback to itself. ``cacheable``:
+        the request named the file by its canonical URL, so a small file's answer may be kept under
+        it; its aliases (``/./a``, ``//a``, ``/%61``) are answered but not kept, or each would take
+        a copy of the file and a read on the loop."""
         request = exchange.request
         fallback = not spa
         try:
-            opened = _open_regular(real)
+            # Without --follow-symlinks, ``real`` was resolved and checked: none of it is a symlink, so
+            # one that appears now (swapped in after the check) is refused, not followed.
+            opened = _open_regular(real, follow=self.options.follow_symlinks)
         except OSError as error:
             self._error(exchange, *_status_for(error), fallback=fallback)
             return
@@ -295,7 +331,7 @@ class StaticFiles:
         if status in (200, 206):
             content_type = self._mime_types(requested)
             headers = [("Accept-Ranges", "bytes"), *validators]
-            if status == 200 and not coding and not spa and info.st_size <= CACHED_FILE_LIMIT:
+            if status == 200 and not coding and cacheable and info.st_size <= CACHED_FILE_LIMIT:
                 cached = self._remember(request.path, requested, real, file, info, etag, content_type, headers)
                 if cached is not None:
                     file.close()

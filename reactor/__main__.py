@@ -111,6 +111,8 @@ def serve(
     if args.status_path:
         handler = status_page = StatusPage(args.status_path, handler)
     access_log = None if args.quiet else AccessLog(sys.stderr)
+    if access_log is not None:
+        access_log.flush_every(loop)
     server = Server(loop, [sock], handler, limits, access_log, tracer)
     if status_page is not None:
         status_page.watch(loop, server.statistics)
@@ -137,6 +139,8 @@ def serve(
         server.close()
         loop.close()
         close_handler()
+        if access_log is not None:
+            access_log.flush()
     return 0
 
 

@@ -2,7 +2,8 @@
 
 States: READING (wants request bytes), WAITING (the handler owes the next move), WRITING (send queue
 above the high-water mark: reading stops until it falls below the low mark), CLOSING (the last response
-drains, then the socket closes, after a lingering read when the peer may still be sending), CLOSED.
+drains), LINGERING (our side is shut down; we read and drop what the peer still sends until it
+closes, so our close cannot reset a response it has not read yet), CLOSED.
 Every change goes through ``_set_state``, which checks the transition against IO_TRANSITIONS, and
 ``_update_interest`` derives the selector mask from the state and the send queue: read interest only
 while reading, write interest only while bytes are queued.
@@ -24,7 +25,7 @@ from reactor.http.errors import ProtocolError
 from reactor.http.events import CLOSED, NEED_DATA, PAUSED, Data, EndOfMessage, Request
 from reactor.http.parser import RequestParser
 from reactor.http.state import BODY_PHASES, Phase, Transition
-from reactor.http.writer import error_page, interim_continue, status_line
+from reactor.http.writer import ResponseWriter, encode_fields, error_page, interim_continue
 from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.sendqueue import FileShrunkError, SendQueue
@@ -32,6 +33,8 @@ from reactor.timers import Deadline
 from reactor.trace import Tracer
 
 logger = logging.getLogger("reactor.connection")
+
+_ERROR_FIELDS = encode_fields([("Content-Type", "text/html; charset=utf-8")])
 
 
 class IOState(enum.Enum):
@@ -41,6 +44,7 @@ class IOState(enum.Enum):
     WAITING = "waiting"
     WRITING = "writing"
     CLOSING = "closing"
+    LINGERING = "lingering"
     CLOSED = "closed"
 
 
@@ -49,7 +53,8 @@ IO_TRANSITIONS: dict[IOState, frozenset[IOState]] = {
     S.READING: frozenset({S.WAITING, S.WRITING, S.CLOSING, S.CLOSED}),
     S.WAITING: frozenset({S.READING, S.WRITING, S.CLOSING, S.CLOSED}),
     S.WRITING: frozenset({S.READING, S.WAITING, S.CLOSING, S.CLOSED}),
-    S.CLOSING: frozenset({S.CLOSED}),
+    S.CLOSING: frozenset({S.LINGERING, S.CLOSED}),
+    S.LINGERING: frozenset({S.CLOSED}),
     S.CLOSED: frozenset(),
 }
 
@@ -125,7 +130,6 @@ class HTTPConnection:
         self._pumping = False
         self._closing = False  # close once the queue drains
         self._linger = False  # and read what the peer still sends before closing
-        self._lingering = False  # shut down for writing, draining the peer
         self._linger_until = 0.0
         self._drain_waiters: list[tuple[Exchange, Callable[[], object]]] = []
         self._server_address: tuple[str, int] | None = None
@@ -249,7 +253,7 @@ class HTTPConnection:
     # -- loop callbacks ---------------------------------------------------------------------------
 
     def on_readable(self) -> None:
-        if self._lingering:
+        if self.state is IOState.LINGERING:
             self._linger_read()
             return
         if self.state is not IOState.READING:
@@ -400,6 +404,8 @@ class HTTPConnection:
         """Enter the state the cycle and the queue call for. Return True when buffered requests can
         now be dispatched (reading resumed with bytes already in the buffer, or inside a body)."""
         state = self.state
+        if state is IOState.LINGERING:
+            return False  # nothing to send or parse: only the peer's close or the timer moves it
         queued = self._queue.size
         if self._closing:
             new = IOState.CLOSING
@@ -445,7 +451,7 @@ class HTTPConnection:
     def _update_interest(self) -> None:
         state = self.state
         events = 0
-        if state is IOState.READING or self._lingering:
+        if state is IOState.READING or state is IOState.LINGERING:
             events = EVENT_READ
         if self._queue and state is not IOState.CLOSED:
             events |= EVENT_WRITE
@@ -479,7 +485,7 @@ class HTTPConnection:
                 kind, delay = "head", limits.header_timeout
             else:
                 kind, delay = "keep-alive", limits.keepalive_timeout
-        elif self._lingering:
+        elif state is IOState.LINGERING:
             kind, delay = "linger", min(limits.lingering_timeout, max(0.0, self._linger_until - self.loop.time()))
         else:
             kind, delay = "", 0.0
@@ -512,8 +518,14 @@ class HTTPConnection:
         """Server shutdown: an idle connection closes now; a busy one closes after its response."""
         if self.state is IOState.CLOSED:
             return
-        if self._cycle.phase is Phase.IDLE and not self._parser.buffered and not self._queue:
-            self.close("shutdown")
+        if self._cycle.phase is Phase.IDLE and not self._parser.buffered:
+            # Between requests. What is queued may still be the end of a response (the cycle moves on
+            # once the last byte is queued, not sent): let it go, then close; read nothing more.
+            if not self._queue:
+                self.close("shutdown")
+                return
+            self._begin_close(linger=False, reason="shutdown")
+            self.pump()
             return
         self._cycle.disable_keep_alive()
         if self._cycle.phase is Phase.MUST_CLOSE:
@@ -541,20 +553,15 @@ class HTTPConnection:
         exchange, self._exchange = self._exchange, None
         if exchange is not None:
             exchange.connection_lost()
+        request = exchange.request if exchange is not None else None
+        # The method decides whether a body may follow (not after HEAD); a head we could not parse
+        # gets one.
+        writer = ResponseWriter(request.method if request else "GET", "HTTP/1.1", keep_alive=False)
         body = error_page(status, detail)
-        head = b"".join(
-            (
-                status_line(status),
-                b"Server: reactor\r\nDate: ",
-                self.http_date(),
-                b"\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
-                % len(body),
-            )
-        )
-        self._queue.push_bytes(head + body)
+        self._queue.push_bytes(writer.head(status, _ERROR_FIELDS, len(body), self.http_date()) + writer.body(body))
         if self._access_log is not None:
-            request_line = f"{exchange.request.method} {exchange.request.target}" if exchange else "-"
-            self._access_log(self.address[0], request_line, status, len(body))
+            request_line = f"{request.method} {request.target} {request.version}" if request else "-"
+            self._access_log(self.address[0], request_line, status, writer.body_bytes if writer.send_body else 0)
         self._begin_close(linger=True, reason=reason)
         self.pump()
 
@@ -569,8 +576,6 @@ class HTTPConnection:
         self.close_reason = reason
 
     def _finish_closing(self) -> None:
-        if self._lingering:
-            return
         if not self._linger or self._parser.eof:
             self.close(self.close_reason or "closed")
             return
@@ -581,12 +586,8 @@ class HTTPConnection:
             return
         if self._trace is not None:
             self._trace("linger", "write side shut down; reading what the peer still sends")
-        self._lingering = True
-        self._linger = False
         self._linger_until = self.loop.time() + self._limits.lingering_time
-        self._timeout_kind = None
-        self._update_interest()
-        self._arm_timeout()
+        self._set_state(IOState.LINGERING)
 
     def _linger_read(self) -> None:
         try:
@@ -619,7 +620,6 @@ class HTTPConnection:
             self._trace("close", reason)
         self._queue.clear()
         self._drain_waiters.clear()
-        self._lingering = False
         self._set_state(IOState.CLOSED)  # unregisters and clears the timer
         self._parser.discard_buffer()
         self.sock.close()

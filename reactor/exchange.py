@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from reactor.http.errors import StateError
 from reactor.http.events import Request
-from reactor.http.writer import FieldBlock, ResponseWriter, error_page
+from reactor.http.writer import FieldBlock, ResponseWriter, encode_fields, error_page
 
 if TYPE_CHECKING:
     from reactor.connection import HTTPConnection
@@ -194,10 +194,13 @@ class Exchange:
             return None
         if self._writer is not None:
             raise StateError("the response was already started")
+        # Encode the fields before anything changes: a value with CR or LF, or outside latin-1, raises
+        # here, and the handler's failure is still answered with a 500.
+        fields = headers if isinstance(headers, FieldBlock) else encode_fields(headers)
         connection = self._connection
         keep_alive = connection.response_starting(self, close)
         writer = ResponseWriter(self.request.method, self.request.version, keep_alive)
-        head = writer.head(status, headers, content_length, connection.http_date())
+        head = writer.head(status, fields, content_length, connection.http_date())
         self._writer = writer
         self.status = status
         if not writer.keep_alive:
@@ -216,9 +219,14 @@ class Exchange:
     def write_file(self, file: BinaryIO, offset: int, count: int, *, owns_file: bool = False) -> None:
         """Queue ``count`` bytes of ``file`` from ``offset``, sent with os.sendfile. With ``owns_file``
         the file is closed once sent (or when the connection ends)."""
-        writer = self._writer_for_body()
-        if writer is not None:
-            before, after = writer.file_part(count)
+        try:
+            writer = self._writer_for_body()
+            if writer is not None:
+                before, after = writer.file_part(count)
+        except StateError:
+            if owns_file:
+                file.close()
+            raise
         if writer is None or not writer.send_body:
             if owns_file:
                 file.close()
@@ -266,7 +274,8 @@ class Exchange:
     def on_drain(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` once queued output is at or below the low-water mark: the signal for a
         producer (a WSGI worker thread, a generator) to queue more. Runs on the loop, never inside
-        this call; dropped if the connection closes first (see ``on_abort``)."""
+        this call. If the connection closes while the queue is above the mark, it is dropped (see
+        ``on_abort``); one already scheduled still runs, and then finds ``aborted`` set."""
         self._connection.when_drained(self, callback)
 
     def on_abort(self, callback: Callable[[], object]) -> None:

@@ -167,6 +167,8 @@ class StreamTransport:
     # -- loop callbacks -----------------------------------------------------------------------------
 
     def on_readable(self) -> None:
+        if self.closed:
+            return  # closed by an earlier callback of this same loop iteration
         try:
             data = self.sock.recv(self._limits.recv_size)
         except (BlockingIOError, InterruptedError):

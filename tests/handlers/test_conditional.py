@@ -176,3 +176,25 @@ def test_any_text_is_a_date_or_none_without_raising(text: str) -> None:
 def test_etag_lists_parse_or_are_malformed_without_raising(text: str) -> None:
     tags = parse_etags(text)
     assert tags is None or all(tag == "*" or (tag.startswith('"') and tag.endswith('"')) for _weak, tag in tags)
+
+
+@given(
+    st.integers(min_value=0, max_value=9999),
+    st.sampled_from(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]),
+    st.integers(min_value=0, max_value=39),
+    st.integers(min_value=0, max_value=29),
+    st.integers(min_value=0, max_value=69),
+    st.integers(min_value=0, max_value=69),
+)
+def test_well_formed_dates_of_any_year_day_and_time_never_raise(
+    year: int, month: str, day: int, hour: int, minute: int, second: int
+) -> None:
+    # Built field by field, so the patterns match and the values reach the calendar: year 0000, day 31
+    # of February and hour 25 must be "no date", never an exception (a 500 for any client).
+    imf = f"Mon, {day:02d} {month} {year:04d} {hour:02d}:{minute:02d}:{second:02d} GMT"
+    asctime = f"Mon {month} {day:2d} {hour:02d}:{minute:02d}:{second:02d} {year:04d}"
+    for value in (imf, asctime):
+        parsed = parse_http_date(value)
+        assert parsed is None or isinstance(parsed, int)
+    if year == 0:
+        assert parse_http_date(imf) is None

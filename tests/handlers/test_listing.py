@@ -107,3 +107,9 @@ def test_scan_hides_dot_names_and_refused_symlinks(tmp_path: Path) -> None:
     assert names(scan(str(tmp_path), allowed=lambda path: not path.endswith("out"))) == ["seen.txt"]
     shown = scan(str(tmp_path), show_hidden=True)
     assert sorted(names(shown)) == sorted([".env", ".git", "out", "seen.txt"])
+
+
+def test_a_query_of_many_fields_still_gives_an_order() -> None:
+    query = "&".join(f"a={index}" for index in range(200)) + "&sort=size&order=desc"
+    assert parse_order(query) == Order("size", True)
+    assert parse_order("sort=time&sort=size") == Order("time", False), "the first one wins"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers import listing
 from handlers.options import StaticOptions
 from handlers.static import CACHED_FILE_LIMIT, StaticFiles
 from reactor.testing import FakeClock
@@ -147,3 +148,24 @@ def test_a_missing_path_that_appears_is_served_after_the_trust_interval(served: 
     assert served.get("/later.txt").status == 404, "remembered as missing for up to a second"
     served.clock.advance(1.0)
     assert served.get("/later.txt").body == b"here now"
+
+
+def test_aliases_of_a_file_are_answered_but_not_kept(served: Served) -> None:
+    for alias in ("/hello.txt", "/./hello.txt", "//hello.txt", "/%68ello.txt", "/site/../hello.txt"):
+        assert served.get(alias).body == b"hello world\n", alias
+    assert len(served.handler._files) == 1, "one entry, under the canonical path"
+
+
+def test_a_directory_is_read_once_for_every_order_and_format(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real_scan = listing.scan
+
+    def counting_scan(directory: str, **options: object) -> list[listing.Entry]:
+        calls.append(directory)
+        return real_scan(directory, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(listing, "scan", counting_scan)
+    for query in ("", "?sort=size", "?sort=time&order=desc"):
+        assert served.get(f"/listed/{query}").status == 200
+        assert served.get(f"/listed/{query}", [("Accept", "application/json")]).status == 200
+    assert len(calls) == 1

@@ -115,7 +115,7 @@ def test_header_timeout_bounds_the_whole_head_and_answers_408() -> None:
         rig.clock.advance(1.5)
         rig.tick(3)
         assert rig.received().startswith(b"HTTP/1.1 408 ")
-        assert rig.connection.state is IOState.CLOSED or rig.connection.state is IOState.CLOSING
+        assert rig.connection.state in (IOState.LINGERING, IOState.CLOSED), "closing after the 408"
     finally:
         rig.close()
 
@@ -378,3 +378,23 @@ def test_the_trace_shows_backpressure_pauses_and_resumes() -> None:
     assert "backpressure pause reading" in text
     assert "backpressure resume" in text
     assert "send bytes=" in text and " short" in text, "short sends are shown"
+
+
+@pytest.mark.parametrize("value", ["a\r\nInjected: 1", "caf\u00e9 \u2603"])
+def test_a_header_the_handler_cannot_send_is_a_500_and_the_connection_goes_on(value: str) -> None:
+    def handler(exchange: Exchange) -> None:
+        if exchange.request.path == "/bad":
+            exchange.respond(200, [("X-Value", value)], b"never")
+        else:
+            exchange.respond(200, [], b"fine")
+
+    rig = Rig(handler)
+    try:
+        rig.client.send(b"GET /bad HTTP/1.1\r\nHost: t\r\n\r\nGET /ok HTTP/1.1\r\nHost: t\r\n\r\n")
+        rig.tick(2)
+        received = rig.received()
+        assert received.startswith(b"HTTP/1.1 500 "), received[:80]
+        assert b"Injected" not in received and b"never" not in received
+        assert received.endswith(b"fine"), "the next request is answered"
+    finally:
+        rig.close()

@@ -1,0 +1,51 @@
+"""The access log: Common Log Format, written in batches."""
+
+from __future__ import annotations
+
+import io
+
+from reactor.accesslog import FLUSH_LINES, AccessLog
+from reactor.loop import EventLoop
+from reactor.testing import FakeClock, tick
+
+
+def test_lines_are_in_the_common_log_format_with_escaped_request_lines() -> None:
+    stream = io.StringIO()
+    log = AccessLog(stream, wall=lambda: 784111777.0)
+    log("127.0.0.1", 'GET /a"b\x01 HTTP/1.1', 200, 12)
+    log("::1", "-", 400, 0)
+    log.flush()
+    first, second = stream.getvalue().splitlines()
+    assert first.startswith("127.0.0.1 - - [") and first.endswith('] "GET /a\\"b\\x01 HTTP/1.1" 200 12')
+    assert second.endswith('] "-" 400 -')
+
+
+def test_lines_wait_for_a_batch_then_go_in_one_write() -> None:
+    writes: list[str] = []
+
+    class Stream(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            return len(text)
+
+    log = AccessLog(Stream())
+    for _ in range(FLUSH_LINES - 1):
+        log("127.0.0.1", "GET / HTTP/1.1", 200, 1)
+    assert writes == [], "no syscall per response"
+    log("127.0.0.1", "GET / HTTP/1.1", 200, 1)
+    assert len(writes) == 1 and writes[0].count("\n") == FLUSH_LINES
+
+
+def test_the_loop_flushes_what_was_collected_every_second() -> None:
+    stream = io.StringIO()
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+    log = AccessLog(stream)
+    log.flush_every(loop)
+    log("127.0.0.1", "GET / HTTP/1.1", 200, 1)
+    tick(loop)
+    assert stream.getvalue() == ""
+    clock.advance(1.0)
+    tick(loop)
+    assert "GET / HTTP/1.1" in stream.getvalue()
+    loop.close()
