@@ -36,8 +36,6 @@ class RevalidatingCache(Generic[K, V]):
         self._clock = clock
         self._entries: collections.OrderedDict[K, tuple[V, int, float]] = collections.OrderedDict()
         self.size = 0
-        self.hits = 0
-        self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -46,18 +44,15 @@ class RevalidatingCache(Generic[K, V]):
         """The entry for ``key``, checked with ``still_valid`` if it was last checked long enough ago."""
         found = self._entries.get(key)
         if found is None:
-            self.misses += 1
             return None
         value, size, checked = found
         now = self._clock()
         if now - checked >= self._trust_for:
             if not self._still_valid(key, value):
                 self.discard(key)
-                self.misses += 1
                 return None
             self._entries[key] = (value, size, now)
         self._entries.move_to_end(key)
-        self.hits += 1
         return value
 
     def put(self, key: K, value: V, size: int) -> None:

@@ -83,7 +83,6 @@ class ConnectionConfig:
         limits: Limits,
         access_log: Callable[[str, str, int, int], None] | None,
         on_closed: Callable[[HTTPConnection], None],
-        http_date: HttpDate | None = None,
         tracer: Tracer | None = None,
     ) -> None:
         self.loop = loop
@@ -92,7 +91,7 @@ class ConnectionConfig:
         self.limits = limits
         self.access_log = access_log
         self.on_closed = on_closed
-        self.http_date = http_date if http_date is not None else HttpDate()
+        self.http_date = HttpDate()
         self.counters = Counters()
 
 
@@ -170,10 +169,6 @@ class HTTPConnection:
     @property
     def queued(self) -> int:
         return self._queue.size
-
-    @property
-    def phase(self) -> Phase:
-        return self._cycle.phase
 
     def queue_bytes(self, data: bytes) -> None:
         if self.state is not IOState.CLOSED:
@@ -455,17 +450,9 @@ class HTTPConnection:
             events = EVENT_READ
         if self._queue and state is not IOState.CLOSED:
             events |= EVENT_WRITE
-        current = self._events
-        if events == current:
-            return
-        loop = self.loop
-        if current == 0:
-            loop.register(self.sock, events, self.on_readable, self.on_writable)
-        elif events == 0:
-            loop.unregister(self.sock)
-        else:
-            loop.modify(self.sock, events)
-        self._events = events
+        if events != self._events:
+            self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)
+            self._events = events
 
     # -- timeouts ---------------------------------------------------------------------------------
 

@@ -109,13 +109,30 @@ class EventLoop:
         self._selector.register(fileobj, events, (on_readable, on_writable))
 
     def modify(self, fileobj: socket.socket, events: int) -> None:
-        """Change the events watched; the selector skips the syscall when the mask is unchanged."""
+        """Change the events watched (the selector makes no syscall for an unchanged mask)."""
         key = self._selector.get_key(fileobj)
         if key.events != events:
             self._selector.modify(fileobj, events, key.data)
 
     def unregister(self, fileobj: socket.socket) -> None:
         self._selector.unregister(fileobj)
+
+    def set_events(
+        self,
+        fileobj: socket.socket,
+        old: int,
+        new: int,
+        on_readable: IOCallback | None,
+        on_writable: IOCallback | None,
+    ) -> None:
+        """Move ``fileobj`` from watching ``old`` events to ``new`` ones, 0 meaning not watched: the
+        register, modify or unregister that takes. A selector cannot watch a file for nothing."""
+        if old == 0:
+            self.register(fileobj, new, on_readable, on_writable)
+        elif new == 0:
+            self.unregister(fileobj)
+        else:
+            self.modify(fileobj, new)
 
     # -- callbacks --------------------------------------------------------------------------------
 

@@ -33,21 +33,17 @@ class FileShrunkError(OSError):
     """The file ended before the promised range: the response cannot be completed."""
 
 
-Entry = bytes | memoryview | FileRange | Callable[[], object]
+Entry = bytes | memoryview | FileRange
 
 
 class SendQueue:
-    """A FIFO of pending output. ``size`` counts every byte still owed, file ranges included.
+    """A FIFO of pending output. ``size`` counts every byte still owed, file ranges included."""
 
-    Callbacks in the queue run once everything queued before them has been handed to the kernel.
-    """
-
-    __slots__ = ("_entries", "size", "sent", "observer")
+    __slots__ = ("_entries", "size", "observer")
 
     def __init__(self) -> None:
         self._entries: collections.deque[Entry] = collections.deque()
         self.size = 0
-        self.sent = 0  # bytes handed to the kernel over the queue's life
         # Told (fact, detail) about each syscall, for a trace; None costs nothing.
         self.observer: Callable[[str, str], object] | None = None
 
@@ -69,9 +65,6 @@ class SendQueue:
         elif owns_file:
             file.close()
 
-    def push_callback(self, callback: Callable[[], object]) -> None:
-        self._entries.append(callback)
-
     def flush(self, sock: socket.socket) -> int:
         """Send as much as the socket takes now; return the bytes sent.
 
@@ -87,15 +80,13 @@ class SendQueue:
                     sent, short = self._send_buffers(sock)
                     if self.observer is not None:
                         self.observer("send", f"bytes={sent}" + (" short" if short else ""))
-                elif isinstance(entry, FileRange):
+                else:
                     sent = os.sendfile(sock.fileno(), entry.file.fileno(), entry.offset, entry.remaining)
                     if sent == 0:
                         raise FileShrunkError(f"{entry.file.name!r} ended before offset {entry.offset}")
                     if self.observer is not None:
-                        self.observer(
-                            "sendfile",
-                            f"fd={entry.file.fileno()} offset={entry.offset} sent={sent} left={entry.remaining - sent}",
-                        )
+                        where = f"fd={entry.file.fileno()} offset={entry.offset}"
+                        self.observer("sendfile", f"{where} sent={sent} left={entry.remaining - sent}")
                     entry.offset += sent
                     entry.remaining -= sent
                     short = entry.remaining > 0
@@ -103,10 +94,6 @@ class SendQueue:
                         entries.popleft()
                         if entry.owns_file:
                             entry.file.close()
-                else:
-                    entries.popleft()
-                    entry()
-                    continue
                 total += sent
                 self.size -= sent
                 if short:
@@ -114,7 +101,6 @@ class SendQueue:
         except (BlockingIOError, InterruptedError):
             if self.observer is not None:
                 self.observer("blocked", f"queued={self.size}")
-        self.sent += total
         return total
 
     def _send_buffers(self, sock: socket.socket) -> tuple[int, bool]:
@@ -146,7 +132,7 @@ class SendQueue:
         return sent, False
 
     def clear(self) -> None:
-        """Drop everything unsent, closing owned files; queued callbacks do not run."""
+        """Drop everything unsent, closing owned files."""
         for entry in self._entries:
             if isinstance(entry, FileRange) and entry.owns_file:
                 entry.file.close()

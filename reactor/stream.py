@@ -225,15 +225,9 @@ class StreamTransport:
             events |= EVENT_READ
         if self._queue:
             events |= EVENT_WRITE
-        if events == self._events:
-            return
-        if self._events == 0:
-            self.loop.register(self.sock, events, self.on_readable, self.on_writable)
-        elif events == 0:
-            self.loop.unregister(self.sock)
-        else:
-            self.loop.modify(self.sock, events)
-        self._events = events
+        if events != self._events:
+            self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)
+            self._events = events
 
     def _call(self, method: Callable[..., Any], *args: Any) -> Any:
         """Run a protocol callback; one that raises is logged and aborts this connection."""

@@ -117,10 +117,6 @@ class Deadline:
         self._deadline: float | None = None
         self._timer: Handle | None = None
 
-    @property
-    def deadline(self) -> float | None:
-        return self._deadline
-
     def set(self, delay: float) -> None:
         """Fire ``delay`` seconds from now, replacing any earlier setting."""
         deadline = self._loop.time() + delay

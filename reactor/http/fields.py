@@ -11,7 +11,9 @@ import re
 
 from reactor.http.errors import ProtocolError
 
-TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", re.ASCII)
+# RFC 9110 5.6.2: tchar, the characters of a token (a method, a field name, a coding).
+TOKEN_CHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+TOKEN = re.compile(TOKEN_CHAR + rb"+", re.ASCII)
 # RFC 9110 5.5: a field value is visible ASCII, obs-text and interior SP / HTAB; CR, LF, NUL and the
 # other controls are never allowed (RFC 9110 5.5: a recipient MUST reject or replace them).
 _FORBIDDEN_IN_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]", re.ASCII)
@@ -22,7 +24,7 @@ _OWS = b" \t"
 _VALUE_CHAR = rb"[^\x00-\x08\x0a-\x1f\x7f]"
 _VALUE_END = rb"[^\x00-\x08\x0a-\x1f\x7f \t]"
 _FIELD_LINE = re.compile(
-    rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:" + _VALUE_CHAR + rb"*" + _VALUE_END + rb")?)[ \t]*", re.ASCII
+    rb"(" + TOKEN_CHAR + rb"+):[ \t]*((?:" + _VALUE_CHAR + rb"*" + _VALUE_END + rb")?)[ \t]*", re.ASCII
 )
 
 

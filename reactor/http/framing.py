@@ -6,11 +6,11 @@ import re
 
 from reactor.http.errors import ProtocolError
 from reactor.http.events import Data, EndOfMessage
-from reactor.http.fields import parse_field_line, split_lines
+from reactor.http.fields import TOKEN_CHAR, parse_field_line, split_lines
 from reactor.http.receivebuffer import ReceiveBuffer
 
 # RFC 9112 7.1: chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ).
-_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_TOKEN = TOKEN_CHAR + rb"+"
 _QUOTED_STRING = rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 _CHUNK_EXTENSION = rb"[ \t]*;[ \t]*" + _TOKEN + rb"(?:[ \t]*=[ \t]*(?:" + _TOKEN + rb"|" + _QUOTED_STRING + rb"))?"
 _CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]+)(?:" + _CHUNK_EXTENSION + rb")*\r\n", re.ASCII)
@@ -35,9 +35,6 @@ class ContentLengthReader:
             return None
         self.remaining -= len(data)
         return Data(data)
-
-    def truncated(self) -> bool:
-        return self.remaining > 0
 
 
 class ChunkedReader:
@@ -126,9 +123,6 @@ class ChunkedReader:
         else:
             self._chunk_left = size
             self._step = self._DATA
-
-    def truncated(self) -> bool:
-        return self._step != self._DONE
 
 
 BodyReader = ContentLengthReader | ChunkedReader

@@ -13,7 +13,7 @@ import re
 
 from reactor.http.errors import ProtocolError
 from reactor.http.events import CLOSED, NEED_DATA, PAUSED, EndOfMessage, Event, Headers, Request
-from reactor.http.fields import parse_field_line, split_lines, split_list
+from reactor.http.fields import TOKEN_CHAR, parse_field_line, split_lines, split_list
 from reactor.http.framing import BodyReader, ChunkedReader, ContentLengthReader
 from reactor.http.receivebuffer import ReceiveBuffer
 from reactor.http.state import BODY_PHASES, Cycle, Phase, Transition
@@ -21,7 +21,7 @@ from reactor.http.state import BODY_PHASES, Cycle, Phase, Transition
 # RFC 9112 3: method SP request-target SP HTTP-version, single spaces, no other whitespace. The target
 # is visible ASCII without "#": RFC 9110 7.1, a fragment is never sent, so one in the target means a
 # broken client, and a path that ends at "#" for one reader and not another is a confusion attack.
-_REQUEST_LINE = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21\x22\x24-\x7e]+) HTTP/([0-9])\.([0-9])", re.ASCII)
+_REQUEST_LINE = re.compile(rb"(" + TOKEN_CHAR + rb"+) ([\x21\x22\x24-\x7e]+) HTTP/([0-9])\.([0-9])", re.ASCII)
 # What can never appear in a request line that has not ended yet: a control or non-ASCII byte, or a
 # CR that something other than LF follows (RFC 9112 2.2). Scanned as bytes arrive, so garbage that
 # starts like a request is answered at once, not after the header timeout.
@@ -38,7 +38,7 @@ _ABSOLUTE_FORM = re.compile(r"([A-Za-z][A-Za-z0-9+\-.]*)://([^/?#]*)([^#]*)", re
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})", re.ASCII)
 # The first bytes of a request: a method token, then a space. Checked before the head is complete so
 # that a TLS ClientHello or binary garbage is answered at once instead of after the header timeout.
-_REQUEST_START = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]*(?: |\Z)", re.ASCII)
+_REQUEST_START = re.compile(TOKEN_CHAR + rb"*(?: |\Z)", re.ASCII)
 _REQUEST_START_BYTES = 32
 _MAX_CONTENT_LENGTH_DIGITS = 18  # anything longer is beyond every limit and beyond a C long
 # Fields that change a request's framing or persistence; most requests carry none of them.

@@ -52,7 +52,7 @@ def test_http10_keep_alive_is_confirmed() -> None:
 def test_no_body_is_sent_for_head_1xx_204_304(method: str, status: int) -> None:
     writer = ResponseWriter(method, "HTTP/1.1", keep_alive=True)
     writer.head(status, [], 5 if status in (200, 304) else None, DATE)
-    assert writer.body(b"hello"[: 5 if status in (200, 304) else 0]) == b""
+    assert writer.body(b"hello") == b"", "the body a GET would carry is not sent"
     assert writer.end() == b""
 
 

@@ -84,19 +84,6 @@ def test_a_file_used_as_a_directory_is_404(live_server: LiveServer, path: str) -
     assert fetch(live_server.port, path).status == 404
 
 
-@pytest.mark.parametrize(
-    "path", ["//example.com/..//site", "/%2F%2Fexample.com/../site", "///site", "/\\example.com/site"]
-)
-def test_the_directory_redirect_never_leaves_the_host(live_server: LiveServer, path: str) -> None:
-    # CVE-2021-28861 class.
-    response = fetch(live_server.port, path)
-    if response.status == 301:
-        location = response.header("Location") or ""
-        assert location.startswith("/") and not location.startswith("//") and "\\" not in location
-    else:
-        assert response.status in (400, 403, 404)
-
-
 # -- caching ----------------------------------------------------------------------------------------
 
 

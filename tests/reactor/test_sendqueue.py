@@ -51,18 +51,6 @@ def test_would_block_leaves_everything_queued() -> None:
     assert queue.size == 3
 
 
-def test_callback_runs_once_everything_before_it_is_sent() -> None:
-    queue = SendQueue()
-    seen: list[str] = []
-    queue.push_bytes(b"abcdef")
-    queue.push_callback(lambda: seen.append("sent"))
-    sock = FakeSocket(max_send=4)
-    flush(queue, sock)
-    assert seen == []
-    flush(queue, sock)
-    assert seen == ["sent"]
-
-
 def test_file_ranges_are_sent_with_sendfile_and_resumed() -> None:
     data = os.urandom(1 << 20)
     with tempfile.TemporaryFile() as file:
