@@ -186,7 +186,8 @@ class HTTPConnection:
         self._queue.push_file(file, offset, count, owns_file)
         if self._trace is not None:
             self._trace("queue", f"file fd={file.fileno()} offset={offset} count={count} queued={self._queue.size}")
-        self.pump()
+        if not self._pumping:
+            self.pump()
 
     def when_drained(self, exchange: Exchange, callback: Callable[[], object]) -> None:
         """Schedule ``callback`` (code of ``exchange``'s handler) for when the send queue is at or
