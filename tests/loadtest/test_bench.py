@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest import bench
+from loadtest import bench, hotpath
 from loadtest.bench import Row, Scenario, WrkResult, add_ratios, make_row, parse_wrk, render_table, wrk_command
 
 WRK_404 = """Running 1s test @ http://127.0.0.1:8874/missing/x
@@ -197,3 +197,7 @@ def test_without_wrk_it_says_so_and_exits_2(
     assert bench.main(["--quick"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "wrk is not installed" in error and "apt-get install -y wrk" in error
+
+
+def test_the_hot_path_measure_runs_a_real_request_through() -> None:
+    assert 0 < hotpath.microseconds_per_request(requests=200, repeat=1) < 10_000
