@@ -6,65 +6,12 @@ import hashlib
 import os
 import signal
 import socket
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.client import RawClient, request
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-class ServerProcess:
-    """``python -m reactor`` in a child process; the port is read from its start-up line."""
-
-    def __init__(self, *args: str, cwd: Path | None = None, stderr_path: Path) -> None:
-        self.stderr_file = stderr_path.open("wb")
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "reactor", *args],
-            stdout=subprocess.PIPE,
-            stderr=self.stderr_file,
-            cwd=cwd,
-            env=env,
-        )
-        assert self.process.stdout is not None
-        self.banner = self.process.stdout.readline().decode()
-        assert self.banner.startswith("Serving HTTP on "), self.banner or stderr_path.read_text()
-        self.port = int(self.banner.split(" port ")[1].split()[0])
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(timeout=20)
-        self.stderr_file.close()
-        return code
-
-
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[object]:
-    started: list[ServerProcess] = []
-
-    def start(*args: str, cwd: Path | None = None) -> ServerProcess:
-        server = ServerProcess(*args, cwd=cwd, stderr_path=tmp_path / f"stderr{len(started)}.txt")
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(timeout=10)
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "reactor", *args], capture_output=True, text=True, timeout=20, env=env, check=False
-    )
+from tests.integration.processes import run_cli
 
 
 def test_serves_a_directory_and_prints_where(spawn, docroot: Path) -> None:

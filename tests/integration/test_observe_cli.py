@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.integration.client import request, wait_until
-from tests.integration.test_cli import run_cli, spawn  # noqa: F401  (the fixture)
+from tests.integration.processes import run_cli
 
 TRACE_LINE = re.compile(r" *\d+\.\d{6} (loop |#\d+ *) ?[a-z]+( .*)?")
 
 
-def test_trace_shows_the_loop_and_a_request_s_life(spawn, docroot: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_trace_shows_the_loop_and_a_request_s_life(spawn, docroot: Path, tmp_path: Path) -> None:
     server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--trace", "0")
     assert request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").status == 200
     log = tmp_path / "stderr0.txt"
@@ -38,7 +38,7 @@ def test_trace_shows_the_loop_and_a_request_s_life(spawn, docroot: Path, tmp_pat
 
 
 @pytest.mark.parametrize(("narrowed", "present", "absent"), [("conn", " #1 ", " loop "), ("loop", " loop ", " #1 ")])
-def test_trace_can_be_narrowed(spawn, docroot: Path, tmp_path: Path, narrowed: str, present: str, absent: str) -> None:  # noqa: F811
+def test_trace_can_be_narrowed(spawn, docroot: Path, tmp_path: Path, narrowed: str, present: str, absent: str) -> None:
     server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", f"--trace={narrowed}", "0")
     request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
     server.stop()
@@ -47,7 +47,7 @@ def test_trace_can_be_narrowed(spawn, docroot: Path, tmp_path: Path, narrowed: s
 
 
 @pytest.mark.parametrize("name", ["select", "poll", "epoll", "auto"])
-def test_every_selector_serves(spawn, docroot: Path, name: str) -> None:  # noqa: F811
+def test_every_selector_serves(spawn, docroot: Path, name: str) -> None:
     if name != "auto" and not hasattr(
         selectors, {"select": "SelectSelector", "poll": "PollSelector", "epoll": "EpollSelector"}[name]
     ):
@@ -58,7 +58,7 @@ def test_every_selector_serves(spawn, docroot: Path, name: str) -> None:  # noqa
     assert server.stop() == 0
 
 
-def test_status_path_serves_the_page_and_its_json(spawn, docroot: Path) -> None:  # noqa: F811
+def test_status_path_serves_the_page_and_its_json(spawn, docroot: Path) -> None:
     server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--status-path", "/-/status", "0")
     page = request(server.port, b"GET /-/status HTTP/1.1\r\nHost: t\r\n\r\n")
     assert page.status == 200 and b"/-/status.json" in page.body

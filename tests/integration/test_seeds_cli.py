@@ -2,75 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.integration.client import request
-
-REPO = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(REPO)}
+from tests.integration.processes import ChildProcess, run_module
 
 
-class Process:
-    """``python -m MODULE ARGS`` in a child; ``port`` is read from its "... port N ..." banner."""
-
-    def __init__(self, module: str, *args: str, stderr_path: Path) -> None:
-        self.stderr_path = stderr_path
-        self._stderr = stderr_path.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", module, *args], stdout=subprocess.PIPE, stderr=self._stderr, env=ENV, cwd=REPO
-        )
-        assert self.process.stdout is not None
-        self.banner = self.process.stdout.readline().decode()
-        match = re.search(r" port (\d+) ", self.banner)
-        assert match, self.banner or stderr_path.read_text()
-        self.port = int(match[1])
-
-    def stop(self, signum: int = signal.SIGTERM) -> int:
-        self.process.send_signal(signum)
-        code = self.process.wait(timeout=20)
-        self._stderr.close()
-        return code
-
-
-@pytest.fixture
-def spawn(tmp_path: Path) -> Iterator[Callable[..., Process]]:
-    started: list[Process] = []
-
-    def start(module: str, *args: str) -> Process:
-        process = Process(module, *args, stderr_path=tmp_path / f"stderr{len(started)}.txt")
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.wait(timeout=10)
-
-
-def run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=ENV,
-        cwd=REPO,
-        check=False,
-    )
-
-
-def test_tcp_echo_runs_from_its_command(spawn: Callable[..., Process]) -> None:
-    server = spawn("examples.tcp_echo", "0")
+def test_tcp_echo_runs_from_its_command(spawn_module: Callable[..., ChildProcess]) -> None:
+    server = spawn_module("examples.tcp_echo", "0")
     assert server.banner.startswith("Serving a TCP line echo on 127.0.0.1 port ")
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
         client.sendall(b"hello\n")
@@ -78,16 +23,16 @@ def test_tcp_echo_runs_from_its_command(spawn: Callable[..., Process]) -> None:
     assert server.stop() == 0
 
 
-def test_timestamp_echo_runs_from_its_command(spawn: Callable[..., Process]) -> None:
-    server = spawn("examples.timestamp_echo", "0")
+def test_timestamp_echo_runs_from_its_command(spawn_module: Callable[..., ChildProcess]) -> None:
+    server = spawn_module("examples.timestamp_echo", "0")
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as client:
         client.sendall(b"data")
         assert re.fullmatch(rb"\[.{24}\] data", client.recv(100))
     assert server.stop() == 0
 
 
-def test_udp_echo_runs_from_its_command(spawn: Callable[..., Process]) -> None:
-    server = spawn("examples.udp_echo", "0")
+def test_udp_echo_runs_from_its_command(spawn_module: Callable[..., ChildProcess]) -> None:
+    server = spawn_module("examples.udp_echo", "0")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
         client.settimeout(10)
         client.sendto(b"ping", ("127.0.0.1", server.port))
@@ -95,15 +40,15 @@ def test_udp_echo_runs_from_its_command(spawn: Callable[..., Process]) -> None:
     assert server.stop() == 0
 
 
-def test_the_seed_handler_runs_from_its_command_and_stops_on_ctrl_c(spawn: Callable[..., Process]) -> None:
-    server = spawn("examples.hello_handler", "0")
+def test_the_seed_handler_runs_from_its_command_and_stops_on_ctrl_c(spawn_module: Callable[..., ChildProcess]) -> None:
+    server = spawn_module("examples.hello_handler", "0")
     assert request(server.port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n").body == b"hello world"
     assert server.stop(signal.SIGINT) == 0
 
 
-def test_an_example_on_a_port_in_use_says_so(spawn: Callable[..., Process]) -> None:
-    server = spawn("examples.tcp_echo", "0")
-    result = run("examples.tcp_echo", str(server.port))
+def test_an_example_on_a_port_in_use_says_so(spawn_module: Callable[..., ChildProcess]) -> None:
+    server = spawn_module("examples.tcp_echo", "0")
+    result = run_module("examples.tcp_echo", str(server.port))
     assert result.returncode == 2
     assert result.stderr.startswith(f"cannot serve on 127.0.0.1 port {server.port}: ")
     assert server.stop() == 0
@@ -111,9 +56,9 @@ def test_an_example_on_a_port_in_use_says_so(spawn: Callable[..., Process]) -> N
 
 @pytest.mark.parametrize("threads", ["4", "0"])
 def test_flask_through_python_m_reactor_with_static_files(
-    spawn: Callable[..., Process], docroot: Path, threads: str
+    spawn_module: Callable[..., ChildProcess], docroot: Path, threads: str
 ) -> None:
-    server = spawn(
+    server = spawn_module(
         "reactor", "-b", "127.0.0.1", "-q", "--wsgi", "examples.flask_app:app", "--threads", threads,
         "--static", f"/static={docroot}", "0",
     )  # fmt: skip
@@ -127,8 +72,8 @@ def test_flask_through_python_m_reactor_with_static_files(
     assert server.stop() == 0
 
 
-def test_the_benchmark_app_serves_with_its_documented_command(spawn: Callable[..., Process]) -> None:
-    server = spawn("reactor", "-b", "127.0.0.1", "-q", "--wsgi", "loadtest.wsgiapp:app", "0")
+def test_the_benchmark_app_serves_with_its_documented_command(spawn_module: Callable[..., ChildProcess]) -> None:
+    server = spawn_module("reactor", "-b", "127.0.0.1", "-q", "--wsgi", "loadtest.wsgiapp:app", "0")
     response = request(server.port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
     assert (response.status, response.body, response.header("Content-Length")) == (200, b"Hello, World!\n", "14")
     assert server.stop() == 0
@@ -152,7 +97,7 @@ def test_the_benchmark_app_serves_with_its_documented_command(spawn: Callable[..
     ],
 )
 def test_bad_application_flags_are_one_line_and_exit_2(args: list[str], message: str) -> None:
-    result = run("reactor", "-b", "127.0.0.1", *args, "0")
+    result = run_module("reactor", "-b", "127.0.0.1", *args, "0")
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stderr.count("\n") == 1, result.stderr

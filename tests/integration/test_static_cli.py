@@ -3,23 +3,13 @@ and exit code 2."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.integration.processes import ReactorProcess, run_cli
 from tests.integration.static_helpers import fetch
-from tests.integration.test_cli import ServerProcess, run_cli
-
-
-@pytest.fixture
-def server_process(tmp_path: Path) -> Iterator[list[ServerProcess]]:
-    started: list[ServerProcess] = []
-    yield started
-    for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait(timeout=10)
 
 
 @pytest.mark.parametrize(
@@ -49,19 +39,15 @@ def test_bad_static_flags_are_one_line_and_exit_2(docroot: Path, flags: list[str
     assert "Traceback" not in result.stderr
 
 
-def test_every_static_flag_reaches_the_handler(
-    server_process: list[ServerProcess], docroot: Path, tmp_path: Path
-) -> None:
+def test_every_static_flag_reaches_the_handler(spawn: Callable[..., ReactorProcess], docroot: Path) -> None:
     (docroot / ".env").write_text("SECRET=1\n")
     (docroot / "notes.org").write_text("* notes\n")
     (docroot / "page.html").write_text("custom 404\n")
-    server = ServerProcess(
+    server = spawn(
         *("-b", "127.0.0.1", "-d", str(docroot), "-q", "0"),
         *("--no-listing", "--show-hidden", "--follow-symlinks", "--cache-control", "no-cache"),
         *("--error-page", "404=/page.html", "--spa", "/site/index.html", "--mime", "org=text/org", "--cors"),
-        stderr_path=tmp_path / "stderr.txt",
     )
-    server_process.append(server)
     port = server.port
     assert fetch(port, "/listed/").status == 403  # --no-listing
     assert fetch(port, "/.env").body == b"SECRET=1\n"  # --show-hidden
@@ -74,16 +60,14 @@ def test_every_static_flag_reaches_the_handler(
     assert server.stop() == 0
 
 
-def test_repeated_flags_accumulate(server_process: list[ServerProcess], docroot: Path, tmp_path: Path) -> None:
+def test_repeated_flags_accumulate(spawn: Callable[..., ReactorProcess], docroot: Path) -> None:
     (docroot / "a.org").write_text("a")
     (docroot / "b.adoc").write_text("b")
-    server = ServerProcess(
+    server = spawn(
         *("-b", "127.0.0.1", "-d", str(docroot), "-q", "0"),
         *("--mime", "org=text/org", "--mime", ".adoc=text/asciidoc"),
         *("--error-page", "404=/page.html", "--error-page", "405=/hello.txt"),
-        stderr_path=tmp_path / "stderr.txt",
     )
-    server_process.append(server)
     assert fetch(server.port, "/a.org").header("Content-Type") == "text/org; charset=utf-8"
     assert fetch(server.port, "/b.adoc").header("Content-Type") == "text/asciidoc; charset=utf-8"
     assert b"<p>page</p>" in fetch(server.port, "/nope").body

@@ -7,13 +7,13 @@ import hashlib
 import os
 import signal
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.client import RawClient, request, wait_until
-from tests.integration.test_cli import ServerProcess, run_cli
+from tests.integration.processes import ReactorProcess, run_cli
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find the workers")
 
@@ -42,22 +42,18 @@ def open_sockets(pid: int) -> int:
 
 
 @pytest.fixture
-def two_workers(tmp_path: Path, docroot: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(
-        "-b", "127.0.0.1", "-d", str(docroot), "-q", "--workers", "2", "0", stderr_path=tmp_path / "stderr.txt"
-    )
+def two_workers(spawn: Callable[..., ReactorProcess], docroot: Path) -> Iterator[ReactorProcess]:
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--workers", "2", "0")
     assert wait_until(lambda: len(children(server.process.pid)) == 2)
     yield server
     workers = children(server.process.pid)  # before the supervisor goes: then they are init's
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGTERM)
-        server.process.wait(timeout=20)
+    server.stop()
     for pid in workers:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
 
-def test_both_workers_answer(two_workers: ServerProcess) -> None:
+def test_both_workers_answer(two_workers: ReactorProcess) -> None:
     workers = children(two_workers.process.pid)
     before = {pid: open_sockets(pid) for pid in workers}
     clients = [RawClient(two_workers.port) for _ in range(40)]
@@ -74,7 +70,7 @@ def test_both_workers_answer(two_workers: ServerProcess) -> None:
             client.close()
 
 
-def test_a_killed_worker_is_replaced(two_workers: ServerProcess) -> None:
+def test_a_killed_worker_is_replaced(two_workers: ReactorProcess) -> None:
     victim = min(children(two_workers.process.pid))
     os.kill(victim, signal.SIGKILL)
     assert wait_until(lambda: victim not in children(two_workers.process.pid))
@@ -83,7 +79,7 @@ def test_a_killed_worker_is_replaced(two_workers: ServerProcess) -> None:
         assert request(two_workers.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
 
 
-def test_sigterm_drains_every_worker_and_exits_0(two_workers: ServerProcess, docroot: Path) -> None:
+def test_sigterm_drains_every_worker_and_exits_0(two_workers: ReactorProcess, docroot: Path) -> None:
     data = os.urandom(16 << 20)
     (docroot / "big.bin").write_bytes(data)
     clients = [RawClient(two_workers.port, timeout=30) for _ in range(8)]
@@ -107,7 +103,7 @@ def test_bad_worker_count_is_one_line_and_exit_2() -> None:
     assert result.stderr.count("\n") == 1 and "worker" in result.stderr
 
 
-def test_workers_stop_when_their_supervisor_is_killed(two_workers: ServerProcess) -> None:
+def test_workers_stop_when_their_supervisor_is_killed(two_workers: ReactorProcess) -> None:
     workers = children(two_workers.process.pid)
     two_workers.process.kill()  # SIGKILL: nothing is forwarded
     two_workers.process.wait(timeout=10)

@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.robustness.harness import FIGURES, ServerProcess
+from tests.robustness.harness import FIGURES, MeasuredServer
 
-Spawn = Callable[..., ServerProcess]
+Spawn = Callable[..., MeasuredServer]
 
 
 @pytest.fixture
 def spawn(docroot: Path, tmp_path: Path) -> Iterator[Spawn]:
     """Start ``python -m reactor`` on ``docroot`` with the given flags; each must still be alive at the
     end of the test, and exit 0 on SIGTERM."""
-    started: list[ServerProcess] = []
+    started: list[MeasuredServer] = []
 
-    def start(*flags: str, nofile: int | None = None) -> ServerProcess:
-        server = ServerProcess(docroot, *flags, log=tmp_path / f"server{len(started)}.log", nofile=nofile)
+    def start(*flags: str, nofile: int | None = None) -> MeasuredServer:
+        server = MeasuredServer(docroot, *flags, log=tmp_path / f"server{len(started)}.log", nofile=nofile)
         started.append(server)
         return server
 
@@ -27,8 +27,8 @@ def spawn(docroot: Path, tmp_path: Path) -> Iterator[Spawn]:
     for server in started:
         alive = server.alive()
         code = server.stop()
-        assert alive, f"the server died: {server.log.read_text()[-2000:]}"
-        assert code == 0, f"exit code {code}: {server.log.read_text()[-2000:]}"
+        assert alive, f"the server died: {server.stderr_path.read_text()[-2000:]}"
+        assert code == 0, f"exit code {code}: {server.stderr_path.read_text()[-2000:]}"
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import os
 import resource
-import signal
 import socket
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.integration.client import wait_until
+from tests.integration.processes import ReactorProcess
 
-REPO = Path(__file__).resolve().parents[2]
 MiB = 1 << 20
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -31,26 +28,17 @@ FIGURES: list[dict[str, object]] = []
 """What each scenario measured, printed at the end of the run (see conftest.py)."""
 
 
-class ServerProcess:
+class MeasuredServer(ReactorProcess):
     """``python -m reactor`` serving ``docroot`` on 127.0.0.1, with optional extra flags and an
     RLIMIT_NOFILE soft limit set in the child before it starts."""
 
     def __init__(self, docroot: Path, *flags: str, log: Path, nofile: int | None = None) -> None:
-        self.log = log
-        self._stderr = log.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "reactor", "-b", "127.0.0.1", "-d", str(docroot), "-q", *flags, "0"],
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+        super().__init__(
+            *("-b", "127.0.0.1", "-d", str(docroot), "-q", *flags, "0"),
+            stderr_path=log,
             # Safe here: servers are started before any thread of the test (LatencyProbe) runs.
-            preexec_fn=None if nofile is None else _limit_descriptors(nofile),  # noqa: PLW1509
+            preexec_fn=None if nofile is None else _limit_descriptors(nofile),
         )
-        assert self.process.stdout is not None
-        banner = self.process.stdout.readline().decode()
-        assert banner.startswith("Serving HTTP on "), banner or log.read_text()
-        self.port = int(banner.split(" port ")[1].split()[0])
-        self.pid = self.process.pid
 
     def rss(self) -> int:
         """Resident memory in bytes."""
@@ -66,9 +54,6 @@ class ServerProcess:
 
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
 
     def get(self, path: str = "/hello.txt", timeout: float = 10) -> tuple[int, float]:
         """One request on a new connection; return (status, seconds until the whole response)."""
@@ -96,16 +81,6 @@ class ServerProcess:
         assert self.get()[0] == 200, "a normal request is answered afterwards"
         return self.rss()
 
-    def stop(self) -> int:
-        if self.alive():
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=20)
-        finally:
-            self._stderr.close()
-            assert self.process.stdout is not None
-            self.process.stdout.close()
-
 
 def _limit_descriptors(nofile: int) -> Callable[[], None]:
     def limit() -> None:
@@ -126,7 +101,7 @@ class LatencyProbe:
     """Sends a normal request every ``interval`` seconds on a thread, on a new connection each time,
     and records how long each took, while the test does something hostile on the main thread."""
 
-    server: ServerProcess
+    server: MeasuredServer
     interval: float = 0.02
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration.client import wait_until
 from tests.robustness.conftest import Spawn
-from tests.robustness.harness import RSS_SLACK, ServerProcess, record
+from tests.robustness.harness import RSS_SLACK, MeasuredServer, record
 
 NOFILE = 64
 CLIENTS = 200
@@ -20,7 +20,7 @@ CLIENTS = 200
 IDLE_CPU_SECONDS = 0.1
 
 
-def burst(server: ServerProcess) -> list[socket.socket]:
+def burst(server: MeasuredServer) -> list[socket.socket]:
     """CLIENTS connections, each sending one keep-alive request; the kernel completes every handshake
     (the backlog is 1024), whether or not the server can accept."""
     clients = []
@@ -87,7 +87,7 @@ def test_a_burst_beyond_the_descriptor_limit_is_served_without_spinning(
         for sock in clients:
             sock.close()
     after = server.settled(baseline)
-    log = server.log.read_text()
+    log = server.stderr_path.read_text()
     if limited_by == "EMFILE":
         # Logged once for the whole burst, not once per failed accept nor per freed slot.
         assert log.count("accept failed (Too many open files)") == 1, log[-2000:]

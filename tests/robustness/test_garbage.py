@@ -77,4 +77,4 @@ def test_random_bytes_always_get_an_error_status_and_a_close(spawn: Spawn) -> No
     after = server.settled(baseline)
     record(f"garbage x{GARBAGE_CONNECTIONS}", baseline, peak, after, statuses=statuses)
     assert after <= baseline.rss + RSS_SLACK
-    assert "Traceback" not in server.log.read_text()
+    assert "Traceback" not in server.stderr_path.read_text()

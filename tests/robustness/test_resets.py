@@ -48,4 +48,4 @@ def test_clients_resetting_mid_sendfile_leave_no_file_or_memory_behind(spawn: Sp
     after = server.settled(baseline)
     record(f"reset mid-sendfile x{CLIENTS}", baseline, peak, after, **probe.summary())
     assert after <= baseline.rss + RSS_SLACK
-    assert "Traceback" not in server.log.read_text(), "a reset is a quiet close"
+    assert "Traceback" not in server.stderr_path.read_text(), "a reset is a quiet close"
