@@ -6,7 +6,7 @@ import re
 
 from reactor.http.errors import ProtocolError
 from reactor.http.events import Data, EndOfMessage
-from reactor.http.fields import TOKEN_CHAR, parse_field_line, split_lines
+from reactor.http.fields import TOKEN_CHAR, parse_field_line
 from reactor.http.receivebuffer import ReceiveBuffer
 
 # RFC 9112 7.1: chunk-size [ chunk-ext ] CRLF, chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ).
@@ -88,7 +88,7 @@ class ChunkedReader:
                     return EndOfMessage()
                 # Trailer fields are checked like header fields and then dropped: nothing here uses
                 # them, and RFC 9110 6.5.1 forbids merging them into the header section blindly.
-                parse_field_line(split_lines(line + b"\r\n")[0])
+                parse_field_line(line[:-2])
             else:
                 return EndOfMessage()
 

@@ -279,6 +279,24 @@ def test_byte_at_a_time_head_search_is_linear(start: bytes, count: int) -> None:
         assert parser.next_event() is NEED_DATA
 
 
+SPACES_THEN_A_CONTROL = b"X:" + b" \t" * 16000 + b"\x01\r\n\r\n"  # under the 32 KiB head and trailer limits
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GET / HTTP/1.1\r\nHost: h\r\n" + SPACES_THEN_A_CONTROL,
+        b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + SPACES_THEN_A_CONTROL,
+    ],
+    ids=["header field", "trailer field"],
+)
+def test_whitespace_before_a_control_byte_is_rejected_in_linear_time(data: bytes) -> None:
+    # A field-line pattern in which OWS and the value can both match the same spaces backtracks
+    # quadratically here: seconds of a stalled loop for one request. The bounded timeout catches it.
+    for _ in range(20):
+        assert feed([data])[-1] == ("error", 400)
+
+
 def test_malformed_escapes_in_the_query_are_left_to_the_application() -> None:
     # The query is opaque to the server; browsers send a typed "100%" as is.
     assert all_feeds(b"GET /a?q=100% HTTP/1.1\r\nHost: h\r\n\r\n")[0][4] == "q=100%"
