@@ -237,7 +237,8 @@ class StaticFiles:
         url = path.url(trailing_slash=True)
         key = (url, order, prefers_json(request.headers.get("accept")))
         cached = self._listings.get(key)
-        if cached is None:
+        # The key is the URL, not the directory: a symlink retargeted since names another one.
+        if cached is None or cached.scan.real != real:
             try:
                 cached = self._render_listing(real, *key)
             except OSError as error:

@@ -142,6 +142,19 @@ def test_a_listing_shows_changed_sizes_within_its_maximum_age(served: Served, do
     assert b"5000" in served.get("/listed/?format=x", [("Accept", "application/json")]).body
 
 
+def test_a_retargeted_directory_symlink_lists_its_new_target(served: Served, docroot: Path) -> None:
+    for name in ("A", "B"):
+        (docroot / name).mkdir()
+        (docroot / name / f"only-in-{name}.txt").write_text(name)
+    os.symlink(docroot / "A", docroot / "docs")
+    assert b"only-in-A" in served.get("/docs/").body
+    os.unlink(docroot / "docs")
+    os.symlink(docroot / "B", docroot / "docs")
+    served.clock.advance(1.0)  # A itself is unchanged: its scan stays current for LISTING_MAX_AGE
+    body = served.get("/docs/").body
+    assert b"only-in-B" in body and b"only-in-A" not in body
+
+
 def test_a_missing_path_that_appears_is_served_after_the_trust_interval(served: Served, docroot: Path) -> None:
     assert served.get("/later.txt").status == 404
     (docroot / "later.txt").write_text("here now")
