@@ -148,7 +148,7 @@ class StaticFiles:
             self._error(exchange, 404, "not found")
             return
         try:
-            path, requested, real, info = self._locate(request.path)
+            path, requested, real, info = self._target(request.path)
         except PathError as error:
             self._error(exchange, error.status, error.reason)
             return
@@ -159,11 +159,23 @@ class StaticFiles:
             self._error(exchange, status, detail)
             return
         if stat.S_ISDIR(info.st_mode):
-            self._serve_directory(exchange, path, requested, real)
-        elif path.trailing_slash:
-            self._error(exchange, 404, "not a directory")  # /file.txt/ names no directory
+            self._serve_directory(exchange, path, real)
         else:
             self._serve_file(exchange, requested, real, cacheable=path.url() == request.path)
+
+    def _target(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
+        """What a request path is answered with: as ``_locate``, but for a directory named with a
+        trailing slash that has an index file, that file. Still a directory: a redirect (no slash)
+        or a listing. Raises PathError (also 404 for a file named with a trailing slash) or OSError."""
+        path, requested, real, info = self._locate(raw_path)
+        if stat.S_ISDIR(info.st_mode):
+            if path.trailing_slash:
+                index = self._find_index(requested)
+                if index is not None:
+                    requested, real, info = index
+        elif path.trailing_slash:
+            raise PathError(404, "not a directory")  # /file.txt/ names no directory
+        return path, requested, real, info
 
     def _locate(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
         """What a request path names: the parsed path, its location under the root, that location with
@@ -179,16 +191,17 @@ class StaticFiles:
         real = self._resolve(requested)
         return path, requested, real, os.stat(real)
 
-    def _find_index(self, requested: str) -> tuple[str, str] | None:
-        """The index file of a directory as (requested, real) paths, or None."""
+    def _find_index(self, requested: str) -> tuple[str, str, os.stat_result] | None:
+        """The index file of a directory as its (requested, real) paths and stat, or None."""
         for name in _INDEX_FILES:
             index = os.path.join(requested, name)
             try:
                 index_real = self._resolve(index)
-            except PathError:
+                info = os.stat(index_real)
+            except (PathError, OSError):
                 continue
-            if os.path.isfile(index_real):
-                return index, index_real
+            if stat.S_ISREG(info.st_mode):
+                return index, index_real, info
         return None
 
     def _resolve(self, path: str) -> str:
@@ -218,17 +231,14 @@ class StaticFiles:
 
     # -- answering --------------------------------------------------------------------------------
 
-    def _serve_directory(self, exchange: Exchange, path: RequestPath, requested: str, real: str) -> None:
+    def _serve_directory(self, exchange: Exchange, path: RequestPath, real: str) -> None:
+        """Answer for a directory that has no index file or was named without a trailing slash."""
         request = exchange.request
         if not path.trailing_slash:
             # Built from the decoded segments, so it starts with exactly one "/" and cannot be read
             # as another host ("//evil.example"): the CVE-2021-28861 class.
             location = path.url(trailing_slash=True) + ("?" + request.query if request.query else "")
             exchange.respond(301, [("Location", location), ("Content-Type", _HTML), *self._cors], b"")
-            return
-        index = self._find_index(requested)
-        if index is not None:
-            self._serve_file(exchange, *index, cacheable=path.url() == request.path)
             return
         if not self.options.listing:
             self._error(exchange, 403, "directory listings are turned off")
@@ -402,17 +412,12 @@ class StaticFiles:
     def _file_still_valid(self, key: str, cached: CachedFile) -> bool:
         """Whether ``key`` still names the same unchanged file, found the way the full path finds it."""
         try:
-            path, requested, real, info = self._locate(key)
-            if stat.S_ISDIR(info.st_mode):
-                index = self._find_index(requested) if path.trailing_slash else None
-                if index is None:
-                    return False
-                requested, real = index
-                info = os.stat(real)
+            _path, requested, real, info = self._target(key)
         except (PathError, OSError):
             return False
         return (
-            (requested, real) == (cached.requested, cached.real)
+            not stat.S_ISDIR(info.st_mode)
+            and (requested, real) == (cached.requested, cached.real)
             and _identity(info) == cached.identity
             and self._has_sibling(real) == cached.has_sibling
         )
