@@ -343,7 +343,9 @@ class StaticFiles:
             content_type = self._mime_types(requested)
             headers = [("Accept-Ranges", "bytes"), *validators]
             if status == 200 and not coding and cacheable and info.st_size <= CACHED_FILE_LIMIT:
-                cached = self._remember(request.path, requested, real, file, info, etag, content_type, headers)
+                cached = self._remember(
+                    request.path, requested, real, file, info, etag, content_type, headers, validators
+                )
                 if cached is not None:
                     file.close()
                     exchange.respond(200, cached.fields, cached.body)
@@ -370,8 +372,10 @@ class StaticFiles:
         etag: str,
         content_type: str,
         headers: list[tuple[str, str]],
+        validators: list[tuple[str, str]],
     ) -> CachedFile | None:
-        """Keep a small file's 200 answer for the next requests of ``key``; None if it changed as we read."""
+        """Keep a small file's 200 answer (``headers`` besides Content-Type) and 304 answer
+        (``validators``) for the next requests of ``key``; None if the file changed as we read."""
         body = os.pread(file.fileno(), info.st_size, 0)
         if len(body) != info.st_size:
             return None
@@ -384,7 +388,7 @@ class StaticFiles:
             etag=etag,
             modified=int(info.st_mtime),
             fields=encode_fields([("Content-Type", content_type), *headers]),
-            not_modified=encode_fields(headers[1:]),  # without Accept-Ranges, as a 304 from the full path
+            not_modified=encode_fields(validators),  # the fields of a 304 from the full path
         )
         self._files.put(key, cached, len(body) + 512)
         return cached
