@@ -161,7 +161,7 @@ class StaticFiles:
         if stat.S_ISDIR(info.st_mode):
             self._serve_directory(exchange, path, real)
         else:
-            self._serve_file(exchange, requested, real, cacheable=path.url() == request.path)
+            self._serve_file(exchange, requested, real, path=path)
 
     def _target(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
         """What a request path is answered with: as ``_locate``, but for a directory named with a
@@ -296,14 +296,20 @@ class StaticFiles:
             return False
 
     def _serve_file(
-        self, exchange: Exchange, requested: str, real: str, *, spa: bool = False, cacheable: bool = False
+        self,
+        exchange: Exchange,
+        requested: str,
+        real: str,
+        *,
+        path: RequestPath | None = None,
+        spa: bool = False,
     ) -> None:
         """Answer with the file at ``real``, typed by the ``requested`` name, or with a precompressed
-        sibling of it when the request accepts one. ``spa``: this is the single-page app's entry
-        answering for a missing page, chosen by Accept, and with no fallback to itself. ``cacheable``:
-        the request named the file by its canonical URL, so a small file's answer may be kept under
-        it; its aliases (``/./a``, ``//a``, ``/%61``) are answered but not kept, or each would take
-        a copy of the file and a read on the loop."""
+        sibling of it when the request accepts one. ``path``: the parsed request path, given when a
+        small file's answer may be kept; it is kept only if the request named the file by its
+        canonical URL: its aliases (``/./a``, ``//a``, ``/%61``) are answered but not kept, or each
+        would take a copy of the file and a read on the loop. ``spa``: this is the single-page app's
+        entry answering for a missing page, chosen by Accept, and with no fallback to itself."""
         request = exchange.request
         fallback = not spa
         try:
@@ -342,7 +348,13 @@ class StaticFiles:
         if status in (200, 206):
             content_type = self._mime_types(requested)
             headers = [("Accept-Ranges", "bytes"), *validators]
-            if status == 200 and not coding and cacheable and info.st_size <= CACHED_FILE_LIMIT:
+            if (
+                status == 200
+                and not coding
+                and info.st_size <= CACHED_FILE_LIMIT
+                and path is not None
+                and path.url() == request.path  # last: it re-quotes every segment
+            ):
                 cached = self._remember(
                     request.path, requested, real, file, info, etag, content_type, headers, validators
                 )
