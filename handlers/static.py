@@ -490,7 +490,8 @@ class StaticFiles:
         fields = [*headers, *self._cors]
         if self._spa is not None and status == 404:
             fields.append(("Vary", "Accept"))
-            if fallback and request.method in _GET_OR_HEAD and asks_for_html(request.headers.get("accept")):
+            # A 404 comes from a GET or HEAD only: other methods get 405 or 501.
+            if fallback and asks_for_html(request.headers.get("accept")):
                 try:
                     self._serve_file(exchange, self._spa, self._resolve(self._spa), spa=True)
                     return
