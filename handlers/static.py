@@ -369,10 +369,11 @@ class StaticFiles:
             exchange.respond(304, validators)
         elif status == 416:
             # RFC 9110 15.5.17: the length, so the client can ask again.
-            unsatisfied = [("Content-Range", f"bytes */{info.st_size}")]
+            unsatisfied = [("Content-Range", f"bytes */{info.st_size}"), ("Vary", vary)]
             self._error(exchange, 416, "no requested range lies within the file", unsatisfied)
         else:
-            self._error(exchange, status, "a precondition failed")
+            # A 412 too came from the selected representation's validators (RFC 9110 12.5.5).
+            self._error(exchange, status, "a precondition failed", [("Vary", vary)])
 
     def _remember(
         self,

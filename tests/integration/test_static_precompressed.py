@@ -72,6 +72,28 @@ def test_without_an_accepted_coding_the_original_is_served_with_vary(
     assert response.header("Vary") == "Accept-Encoding"
 
 
+@pytest.mark.parametrize("accept_encoding", [None, "gzip"])
+@pytest.mark.parametrize(
+    ("method", "fields", "status"),
+    [
+        ("GET", [("Range", "bytes=0-9")], 206),
+        ("HEAD", [], 200),
+        ("GET", [("If-Match", '"other"')], 412),
+        ("GET", [("Range", "bytes=99999-")], 416),
+    ],
+    ids=["range", "head", "failed-if-match", "unsatisfiable-range"],
+)
+def test_every_answer_for_a_file_with_siblings_varies_on_accept_encoding(
+    server: LiveServer, accept_encoding: str | None, method: str, fields: list[tuple[str, str]], status: int
+) -> None:
+    # RFC 9110 12.5.5: which representation's validators and length decide the answer depends on
+    # Accept-Encoding, so every answer says so, not only 200 and 304.
+    coding = [] if accept_encoding is None else [("Accept-Encoding", accept_encoding)]
+    response = fetch(server.port, "/style.css", [*coding, *fields], method)
+    assert response.status == status
+    assert response.header("Vary") == "Accept-Encoding"
+
+
 def test_a_stale_sibling_is_not_served(server: LiveServer) -> None:
     response = fetch(server.port, "/old.js", [("Accept-Encoding", "gzip")])
     assert response.body == b"new();\n"
