@@ -39,7 +39,7 @@ class Sampler:
         keep: int = HISTORY,
     ) -> None:
         self._loop = loop
-        self._statistics = statistics
+        self.statistics = statistics  # the counters sampled, read by the page as they are now
         self._interval = interval
         self.history: collections.deque[dict[str, float]] = collections.deque(maxlen=keep)
         self._previous = (loop.time(), statistics())
@@ -47,7 +47,7 @@ class Sampler:
         loop.call_later(interval, self._sample)
 
     def _sample(self) -> None:
-        now, current = self._loop.time(), self._statistics()
+        now, current = self._loop.time(), self.statistics()
         then, previous = self._previous
         self._previous = (now, current)
         self.history.append(rates(previous, current, now - then, time.time()))
@@ -84,14 +84,13 @@ class StatusPage:
         self.path = path
         self.json_path = path + ".json"
         self._fallback = fallback
-        self._statistics: Callable[[], ServerStatistics] | None = None
+        self._page = PAGE.replace("{{JSON}}", json.dumps(self.json_path)).encode()
         self._sampler: Sampler | None = None
 
     def watch(
         self, loop: EventLoop, statistics: Callable[[], ServerStatistics], interval: float = SAMPLE_INTERVAL
     ) -> None:
         """Show ``statistics()``, sampled every ``interval`` seconds on ``loop``."""
-        self._statistics = statistics
         self._sampler = Sampler(loop, statistics, interval)
 
     def __call__(self, exchange: Exchange) -> None:
@@ -101,17 +100,17 @@ class StatusPage:
             return
         if exchange.request.method not in ("GET", "HEAD"):
             exchange.respond_error(405, headers=[("Allow", "GET, HEAD")])
-        elif self._statistics is None or self._sampler is None:
+        elif self._sampler is None:
             exchange.respond_error(503, "the status page is not connected to a server")
         elif path == self.json_path:
             exchange.respond(200, _JSON, json.dumps(self.document()).encode())
         else:
-            exchange.respond(200, _HTML, PAGE.replace("{{JSON}}", json.dumps(self.json_path)).encode())
+            exchange.respond(200, _HTML, self._page)
 
     def document(self) -> dict[str, Any]:
         """The JSON the page polls (its fields are documented in docs/statistics.md)."""
-        assert self._statistics is not None and self._sampler is not None
-        statistics = dataclasses.asdict(self._statistics())
+        assert self._sampler is not None
+        statistics = dataclasses.asdict(self._sampler.statistics())
         history = list(self._sampler.history)
         return {
             "time": round(time.time(), 3),
