@@ -22,13 +22,16 @@ from handlers.router import PrefixRouter, normalize_prefix
 from handlers.static import StaticFiles
 from handlers.wsgi import WSGIApplication, WSGIGateway
 from reactor.exchange import Handler
+from reactor.http.fields import TOKEN_CHAR
 
 # A handler and what to call when the process stops serving.
 Built = tuple[Handler, Callable[[], None]]
 
 # A field value we are willing to send: visible ASCII and spaces, no control characters.
 _FIELD_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?", re.ASCII)
-_MEDIA_TYPE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*;[\x20-\x7e]*)?", re.ASCII)
+# RFC 9110 8.3.1: type "/" subtype, both tokens, then parameters held only to visible ASCII.
+_TOKEN = TOKEN_CHAR.decode() + "+"
+_MEDIA_TYPE = re.compile(_TOKEN + "/" + _TOKEN + r"(?:[ \t]*;[\x20-\x7e]*)?", re.ASCII)
 
 
 def _field_value(text: str) -> str:
