@@ -166,7 +166,7 @@ def load_wsgi_app(spec: str) -> WSGIApplication:
 
 
 def _mounts(args: argparse.Namespace) -> list[tuple[str, str]]:
-    mounts = []
+    mounts: list[tuple[str, str]] = []
     for mount in args.static:
         prefix, equals, folder = mount.partition("=")
         try:
@@ -175,6 +175,8 @@ def _mounts(args: argparse.Namespace) -> list[tuple[str, str]]:
             raise ValueError(f"--static {mount!r}: {error}") from None
         if not equals or not os.path.isdir(folder):
             raise ValueError(f"--static {mount!r}: want PREFIX=DIR with an existing directory")
+        if any(prefix == mounted for mounted, _ in mounts):
+            raise ValueError(f"--static {mount!r}: the prefix {prefix!r} is mounted twice")
         mounts.append((prefix, os.path.abspath(folder)))
     return mounts
 

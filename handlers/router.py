@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable
 
@@ -30,7 +31,12 @@ class PrefixRouter:
     """
 
     def __init__(self, routes: Iterable[tuple[str, Handler]], default: Handler) -> None:
-        self._routes = sorted(((normalize_prefix(prefix), handler) for prefix, handler in routes), reverse=True)
+        # By prefix alone (handlers do not compare); the sort is stable, so of equal prefixes the first wins.
+        self._routes = sorted(
+            ((normalize_prefix(prefix), handler) for prefix, handler in routes),
+            key=operator.itemgetter(0),
+            reverse=True,
+        )
         self._default = default
 
     def __repr__(self) -> str:

@@ -43,3 +43,9 @@ def test_prefixes_must_be_plain_paths_below_the_root(prefix: str) -> None:
     with pytest.raises(ValueError):
         normalize_prefix(prefix)
     assert normalize_prefix("/assets/v1/") == "/assets/v1"
+
+
+def test_equal_prefixes_are_sorted_by_prefix_alone_and_the_first_wins() -> None:
+    # Sorting (prefix, handler) pairs would compare the handlers when two prefixes are equal.
+    router = PrefixRouter([("/a", recorder("first")), ("/a/", recorder("second"))], recorder("app"))
+    assert route(router, "/a/x") == "first"

@@ -94,6 +94,7 @@ def test_the_benchmark_app_serves_with_its_documented_command(spawn_module: Call
         (["--static", "/=."], "invalid prefix '/'"),
         (["--static", "/s"], "want PREFIX=DIR"),
         (["--static", "/s=/no/such/dir"], "want PREFIX=DIR with an existing directory"),
+        (["--static", "/a=.", "--static", "/a/=."], "--static '/a/=.': the prefix '/a' is mounted twice"),
     ],
 )
 def test_bad_application_flags_are_one_line_and_exit_2(args: list[str], message: str) -> None:
