@@ -166,11 +166,15 @@ class BaseHTTPRequestHandler(http.server.BaseHTTPRequestHandler):
             return
         body = b"".join(self._held)
         self._held = None
-        self._start(len(body))
-        exchange.write(body)
-        exchange.end()
+        if not body and self.command == "HEAD":
+            # RFC 9110 8.6, 9.3.2: a HEAD response may only carry GET's Content-Length, and a do_HEAD
+            # that writes nothing does not say what that is: send none (unless the handler set one).
+            self._start(self._content_length)
+            exchange.end()
+            return
+        exchange.respond(self._status, self._response_headers, body, close=self.close_connection)
 
-    def _start(self, content_length: int) -> None:
+    def _start(self, content_length: int | None) -> None:
         assert self._status is not None
         self.exchange.start_response(self._status, self._response_headers, content_length, close=self.close_connection)
 

@@ -46,6 +46,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data[::-1])
 
     def do_HEAD(self) -> None:
+        if self.path == "/bare":  # headers only: nothing says how long GET's body would be
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Length", "1234")
         self.end_headers()
@@ -103,6 +108,16 @@ def test_head_without_a_body(server: LiveServer) -> None:
         assert client.read_response("HEAD").header("Content-Length") == "1234"
         client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         assert client.read_response().status == 200
+
+
+def test_head_that_writes_nothing_claims_no_content_length(server: LiveServer) -> None:
+    # RFC 9110 8.6: a HEAD response's Content-Length must be GET's; "0" would be a guess.
+    with RawClient(server.port) as client:
+        client.send(b"HEAD /bare HTTP/1.1\r\nHost: t\r\n\r\n")
+        response = client.read_response("HEAD")
+        assert (response.status, response.header("Content-Length")) == (200, None)
+        client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert client.read_response().status == 200, "and the connection goes on"
 
 
 def test_a_method_without_do_method_is_501_as_in_the_stdlib(server: LiveServer) -> None:
