@@ -388,12 +388,18 @@ class AppCall:
                 file[0].close()
             return
         try:
-            if head is not None:
-                exchange.start_response(head.status, head.headers, head.content_length)
-            if data:
-                exchange.write(data)
-            if file is not None:
-                exchange.write_file(*file, owns_file=True)
+            if head is not None and last and file is None and head.content_length == len(data):
+                # The whole response at once, the usual small one: respond joins head and body into one
+                # buffer, one send. A worker's post runs outside the connection's pump, so
+                # start_response and write would send one each.
+                exchange.respond(head.status, head.headers, data)
+            else:
+                if head is not None:
+                    exchange.start_response(head.status, head.headers, head.content_length)
+                if data:
+                    exchange.write(data)
+                if file is not None:
+                    exchange.write_file(*file, owns_file=True)
         except Exception:
             # check_response and the length bookkeeping make this unreachable; stay safe regardless.
             logger.exception("%r: the response could not be queued", self)
@@ -403,7 +409,7 @@ class AppCall:
             return
         if last:
             self._stop_reading_body()
-            exchange.end()
+            exchange.end()  # nothing left to do once respond has ended the response
         elif self._threaded:
             exchange.on_drain(self._drained)
 
