@@ -43,6 +43,7 @@ import threading
 from typing import Any
 
 from reactor.exchange import Exchange
+from reactor.http.writer import SERVER_OWNED_FIELDS
 from reactor.limits import Limits
 from reactor.listener import bind
 from reactor.loop import EventLoop
@@ -125,7 +126,7 @@ class BaseHTTPRequestHandler(http.server.BaseHTTPRequestHandler):
                 self.close_connection = False
         elif name == "transfer-encoding":
             raise ValueError("Transfer-Encoding is the server's: write the body, it frames it")
-        elif name not in ("date", "server"):
+        elif name not in SERVER_OWNED_FIELDS:
             self._response_headers.append((keyword, str(value)))
 
     def end_headers(self) -> None:

@@ -6,14 +6,14 @@ import re
 from typing import Any
 from wsgiref.util import is_hop_by_hop
 
+from reactor.http.fields import TOKEN_CHAR
+from reactor.http.writer import SERVER_OWNED_FIELDS
+
 _STATUS = re.compile(r"([1-9][0-9][0-9]) [^\x00-\x08\x0a-\x1f\x7f]*", re.ASCII)
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+", re.ASCII)
+_TOKEN = re.compile(TOKEN_CHAR.decode("ascii") + "+", re.ASCII)  # the parser's, for str names
 # RFC 9110 5.5: visible characters, obs-text (latin-1 above 0x7f) and interior spaces and tabs.
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _DIGITS = re.compile(r"[0-9]{1,18}", re.ASCII)
-# The server writes these itself, once: the app's copies would be duplicates (RFC 9110 6.6.1: one
-# Date; Server is not a list field either).
-_SERVER_OWNED = frozenset({"date", "server"})
 
 
 class ResponseHead:
@@ -64,6 +64,6 @@ def check_response(status: Any, headers: Any) -> ResponseHead:
             if content_length is not None and content_length != int(digits):
                 raise ValueError("conflicting Content-Length headers")
             content_length = int(digits)
-        elif lower not in _SERVER_OWNED:
+        elif lower not in SERVER_OWNED_FIELDS:
             kept.append((name, value))
     return ResponseHead(code, kept, content_length)

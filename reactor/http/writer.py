@@ -15,6 +15,9 @@ REASONS = {status.value: status.phrase for status in HTTPStatus}
 _STATUS_LINES = {code: f"HTTP/1.1 {code} {phrase}\r\n".encode("latin-1") for code, phrase in REASONS.items()}
 _LAST_CHUNK = b"0\r\n\r\n"
 _SERVER_DATE = b"Server: " + SERVER + b"\r\nDate: "
+# Lower-case names of the fields every head gets from this writer: handlers drop their own copies,
+# which would be duplicates (RFC 9110 6.6.1: one Date; Server is not a list field either).
+SERVER_OWNED_FIELDS = frozenset({"date", "server"})
 
 
 class FieldBlock(bytes):
