@@ -56,12 +56,22 @@ class WSGIGateway:
         self.app = app
         self.threads = threads
         self._pool = WorkerPool(threads) if threads else None
+        # The wsgi.* keys that are the same for every request (PEP 3333).
+        self._wsgi_environ: dict[str, Any] = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": threads > 1,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "wsgi.file_wrapper": FileWrapper,
+        }
 
     def __repr__(self) -> str:
         return f"<WSGIGateway {self.app!r} threads={self.threads}>"
 
     def __call__(self, exchange: Exchange) -> None:
-        call = AppCall(self.app, exchange, threaded=self._pool is not None, multithread=self.threads > 1)
+        call = AppCall(self.app, exchange, self._wsgi_environ, threaded=self._pool is not None)
         if self._pool is None:
             call.start_inline()
         else:
@@ -95,7 +105,9 @@ class AppCall:
     thread itself in inline mode).
     """
 
-    def __init__(self, app: WSGIApplication, exchange: Exchange, *, threaded: bool, multithread: bool) -> None:
+    def __init__(
+        self, app: WSGIApplication, exchange: Exchange, wsgi_environ: dict[str, Any], *, threaded: bool
+    ) -> None:
         self._app = app
         self._exchange = exchange
         self._loop = exchange.loop
@@ -106,18 +118,12 @@ class AppCall:
         if request.has_body:
             self._body = RequestBody(self._post_wake if threaded else None, BODY_HIGH_WATER, BODY_LOW_WATER)
         environ = cgi_environ(request, exchange.server_address, exchange.client_address)
-        environ["wsgi.version"] = (1, 0)
-        environ["wsgi.url_scheme"] = "http"
+        environ.update(wsgi_environ)
         environ["wsgi.input"] = self._body if self._body is not None else io.BytesIO()
         if request.chunked:
             # No CONTENT_LENGTH to bound the read: this extension (Werkzeug's server, gunicorn,
             # mod_wsgi) says wsgi.input itself ends with the body, which it does (see body.py).
             environ["wsgi.input_terminated"] = True
-        environ["wsgi.errors"] = sys.stderr
-        environ["wsgi.multithread"] = multithread
-        environ["wsgi.multiprocess"] = False
-        environ["wsgi.run_once"] = False
-        environ["wsgi.file_wrapper"] = FileWrapper
         self.environ = environ
         # Each request runs in a context of its own: context variables (Flask's request context) set
         # by one request never leak into another that shares the thread, nor between inline steps.
