@@ -135,8 +135,8 @@ class AppCall:
         self._result: Iterable[bytes] | None = None
         self._iterator: Iterator[bytes] | None = None
         self._single = False
-        # Between the application's thread and the loop (threaded mode).
-        self._cond = threading.Condition()
+        # Between the application's thread and the loop; inline, no thread ever waits on a condition.
+        self._cond = threading.Condition() if threaded else None
         self._in_flight = False  # a piece of body was posted and has not drained yet
         self._gone = False  # the connection closed before the response ended
         self._broken = False  # loop: the exchange refused the response; ignore the rest
@@ -327,10 +327,11 @@ class AppCall:
         if last:
             self._post(self._deliver, head, data, file, True)
             return
-        if self._threaded:
-            with self._cond:
+        cond = self._cond
+        if cond is not None:
+            with cond:
                 while self._in_flight and not self._gone:
-                    self._cond.wait()
+                    cond.wait()
                 if self._gone:
                     raise ConnectionAbortedError("the client closed the connection")
                 self._in_flight = True
@@ -376,14 +377,13 @@ class AppCall:
         if exchange.aborted or exchange.finished or body is None:
             return
         body.delivering()
-        if exchange.reads_body:
-            exchange.resume_body()
-        else:
+        if not exchange.reads_body:
             exchange.read_body(self._feed, body.end)
-            exchange.resume_body()
+        exchange.resume_body()
 
     def _feed(self, data: bytes) -> None:
-        if self._body is not None and self._body.feed(data):
+        assert self._body is not None  # read_body gets _feed only when there is a body
+        if self._body.feed(data):
             self._exchange.pause_body()
 
     def _deliver(self, head: ResponseHead | None, data: bytes, file: FilePart | None, last: bool) -> None:
@@ -420,9 +420,11 @@ class AppCall:
             exchange.on_drain(self._drained)
 
     def _drained(self) -> None:
-        with self._cond:
+        cond = self._cond
+        assert cond is not None  # only threaded calls wait for a drain
+        with cond:
             self._in_flight = False
-            self._cond.notify_all()
+            cond.notify_all()
 
     def _respond_failure(self) -> None:
         self._stop_reading_body()
@@ -446,9 +448,13 @@ class AppCall:
 
     def _release_worker(self) -> None:
         """No piece will drain any more: a worker waiting for one raises ConnectionAbortedError."""
-        with self._cond:
+        cond = self._cond
+        if cond is None:
             self._gone = True
-            self._cond.notify_all()
+            return
+        with cond:
+            self._gone = True
+            cond.notify_all()
 
     def _close_inline(self) -> None:
         if self._result is not None:
