@@ -34,6 +34,7 @@ The class derives from the standard library's own ``BaseHTTPRequestHandler``: lo
 
 from __future__ import annotations
 
+import functools
 import http.client
 import http.server
 import io
@@ -196,7 +197,7 @@ class HandlerClassAdapter:
             self._run(exchange, [])
             return
         parts: list[bytes] = []
-        exchange.read_body(parts.append, _BodyComplete(self, exchange, parts))
+        exchange.read_body(parts.append, functools.partial(self._run, exchange, parts))
 
     def _run(self, exchange: Exchange, parts: list[bytes]) -> None:
         try:
@@ -207,20 +208,6 @@ class HandlerClassAdapter:
         except Exception:
             logger.exception("%s failed on %r", self.handler_class.__name__, exchange.request)
             exchange.fail()
-
-
-class _BodyComplete:
-    """read_body's on_end: run the handler with the collected body."""
-
-    __slots__ = ("adapter", "exchange", "parts")
-
-    def __init__(self, adapter: HandlerClassAdapter, exchange: Exchange, parts: list[bytes]) -> None:
-        self.adapter = adapter
-        self.exchange = exchange
-        self.parts = parts
-
-    def __call__(self) -> None:
-        self.adapter._run(self.exchange, self.parts)
 
 
 class HTTPServer:
