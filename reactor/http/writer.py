@@ -96,7 +96,7 @@ class ResponseWriter:
             if status != 304:
                 parts.append(b"Content-Length: %d\r\n" % content_length)
             self.remaining = content_length
-        elif status != 304:
+        elif self.send_body:
             if self._http10:
                 # An HTTP/1.0 client knows no chunked coding: the body ends when we close.
                 self.keep_alive = False

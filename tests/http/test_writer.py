@@ -69,6 +69,17 @@ def test_head_keeps_the_content_length_of_get() -> None:
     assert b"Content-Length: 1024" in head_lines(writer.head(200, [], 1024, DATE))
 
 
+@pytest.mark.parametrize("version", ["HTTP/1.1", "HTTP/1.0"])
+def test_head_of_unknown_length_has_no_framing_and_keeps_the_connection(version: str) -> None:
+    # RFC 9112 6.3: a HEAD response ends at its head, so nothing frames a body and nothing needs a close.
+    # RFC 9112 6.1: Transfer-Encoding only if GET would have used it, which the writer cannot know.
+    writer = ResponseWriter("HEAD", version, keep_alive=True)
+    lines = head_lines(writer.head(200, [], None, DATE))
+    assert not any(line.startswith((b"Content-Length", b"Transfer-Encoding")) for line in lines)
+    assert b"Connection: close" not in lines
+    assert writer.keep_alive and not writer.chunked
+
+
 def test_204_has_no_content_length() -> None:
     writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=True)
     assert not any(b"Content-Length" in line for line in head_lines(writer.head(204, [], 0, DATE)))
