@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import selectors
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -264,9 +263,3 @@ def test_client_closing_mid_response_is_a_quiet_close(docroot: Path) -> None:
         assert request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
     finally:
         server.stop()
-
-
-def test_loop_thread_keeps_running_after_all_that(live_server: LiveServer) -> None:
-    threads = [t for t in threading.enumerate() if t.name == "reactor-test-loop"]
-    assert threads
-    assert request(live_server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
