@@ -107,7 +107,9 @@ def test_no_listing_gives_403_but_index_files_still_serve(serve: ServeStatic, si
 
 def test_listed_links_lead_to_the_files(live_server: LiveServer) -> None:
     page = fetch(live_server.port, "/listed/").body.decode()
-    for href in re.findall(r'href="([^"?/][^"]*\.txt)"', page):
+    hrefs = re.findall(r'href="([^"?/][^"]*\.txt)"', page)
+    assert len(hrefs) == 5, hrefs  # the docroot's five .txt files in /listed/
+    for href in hrefs:
         target = "/listed/" + href.replace("&amp;", "&")
         assert fetch(live_server.port, target).status == 200, target
 
