@@ -91,6 +91,20 @@ class RawClient:
             if size == 0:
                 return b"".join(parts)
 
+    def unread(self) -> bytes:
+        """What the server sent beyond the responses read so far, without waiting: the buffer plus
+        whatever the kernel already holds (b"" when nothing more has arrived)."""
+        timeout = self.sock.gettimeout()
+        # Non-blocking for this one recv: with a timeout set, Python polls before recv, MSG_DONTWAIT or not.
+        self.sock.setblocking(False)
+        try:
+            self._fill()
+        except (BlockingIOError, ConnectionResetError):
+            pass
+        finally:
+            self.sock.settimeout(timeout)
+        return bytes(self.buffer)
+
     def is_closed(self, timeout: float = 5) -> bool:
         """True once the server has closed the connection (EOF or reset) within ``timeout``."""
         self.sock.settimeout(timeout)
@@ -112,9 +126,15 @@ class RawClient:
 
 
 def request(port: int, data: bytes, method: str = "GET") -> Response:
+    """One request on a new connection and its final response, which must be the last thing sent:
+    a body after a bodiless response (HEAD, 204, 304: RFC 9110 6.4.1) fails here. A caller
+    expecting more (pipelined requests, a 1xx before the final response) uses RawClient."""
     with RawClient(port) as client:
         client.send(data)
-        return client.read_response(method)
+        response = client.read_response(method)
+        extra = client.unread()
+        assert not extra, f"{len(extra)} bytes after the response: {extra[:80]!r}"
+        return response
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10, interval: float = 0.01) -> bool:

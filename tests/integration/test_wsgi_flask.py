@@ -117,6 +117,7 @@ def test_send_file_goes_through_the_file_wrapper_to_sendfile(
         assert sent_from and set(sent_from) == {str(download)}
         status, body = get(client, "/download", "HEAD")  # the same connection goes on
         assert (status, body) == (200, b"")
+        assert get(client, "/") == (200, b"index"), "no body bytes were sent for HEAD"
 
 
 def test_an_exception_in_a_view_is_a_500(threads: int, download: Path) -> None:
