@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.client import RawClient, request
+from tests.integration.client import RawClient, request, wait_until
 from tests.integration.processes import run_cli
+
+
+def refuses(port: int) -> bool:
+    """True when a connection to 127.0.0.1:``port`` is refused: nothing listens there."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
 
 
 def test_serves_a_directory_and_prints_where(spawn, docroot: Path) -> None:
@@ -102,14 +111,33 @@ def test_sigterm_lets_a_large_download_finish_then_exits_0(spawn, docroot: Path)
         while b"\r\n\r\n" not in client.buffer:
             client._fill()
         server.process.send_signal(signal.SIGTERM)
+        # The drain stops accepting first: new connections are refused while this download, unread
+        # and far larger than the socket buffers, is still in flight.
+        assert wait_until(lambda: refuses(server.port))
+        assert server.alive()
         response = client.read_response()
         # Its response out, the connection closes now, not when the 30 s grace period ends.
         assert client.is_closed(timeout=5)
     assert response.header("Content-Length") == str(len(data))
     assert hashlib.sha256(response.body).digest() == hashlib.sha256(data).digest()
     assert server.process.wait(timeout=20) == 0
-    with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+
+
+def test_grace_expiry_cuts_a_download_short_and_exits_0(spawn, docroot: Path) -> None:
+    size = 64 << 20
+    (docroot / "big.bin").write_bytes(b"x" * size)
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--grace", "0.5", "0")
+    with RawClient(server.port, timeout=30) as client:
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        while b"\r\n\r\n" not in client.buffer:
+            client._fill()
+        server.process.send_signal(signal.SIGTERM)
+        # The client reads nothing, so the response cannot finish: the 0.5 s grace period ends it.
+        assert server.process.wait(timeout=5) == 0
+        head, _, body = client.read_until_closed().partition(b"\r\n\r\n")
+    assert f"\r\nContent-Length: {size}\r\n".encode() in head + b"\r\n"
+    assert len(body) < size, "the connection was closed before the whole body was sent"
 
 
 def test_sigint_with_idle_keep_alive_connection_exits_at_once(spawn, docroot: Path) -> None:
