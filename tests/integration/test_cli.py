@@ -13,6 +13,19 @@ import pytest
 from tests.integration.client import RawClient, request, wait_until
 from tests.integration.processes import run_cli
 
+GET_HELLO = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+
+
+def ipv6_loopback() -> bool:
+    """True when this host can listen on ::1."""
+    if not socket.has_ipv6:
+        return False
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        return False
+    return True
+
 
 def refuses(port: int) -> bool:
     """True when a connection to 127.0.0.1:``port`` is refused: nothing listens there."""
@@ -55,12 +68,7 @@ def test_quiet_prints_no_access_log(spawn, docroot: Path, tmp_path: Path) -> Non
 
 
 def test_ipv6_loopback_and_host_names_can_be_bound(spawn, docroot: Path) -> None:
-    if not socket.has_ipv6:
-        pytest.skip("no IPv6")
-    try:
-        probe = socket.create_server(("::1", 0), family=socket.AF_INET6)
-        probe.close()
-    except OSError:
+    if not ipv6_loopback():
         pytest.skip("::1 is not available")
     server = spawn("-b", "::1", "-d", str(docroot), "-q", "0")
     assert "http://[::1]:" in server.banner
@@ -69,7 +77,23 @@ def test_ipv6_loopback_and_host_names_can_be_bound(spawn, docroot: Path) -> None
         assert sock.recv(100).startswith(b"HTTP/1.1 200")
     server.stop()
     named = spawn("-b", "localhost", "-d", str(docroot), "-q", "0")
-    named.stop()
+    # RawClient connects with socket.create_connection, which tries every address "localhost" has:
+    # this passes whichever family the server bound.
+    with RawClient(named.port, host="localhost") as client:
+        client.send(GET_HELLO)
+        assert client.read_response().body == b"hello world\n"
+    assert named.stop() == 0
+
+
+def test_with_no_bind_it_listens_dual_stack(spawn, docroot: Path) -> None:
+    # The one wildcard bind of the suite (all interfaces, as http.server does): port 0, stopped at the end.
+    server = spawn("-d", str(docroot), "-q", "0")
+    assert request(server.port, GET_HELLO).status == 200
+    if socket.has_dualstack_ipv6() and ipv6_loopback():
+        with RawClient(server.port, host="::1") as client:
+            client.send(GET_HELLO)
+            assert client.read_response().status == 200
+    assert server.stop() == 0
 
 
 @pytest.mark.parametrize("port", ["70000", "-1", "http", "8o80"])
