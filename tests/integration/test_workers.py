@@ -41,16 +41,40 @@ def open_sockets(pid: int) -> int:
     return count
 
 
+def gone(pid: int) -> bool:
+    """True once ``pid`` has exited (a zombie counts: it runs no more)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 @pytest.fixture
-def two_workers(spawn: Callable[..., ReactorProcess], docroot: Path) -> Iterator[ReactorProcess]:
-    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--workers", "2", "0")
+def supervise(spawn: Callable[..., ReactorProcess], docroot: Path) -> Iterator[Callable[[str], ReactorProcess]]:
+    """``supervise(workers)``: the docroot served with ``--workers workers``; after the test the
+    supervisor is stopped and any worker it left is killed."""
+    started: list[ReactorProcess] = []
+
+    def start(workers: str) -> ReactorProcess:
+        server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--workers", workers, "0")
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        workers = children(server.process.pid)  # before the supervisor goes: then they are init's
+        server.stop()
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def two_workers(supervise: Callable[[str], ReactorProcess]) -> ReactorProcess:
+    server = supervise("2")
     assert wait_until(lambda: len(children(server.process.pid)) == 2)
-    yield server
-    workers = children(server.process.pid)  # before the supervisor goes: then they are init's
-    server.stop()
-    for pid in workers:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    return server
 
 
 def test_both_workers_answer(two_workers: ReactorProcess) -> None:
@@ -97,6 +121,26 @@ def test_sigterm_drains_every_worker_and_exits_0(two_workers: ReactorProcess, do
     assert wait_until(lambda: not children(two_workers.process.pid))
 
 
+def test_auto_starts_one_worker_per_cpu(supervise: Callable[[str], ReactorProcess]) -> None:
+    # reactor.workers.parse_worker_count: the CPUs this process may run on, which the child inherits.
+    cpus = len(os.sched_getaffinity(0))
+    if cpus == 1:
+        pytest.skip("one CPU: auto is a single reactor without a supervisor")
+    server = supervise("auto")
+    assert wait_until(lambda: len(children(server.process.pid)) == cpus)
+    assert request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
+    assert server.stop() == 0
+
+
+def test_sigint_is_forwarded_to_every_worker_and_exits_0(two_workers: ReactorProcess, tmp_path: Path) -> None:
+    workers = children(two_workers.process.pid)
+    two_workers.process.send_signal(signal.SIGINT)  # to the supervisor alone, not its process group
+    # Well before grace + 5 s (15 s by default), when the supervisor would kill workers left running.
+    assert two_workers.process.wait(timeout=10) == 0
+    assert all(gone(pid) for pid in workers)
+    assert "killing it" not in (tmp_path / "stderr0.txt").read_text(), "every worker stopped by itself"
+
+
 def test_bad_worker_count_is_one_line_and_exit_2() -> None:
     result = run_cli("--workers", "0", "0")
     assert result.returncode == 2
@@ -107,12 +151,4 @@ def test_workers_stop_when_their_supervisor_is_killed(two_workers: ReactorProces
     workers = children(two_workers.process.pid)
     two_workers.process.kill()  # SIGKILL: nothing is forwarded
     two_workers.process.wait(timeout=10)
-
-    def gone(pid: int) -> bool:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-        except OSError:
-            return True
-
     assert wait_until(lambda: all(gone(pid) for pid in workers), timeout=10), "orphaned workers kept running"
