@@ -68,6 +68,17 @@ def test_status_path_serves_the_page_and_its_json(spawn, docroot: Path) -> None:
     server.stop()
 
 
+def test_no_status_page_without_the_flag(spawn, docroot: Path) -> None:
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "0")
+    missing = request(server.port, b"GET /no-such-file HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert missing.status == 404
+    for path in ("/-/status", "/-/status.json"):
+        response = request(server.port, f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        # The static handler's answer for any missing path: the page is off by default.
+        assert (response.status, response.body) == (404, missing.body), path
+    assert server.stop() == 0
+
+
 @pytest.mark.parametrize("value", ["status", "/a b", "/x?y"])
 def test_a_bad_status_path_is_one_line_and_exit_2(value: str) -> None:
     result = run_cli("--status-path", value, "0")
