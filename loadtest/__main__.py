@@ -11,7 +11,6 @@ missed. ``--host URL`` loads another server instead (one that serves a site buil
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -126,15 +125,10 @@ def _run_locust(command: list[str], log_path: Path, timeout: float) -> int:
             return process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             print(f"{PROG}: locust overran its time; stopping it", file=sys.stderr)
-            os.killpg(process.pid, signal.SIGTERM)  # the group we created with start_new_session
-            try:
-                return process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                return process.wait()
+            return servers.stop_group(process, signal.SIGTERM, STOP_TIMEOUT)
         except KeyboardInterrupt:
-            os.killpg(process.pid, signal.SIGINT)  # locust writes its report on the way out
-            return process.wait(timeout=STOP_TIMEOUT * 3)
+            # The Ctrl-C reached only our session: pass it on, locust writes its report on the way out.
+            return servers.stop_group(process, signal.SIGINT, STOP_TIMEOUT * 3)
 
 
 def _print_report(

@@ -81,8 +81,27 @@ def cpu_seconds(pid: int) -> float:
     return sum(stats[member][1] for member in family if member in stats)
 
 
+def stop_group(process: subprocess.Popen[bytes], first_signal: signal.Signals, grace: float) -> int:
+    """Stop ``process`` and the processes it forked: ``first_signal`` to its process group, then SIGKILL
+    to the group if ``process`` has not exited after ``grace`` seconds, or if the wait is interrupted
+    (a second Ctrl-C). ``process`` must lead its group (started with ``start_new_session``), so the
+    group is ours alone. Returns its exit code."""
+    if process.poll() is None:
+        os.killpg(process.pid, first_signal)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass  # killed below
+        finally:
+            if process.poll() is None:  # unreaped, so its group still exists: nobody else can hold its id
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    return process.returncode
+
+
 class ServerProcess:
-    """One server under test. ``stop()`` ends it by pid (SIGTERM, then SIGKILL after a grace)."""
+    """One server under test. ``stop()`` ends it and its process group (SIGTERM, then SIGKILL after a
+    grace)."""
 
     def __init__(self, name: str, command: list[str], port: int, log_path: Path) -> None:
         self.name = name
@@ -127,24 +146,19 @@ class ServerProcess:
 
     def stop(self, grace: float = 10.0) -> int:
         """SIGTERM, then SIGKILL if it has not exited after ``grace`` seconds. Returns the exit code."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=grace)
+        code = stop_group(self.process, signal.SIGTERM, grace)
         self._log.close()
-        return self.process.returncode
+        return code
 
 
 def start(name: str, command: list[str], port: int, cores: str | None, log_path: Path) -> ServerProcess:
     """Start ``command`` (which must listen on 127.0.0.1:``port``) pinned to ``cores`` and wait until it
-    accepts. Raises ServerError (after stopping it) if it does not come up."""
+    accepts. Raises ServerError (after stopping it) if it does not come up; stops it on any other
+    exception (KeyboardInterrupt) too."""
     server = ServerProcess(name, pinned(command, cores), port, log_path)
     try:
         server.wait_ready()
-    except ServerError:
+    except BaseException:  # a Ctrl-C too: in its own session, the terminal's SIGINT does not reach it
         server.stop()
         raise
     return server
