@@ -15,13 +15,12 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
 from loadtest import report, servers, shapes
-from loadtest.site import MANIFEST, Manifest, SiteError, build
+from loadtest.site import Manifest, SiteError, build, fetch_manifest
 
 PROG = "python -m loadtest"
 HERE = Path(__file__).resolve().parent
@@ -72,9 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _check_site(host: str) -> Manifest:
     """The manifest ``host`` serves. Raises SiteError with a hint when there is none."""
     try:
-        with urllib.request.urlopen(f"{host.rstrip('/')}/{MANIFEST}", timeout=10) as response:
-            return Manifest.from_json(response.read())
-    except (OSError, SiteError) as error:
+        return fetch_manifest(host, timeout=10)
+    except SiteError as error:
         raise SiteError(
             f"{host} does not serve a loadtest site ({error}); build one with "
             f"`python -m loadtest.site DIR` and serve DIR"

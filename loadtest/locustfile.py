@@ -22,7 +22,6 @@ import random
 import re
 import sys
 import time
-import urllib.request
 import zlib
 from functools import cache
 from pathlib import Path
@@ -42,7 +41,7 @@ from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # locust imports us by path, from any cwd
 from loadtest import shapes, slowclients
-from loadtest.site import MANIFEST, FileEntry, Manifest, SiteError, blob_range
+from loadtest.site import MANIFEST, FileEntry, Manifest, SiteError, blob_range, fetch_manifest
 
 ASSET_LINK = re.compile(r'(?:src|href)="(/(?:assets|images)/[^"]+)"')
 LISTING_LINK = re.compile(rb'href="([^"]+)"')
@@ -115,11 +114,7 @@ events.init.add_listener(drop_users_without_tasks)  # type: ignore[no-untyped-ca
 @cache
 def site_manifest(host: str) -> Manifest:
     """The manifest the server at ``host`` serves (read once per process). Raises SiteError."""
-    try:
-        with urllib.request.urlopen(f"{host.rstrip('/')}/{MANIFEST}", timeout=30) as response:
-            return Manifest.from_json(response.read())
-    except OSError as error:
-        raise SiteError(f"cannot read /{MANIFEST} from {host}: {error}") from None
+    return fetch_manifest(host, timeout=30)
 
 
 def _start_with_manifest(user: User) -> Manifest:

@@ -23,6 +23,7 @@ import os
 import random
 import struct
 import sys
+import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -121,6 +122,17 @@ class Manifest:
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise SiteError(f"not a loadtest manifest: {error}") from None
+
+
+def fetch_manifest(host: str, timeout: float) -> Manifest:
+    """The manifest the server at ``host`` (http://HOST:PORT) serves. Raises SiteError when it cannot be
+    read or is not one."""
+    url = f"{host.rstrip('/')}/{MANIFEST}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return Manifest.from_json(response.read())
+    except OSError as error:
+        raise SiteError(f"cannot read {url}: {error}") from None
 
 
 def blob_block(seed: int, path: str, index: int) -> bytes:

@@ -11,7 +11,20 @@ from pathlib import Path
 import brotli
 import pytest
 
-from loadtest.site import BLOCK, LISTING_FILES, MANIFEST, MARKER, Manifest, SiteError, blob_range, build, main
+from loadtest import servers
+from loadtest.site import (
+    BLOCK,
+    LISTING_FILES,
+    MANIFEST,
+    MARKER,
+    Manifest,
+    SiteError,
+    blob_range,
+    build,
+    fetch_manifest,
+    main,
+)
+from tests.conftest import LiveServer
 
 
 def test_the_manifest_lists_every_file_with_its_size_and_sha256(site: Path, manifest: Manifest) -> None:
@@ -92,3 +105,10 @@ def test_a_folder_that_is_not_a_site_is_refused_in_one_line(tmp_path: Path, caps
 def test_a_manifest_of_another_format_is_rejected() -> None:
     with pytest.raises(SiteError, match="format"):
         Manifest.from_json('{"format": 99}')
+
+
+def test_the_manifest_is_read_from_the_server_that_serves_the_site(site_server: LiveServer, manifest: Manifest) -> None:
+    assert fetch_manifest(f"http://127.0.0.1:{site_server.port}/", timeout=10) == manifest
+    nobody = f"http://127.0.0.1:{servers.free_port()}"
+    with pytest.raises(SiteError, match=f"cannot read {nobody}/{MANIFEST}: "):
+        fetch_manifest(nobody, timeout=10)

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from handlers.static import StaticFiles
 from loadtest.site import Manifest, blob_range
 from loadtest.slowclients import Origin, slow_read, slow_send
 from tests.conftest import LiveServer
-
-
-@pytest.fixture
-def site_server(site: Path) -> Iterator[LiveServer]:
-    server = LiveServer(StaticFiles(str(site)))
-    yield server
-    server.stop()
 
 
 def test_a_slow_reader_gets_the_right_bytes_at_its_own_pace(site_server: LiveServer, manifest: Manifest) -> None:
