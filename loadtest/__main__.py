@@ -17,10 +17,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
 
 from loadtest import report, servers, shapes
 from loadtest.site import Manifest, SiteError, build, fetch_manifest
+from reactor.cli import Parser
 
 PROG = "python -m loadtest"
 HERE = Path(__file__).resolve().parent
@@ -29,12 +29,6 @@ RESULTS = HERE / "results"
 # What locust logs when a process of its own ran above 90 % CPU (local, worker, master's summary).
 LOCUST_SATURATED = ("CPU usage above", "CPU usage was too high", "CPU usage threshold was exceeded")
 STOP_TIMEOUT = 10  # seconds locust gives running tasks at the end (a 100 MiB download, a slow reader)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        """One clear line and exit code 2, instead of argparse's usage block."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
@@ -51,7 +45,7 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = Parser(prog=PROG, description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--host", help="load this server (http://HOST:PORT) instead of starting ours")
     parser.add_argument("--site", type=Path, default=RESULTS / "site", help="where to build the site (%(default)s)")
     parser.add_argument("--results", type=Path, help="results folder (default: loadtest/results/<time>-<shape>)")

@@ -27,10 +27,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import NoReturn
 
 from loadtest import idle, servers
 from loadtest.site import LARGE, LISTING, MISSING, SiteError, build
+from reactor.cli import Parser
 
 PROG = "python -m loadtest.bench"
 HERE = Path(__file__).resolve().parent
@@ -357,11 +357,6 @@ def write_results(rows: list[Row], table: str, folder: Path) -> None:
             writer.writerow({**record, "notes": "; ".join(record["notes"])})
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def _peer(text: str) -> Server:
     name, separator, template = text.partition("=")
     if not separator or not name.strip() or "{port}" not in template:
@@ -370,7 +365,7 @@ def _peer(text: str) -> Server:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Our server and its peers side by side under wrk.")
+    parser = Parser(prog=PROG, description="Our server and its peers side by side under wrk.")
     parser.add_argument(
         "--quick", action="store_true", help=f"{QUICK_SECONDS} s per scenario instead of {FULL_SECONDS}"
     )
