@@ -8,7 +8,9 @@ import re
 import socket
 from pathlib import Path
 
-_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length: *([0-9]+)", re.IGNORECASE)
+from loadtest import rawhttp
+
+READ_CHUNK = 1 << 16
 
 
 def rss_bytes(pid: int) -> int:
@@ -22,20 +24,12 @@ def rss_bytes(pid: int) -> int:
 
 
 def _read_response(sock: socket.socket) -> None:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed before the response head")
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    match = _CONTENT_LENGTH.search(head)
-    remaining = int(match.group(1)) - len(body) if match else 0
-    while remaining > 0:
-        chunk = sock.recv(min(remaining, 65536))
-        if not chunk:
-            raise ConnectionError("closed inside the response body")
-        remaining -= len(chunk)
+    """Read one whole response, so that the connection is idle after it. Raises OSError."""
+    _status, headers, first = rawhttp.read_head(sock, READ_CHUNK)
+    # The files asked for come with a Content-Length; without one, nothing more is read.
+    length = max(rawhttp.content_length(headers), 0)
+    if len(rawhttp.read_body(sock, first, length, READ_CHUNK)) < length:
+        raise ConnectionError("closed inside the response body")
 
 
 def hold(port: int, count: int, path: str) -> list[socket.socket]:

@@ -40,7 +40,7 @@ from locust.runners import WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSV
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # locust imports us by path, from any cwd
-from loadtest import shapes, slowclients
+from loadtest import rawhttp, shapes, slowclients
 from loadtest.site import MANIFEST, FileEntry, Manifest, SiteError, blob_range, fetch_manifest
 
 ASSET_LINK = re.compile(r'(?:src|href)="(/(?:assets|images)/[^"]+)"')
@@ -410,7 +410,7 @@ class HostileUser(User):
         self.origin = slowclients.Origin.of(self.host or "")
 
     def attempt(self) -> slowclients.Received:
-        """Misbehave once. Raises slowclients.Failed or OSError."""
+        """Misbehave once. Raises rawhttp.BadResponse or OSError."""
         raise NotImplementedError
 
     def problem(self, received: slowclients.Received) -> str | None:
@@ -429,7 +429,7 @@ class HostileUser(User):
             problem = self.problem(received)
             if problem is not None:
                 error = CatchResponseError(problem)
-        except slowclients.Failed as failure:
+        except rawhttp.BadResponse as failure:  # a ConnectionError, but the server's fault: say what
             error = CatchResponseError(str(failure))
         except OSError as failure:
             error = failure

@@ -11,9 +11,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-
-class Failed(Exception):
-    """The server closed the connection or answered something that is not HTTP."""
+from loadtest import rawhttp
 
 
 @dataclass(frozen=True)
@@ -49,61 +47,37 @@ class Origin:
         return socket.AF_INET6 if ":" in self.host else socket.AF_INET
 
 
-def _read_head(sock: socket.socket, chunk: int) -> tuple[int, dict[str, str], bytes]:
-    """Status, header fields and the body bytes that came with the head. Raises Failed."""
-    received = bytearray()
-    while b"\r\n\r\n" not in received:
-        data = sock.recv(chunk)
-        if not data:
-            raise Failed(f"connection closed after {len(received)} bytes, before a full response head")
-        received += data
-    head, _, body = bytes(received).partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    parts = status_line.split(" ", 2)
-    if len(parts) < 2 or not parts[1].isdigit():
-        raise Failed(f"not an HTTP status line: {status_line!r}")
-    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
-    return int(parts[1]), headers, body
-
-
-def _content_length(headers: dict[str, str]) -> int:
-    """The declared body length, -1 when there is none. Raises Failed for a malformed one."""
-    value = headers.get("content-length", "-1")
-    try:
-        return int(value)
-    except ValueError:
-        raise Failed(f"malformed Content-Length {value!r}") from None
-
-
 def slow_read(
     origin: Origin, path: str, seconds: float, chunk: int = 8192, interval: float = 0.05, timeout: float = 30.0
 ) -> Received:
     """Ask for ``path`` and read it ``chunk`` bytes per ``interval`` through a small receive window for
     ``seconds``, then hang up. A large file keeps the server's socket buffer full all along: it must
-    wait for writability (backpressure), then see the connection go. Raises Failed or OSError."""
+    wait for writability (backpressure), then see the connection go. Raises rawhttp.BadResponse or OSError."""
     with socket.socket(origin.family()) as sock:
         sock.settimeout(timeout)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)  # before connect: sets the window
         sock.connect((origin.host, origin.port))
         sock.sendall(origin.request(path))
         sent = time.monotonic()
-        status, headers, first = _read_head(sock, chunk)
+        status, headers, first = rawhttp.read_head(sock, chunk)
         waited = time.monotonic() - sent
         body = bytearray(first)
-        length = _content_length(headers)
+        length = rawhttp.content_length(headers)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and len(body) != length:
             time.sleep(interval)
             data = sock.recv(chunk)
             if not data:
-                raise Failed(f"connection closed after {len(body)} body bytes, while the client was reading")
+                raise rawhttp.BadResponse(
+                    f"connection closed after {len(body)} body bytes, while the client was reading"
+                )
             body += data
         return Received(status, headers, bytes(body), waited)
 
 
 def slow_send(origin: Origin, path: str, chunk: int = 8, interval: float = 0.1, timeout: float = 30.0) -> Received:
     """Send the request head ``chunk`` bytes per ``interval`` (a slowloris that does finish), then read
-    the whole answer at full speed. Raises Failed or OSError."""
+    the whole answer at full speed. Raises rawhttp.BadResponse or OSError."""
     request = origin.request(path)
     with socket.create_connection((origin.host, origin.port), timeout=timeout) as sock:
         for start in range(0, len(request), chunk):
@@ -111,13 +85,7 @@ def slow_send(origin: Origin, path: str, chunk: int = 8, interval: float = 0.1, 
                 time.sleep(interval)
             sock.sendall(request[start : start + chunk])
         sent = time.monotonic()
-        status, headers, first = _read_head(sock, 1 << 16)
+        status, headers, first = rawhttp.read_head(sock, 1 << 16)
         waited = time.monotonic() - sent
-        body = bytearray(first)
-        length = _content_length(headers)
-        while len(body) != length:
-            data = sock.recv(1 << 16)
-            if not data:
-                break  # a body framed by the close, or cut short: the caller checks its length
-            body += data
-        return Received(status, headers, bytes(body), waited)
+        body = rawhttp.read_body(sock, first, rawhttp.content_length(headers), 1 << 16)
+        return Received(status, headers, body, waited)  # a body cut short is the caller's to see

@@ -1,4 +1,5 @@
-"""The hostile clients against a live server: they finish their request slowly and get it right."""
+"""The raw-socket clients against a live server: the hostile ones finish their request slowly and get
+it right; the benchmark's idle ones are left open after a whole response."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 
 import pytest
 
+from loadtest import idle
 from loadtest.site import Manifest, blob_range
 from loadtest.slowclients import Origin, slow_read, slow_send
 from tests.conftest import LiveServer
@@ -35,3 +37,13 @@ def test_origins_are_plain_http_urls() -> None:
     assert b"Host: [::1]:81\r\n" in Origin("::1", 81).request("/x")
     with pytest.raises(ValueError, match="plain http"):
         Origin.of("https://example.org")
+
+
+def test_idle_connections_are_held_open_after_one_whole_response(site_server: LiveServer) -> None:
+    held = idle.hold(site_server.port, 3, "/data/64KiB.bin")  # more than one recv
+    try:
+        assert len(held) == 3
+        statistics = site_server.statistics()
+        assert (statistics.connections, statistics.requests, statistics.queued) == (3, 3, 0)
+    finally:
+        idle.release(held)
