@@ -117,20 +117,26 @@ def site_manifest(host: str) -> Manifest:
     return fetch_manifest(host, timeout=30)
 
 
+def _report(user: User, kind: str, name: str, milliseconds: float, length: int, error: Exception | None) -> None:
+    """Report an outcome locust's clients did not see (a raw socket's, or a check made without a
+    request) as a request of type ``kind``: it shows in the statistics and the failures like any other."""
+    user.environment.events.request.fire(
+        request_type=kind,
+        name=name,
+        response_time=milliseconds,
+        response_length=length,
+        exception=error,
+        context={},
+    )
+
+
 def _start_with_manifest(user: User) -> Manifest:
     """The site's manifest, or a reported failure and the end of this user."""
     started = time.perf_counter()
     try:
         return site_manifest(user.host or "")
     except SiteError as error:
-        user.environment.events.request.fire(
-            request_type="GET",
-            name=f"/{MANIFEST}",
-            response_time=(time.perf_counter() - started) * 1000,
-            response_length=0,
-            exception=error,
-            context={},
-        )
+        _report(user, "GET", f"/{MANIFEST}", (time.perf_counter() - started) * 1000, 0, error)
         raise StopUser from None
 
 
@@ -185,35 +191,29 @@ class Visitor(FastHttpUser):
         if etag is not None:
             self.etags[path] = etag
 
-    def _fetch(self, path: str, name: str, headers: dict[str, str] | None = None) -> None:
-        """GET a file of the site as a browser would (compressed if the server offers) and check it."""
+    def _fetch(self, path: str, name: str, headers: dict[str, str] | None = None) -> bytes | None:
+        """GET a file of the site as a browser would (compressed if the server offers) and check it.
+        Returns its (decoded) body, or None when it failed."""
         entry = self.site.files[path]
         request_headers = {"Accept-Encoding": BROWSER_ENCODINGS, **(headers or {})}
         with self.client.get(path, name=name, headers=request_headers, catch_response=True) as response:
             problem = _file_problem(response, entry)
             if problem:
                 response.failure(problem)
-                return
+                return None
             self._remember(path, response)
             response.success()
+            return response.content or b""
 
     @tag("page")
     @task(20)
     def browse(self) -> None:
         """A page, then its stylesheet, scripts and images, fetched in parallel like a browser."""
-        path = random.choice(self.site.pages)
-        with self.client.get(
-            path, name="page", headers={"Accept-Encoding": BROWSER_ENCODINGS}, catch_response=True
-        ) as response:
-            problem = _file_problem(response, self.site.files[path])
-            if problem:
-                response.failure(problem)
-                return
-            self._remember(path, response)
-            response.success()
-            assets = ASSET_LINK.findall((response.content or b"").decode("utf-8", "replace"))
+        page = self._fetch(random.choice(self.site.pages), "page")
+        if page is None:
+            return
         pool = Pool(BROWSER_CONNECTIONS)
-        for asset in assets:
+        for asset in ASSET_LINK.findall(page.decode("utf-8", "replace")):
             pool.spawn(self._fetch, asset, "page asset")
         pool.join()
 
@@ -226,14 +226,8 @@ class Visitor(FastHttpUser):
             self._fetch(path, "page asset")
         etag = self.etags.get(path)
         if etag is None:
-            self.environment.events.request.fire(
-                request_type="GET",
-                name="revalidate (304)",
-                response_time=0.0,
-                response_length=0,
-                exception=CatchResponseError("the 200 response had no ETag to revalidate with (RFC 9110 8.8.3)"),
-                context={},
-            )
+            problem = "the 200 response had no ETag to revalidate with (RFC 9110 8.8.3)"
+            _report(self, "GET", "revalidate (304)", 0.0, 0, CatchResponseError(problem))
             return
         headers = {"If-None-Match": etag, "Accept-Encoding": BROWSER_ENCODINGS}
         with self.client.get(
@@ -433,14 +427,7 @@ class HostileUser(User):
             error = CatchResponseError(str(failure))
         except OSError as failure:
             error = failure
-        self.environment.events.request.fire(
-            request_type="RAW",
-            name=self.request_name,
-            response_time=waited * 1000,
-            response_length=length,
-            exception=error,
-            context={},
-        )
+        _report(self, "RAW", self.request_name, waited * 1000, length, error)
 
 
 class SlowReader(HostileUser):
