@@ -124,7 +124,7 @@ def static_suite(peers: list[Server]) -> Suite:
 
 def reactor_with(*flags: str) -> Command:
     """Our server with extra command-line flags."""
-    return lambda docroot, port: [*servers.reactor_command(docroot, port)[:-1], *flags, str(port)]
+    return lambda docroot, port: servers.reactor_command(docroot, port, *flags)
 
 
 WSGI_APP = "loadtest.wsgiapp:app"  # one short body with its Content-Length (loadtest/wsgiapp.py)

@@ -47,8 +47,9 @@ def other_cores(core: int) -> str | None:
     return ",".join(map(str, rest)) if rest else None
 
 
-def reactor_command(docroot: Path, port: int) -> list[str]:
-    return [sys.executable, "-m", "reactor", "-b", "127.0.0.1", "-d", str(docroot), "--quiet", str(port)]
+def reactor_command(docroot: Path, port: int, *flags: str) -> list[str]:
+    """``python -m reactor`` serving ``docroot`` on 127.0.0.1:``port``, with extra ``flags``."""
+    return [sys.executable, "-m", "reactor", "-b", "127.0.0.1", "-d", str(docroot), "--quiet", *flags, str(port)]
 
 
 def http_server_command(docroot: Path, port: int) -> list[str]:

@@ -264,21 +264,22 @@ class _Writer:
         self.write(path, data, encodings)
 
 
-def _is_current(root: Path, seed: int) -> bool:
-    """True when ``root`` holds a complete site of this format and seed (sizes checked, not hashes)."""
+def _current_manifest(root: Path, seed: int) -> Manifest | None:
+    """The manifest of the complete site of this format and seed that ``root`` holds (sizes checked,
+    not hashes), or None when it holds none."""
     try:
         manifest = Manifest.from_json((root / MANIFEST).read_bytes())
     except (OSError, SiteError):
-        return False
+        return None
     if manifest.seed != seed:
-        return False
+        return None
     for entry in manifest.files.values():
         try:
             if (root / entry.path.lstrip("/")).stat().st_size != entry.size:
-                return False
+                return None
         except OSError:
-            return False
-    return True
+            return None
+    return manifest
 
 
 def build(root: Path, seed: int = SEED) -> tuple[Manifest, bool]:
@@ -288,8 +289,9 @@ def build(root: Path, seed: int = SEED) -> tuple[Manifest, bool]:
     Raises SiteError if ``root`` is a non-empty directory that holds no site: we never write into
     someone's folder.
     """
-    if _is_current(root, seed):
-        return Manifest.from_json((root / MANIFEST).read_bytes()), False
+    current = _current_manifest(root, seed)
+    if current is not None:
+        return current, False
     if root.exists() and not root.is_dir():
         raise SiteError(f"{root} is not a directory")
     if root.is_dir() and any(root.iterdir()) and not (root / MARKER).exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,12 @@ def test_suites_are_chosen_by_name_and_all_means_every_one() -> None:
     assert max(scenario.idle for scenario in idle) == 10_000 and min(scenario.idle for scenario in idle) == 0
     workers = bench.workers_suite().servers
     assert [server.pinned for server in workers] == [True, False], "two workers may use both cores"
+
+
+def test_reactor_flags_come_before_the_port() -> None:
+    command = bench.reactor_with("--workers", "2")(Path("/srv/site"), 8080)
+    assert command[:3] == [sys.executable, "-m", "reactor"]
+    assert command[-3:] == ["--workers", "2", "8080"] and "/srv/site" in command
 
 
 def row(server: str, rps: float, cpu: float, requests: int, scenario: str = "1 KiB") -> Row:
