@@ -141,6 +141,17 @@ def test_http_server_fails_the_range_and_revalidation_tasks_and_the_report_says_
     assert "GET range (206): expected 206 Partial Content, got 200" in http_server_run.completed.stdout
 
 
+def test_a_threshold_missed_fails_the_command_though_every_request_succeeded(site: Path, tmp_path: Path) -> None:
+    """Issue 6: it exits non-zero when a threshold given on the command line is missed. One user doing
+    one task for a second (about 5 s in all), asked for a rate no server reaches."""
+    args = ("--site", str(site), "--users", "1", "--run-time", "1", "--min-rps", "1000000", "--", "--tags", "404")
+    run = run_loadtest(tmp_path, *args)
+    assert report.read_summary(run.results / "locust_stats.csv").failures == 0, run.completed.stdout
+    problems = re.findall(r"^FAIL: (.*)$", run.completed.stdout, re.MULTILINE)
+    assert len(problems) == 1 and re.fullmatch(r"[\d.]+ requests/s is below --min-rps 1e\+06", problems[0]), problems
+    assert run.completed.returncode == 1
+
+
 def test_a_host_that_serves_no_site_is_one_line_and_exit_2(tmp_path: Path) -> None:
     port = servers.free_port()  # nobody listens there
     run = run_loadtest(tmp_path, "--host", f"http://127.0.0.1:{port}", "--run-time", "5")
