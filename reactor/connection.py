@@ -370,12 +370,7 @@ class HTTPConnection:
         (its status line is gone: only a cut-short body can tell the client). The loop lives on."""
         logger.exception("handler failed on %r", exchange.request)
         exchange.stop_body_delivery()
-        if exchange.finished or exchange.aborted:
-            return
-        if exchange.response_started:
-            exchange.abort()
-        else:
-            exchange.respond_error(500)
+        exchange.fail()
 
     def _send(self) -> None:
         try:
