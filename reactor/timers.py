@@ -89,11 +89,9 @@ class TimerHeap:
                 due.append(handle)
         if self.cancelled > 64 and self.cancelled > len(heap) // 2:
             # Mostly dead entries: rebuild so memory follows the live timers (asyncio does the same).
+            # The live handles keep pointing here; the dropped ones are cancelled, and cancel() never
+            # reads _heap again.
             live = [entry for entry in heap if not entry[2].cancelled]
-            for entry in heap:
-                entry[2]._heap = None
-            for entry in live:
-                entry[2]._heap = self
             heapq.heapify(live)
             self._heap = live
             self.cancelled = 0

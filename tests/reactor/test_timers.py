@@ -106,3 +106,22 @@ def test_the_heap_counts_cancellations_without_scanning_and_compacts() -> None:
     loop.call_soon(fired.append, 1)
     tick(loop)
     assert loop.statistics().timers == 0
+
+
+def test_timers_that_survive_a_compaction_still_count_their_cancellations() -> None:
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+    handles = [loop.call_later(100 + i, lambda: None) for i in range(1000)]
+    for handle in handles[:900]:
+        handle.cancel()
+    tick(loop)
+    assert loop.statistics().timers == 100
+    for handle in handles[:940]:
+        handle.cancel()  # the 900 dropped ones count nothing, the 40 live ones count 40
+    tick(loop)
+    assert loop.statistics().timers == 100, "40 dead entries out of 100: not worth a rebuild"
+    for handle in handles[940:970]:
+        handle.cancel()
+    tick(loop)
+    assert loop.statistics().timers == 30, "70 counted: the live ones still report to the heap"
+    loop.close()
