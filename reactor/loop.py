@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reactor.clock import Clock
-from reactor.timers import Handle, TimerHeap
+from reactor.timers import Handle, TimerHandle, TimerHeap
 from reactor.trace import Tracer
 
 logger = logging.getLogger("reactor.loop")
@@ -142,11 +142,11 @@ class EventLoop:
         self._ready.append(handle)
         return handle
 
-    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> Handle:
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> TimerHandle:
         """Run ``callback(*args)`` once ``delay`` seconds have passed on the loop's clock."""
         return self._timers.push(self.time() + delay, callback, args)
 
-    def call_at(self, when: float, callback: Callable[..., object], *args: Any) -> Handle:
+    def call_at(self, when: float, callback: Callable[..., object], *args: Any) -> TimerHandle:
         """Run ``callback(*args)`` once the loop's clock reaches ``when``."""
         return self._timers.push(when, callback, args)
 

@@ -50,22 +50,29 @@ class Handle:
         return f"<Handle {name}{at}{state}>"
 
 
+class TimerHandle(Handle):
+    """A Handle on the timer heap: ``when`` is always a time."""
+
+    __slots__ = ()
+    when: float
+
+
 class TimerHeap:
     """Timers ordered by ``(when, sequence)``: equal deadlines fire in the order they were set."""
 
     __slots__ = ("_heap", "_sequence", "cancelled")
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Handle]] = []
+        self._heap: list[tuple[float, int, TimerHandle]] = []
         self._sequence = itertools.count()
         self.cancelled = 0  # cancelled handles still in the heap, counted as they are cancelled
 
-    def push(self, when: float, callback: Callable[..., object], args: tuple[Any, ...]) -> Handle:
-        handle = Handle(when, callback, args, self)
+    def push(self, when: float, callback: Callable[..., object], args: tuple[Any, ...]) -> TimerHandle:
+        handle = TimerHandle(when, callback, args, self)
         heapq.heappush(self._heap, (when, next(self._sequence), handle))
         return handle
 
-    def _pop(self) -> Handle:
+    def _pop(self) -> TimerHandle:
         handle = heapq.heappop(self._heap)[2]
         handle._heap = None  # cancelling it from now on changes nothing here
         if handle.cancelled:
@@ -79,7 +86,7 @@ class TimerHeap:
             self._pop()
         return heap[0][0] if heap else None
 
-    def pop_due(self, now: float) -> list[Handle]:
+    def pop_due(self, now: float) -> list[TimerHandle]:
         """Remove and return the live timers due at ``now``, earliest first."""
         heap = self._heap
         due = []
@@ -113,14 +120,15 @@ class Deadline:
         self._loop = loop
         self._callback = callback
         self._deadline: float | None = None
-        self._timer: Handle | None = None
+        self._timer: TimerHandle | None = None
 
     def set(self, delay: float) -> None:
         """Fire ``delay`` seconds from now, replacing any earlier setting."""
         deadline = self._loop.time() + delay
         self._deadline = deadline
         timer = self._timer
-        if timer is None or timer.cancelled or timer.when is None or timer.when > deadline:
+        # A stored timer is never cancelled (clear and this method let go of the one they cancel).
+        if timer is None or timer.when > deadline:
             if timer is not None:
                 timer.cancel()
             self._timer = self._loop.call_at(deadline, self._fire)
