@@ -126,13 +126,14 @@ class EventLoop:
         on_writable: IOCallback | None,
     ) -> None:
         """Move ``fileobj`` from watching ``old`` events to ``new`` ones, 0 meaning not watched: the
-        register, modify or unregister that takes. A selector cannot watch a file for nothing."""
+        register, modify or unregister that takes. A selector cannot watch a file for nothing.
+        Callers pass a ``new`` that differs from ``old``: no mask is compared here again."""
         if old == 0:
             self.register(fileobj, new, on_readable, on_writable)
         elif new == 0:
             self.unregister(fileobj)
         else:
-            self.modify(fileobj, new)
+            self._selector.modify(fileobj, new, (on_readable, on_writable))
 
     # -- callbacks --------------------------------------------------------------------------------
 
