@@ -22,7 +22,7 @@ from handlers.cli import Built, add_handler_arguments, handler_factory
 from handlers.status import StatusPage
 from reactor.accesslog import AccessLog
 from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args, normalize_argv
-from reactor.limits import Limits, descriptor_limit
+from reactor.limits import Limits, default_max_connections, descriptor_limit
 from reactor.listener import bind, reserve
 from reactor.loop import SELECT_MAX_FD, EventLoop, make_selector
 from reactor.server import Server
@@ -57,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     if args.selector == "select":
-        # select() cannot watch descriptor 1024 or above; a connection may hold a file open too.
-        limits = dataclasses.replace(limits, max_connections=min(limits.max_connections, SELECT_MAX_FD // 2 - 16))
+        # select() cannot watch descriptor 1024 or above.
+        select_cap = default_max_connections(SELECT_MAX_FD)
+        limits = dataclasses.replace(limits, max_connections=min(limits.max_connections, select_cap))
     reuse_port = args.workers > 1 and shares_port_by_reuseport()
     try:
         # With SO_REUSEPORT each worker listens on its own socket; the supervisor only holds the port.
@@ -70,13 +71,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"cannot listen on {where}: {error.strerror}")
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    if limits.max_connections > Limits().max_connections:
+    descriptors = descriptor_limit()
+    served = default_max_connections(descriptors)
+    if limits.max_connections > served:
         # nginx warns the same way ("worker_connections exceed open file resource limit").
         logging.warning(
             "--max-connections %d: RLIMIT_NOFILE (%d descriptors) serves about %d; accept will pause on EMFILE",
             limits.max_connections,
-            descriptor_limit(),
-            Limits().max_connections,
+            descriptors,
+            served,
         )
     host, port = sock.getsockname()[:2]
     print(f"Serving HTTP on {host} port {port} (http://{_url_host(host)}:{port}/) ...", flush=True)

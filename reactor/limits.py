@@ -15,10 +15,13 @@ def descriptor_limit() -> int:
     return 65536 if soft == resource.RLIM_INFINITY else soft
 
 
-def default_max_connections() -> int:
-    """Connections we can hold: the descriptor limit minus headroom for listeners, files being sent,
-    the wakeup socket and logging. nginx's worker_connections is set by hand; we derive it."""
-    return max(1, (descriptor_limit() - 16) // 2)  # each connection may hold a file open while it sends it
+def default_max_connections(descriptors: int | None = None) -> int:
+    """Connections that ``descriptors`` (by default the descriptor limit) can hold: two each, since a
+    connection may hold a file open while it sends it, with 16 spare for listeners, the wakeup socket
+    and logging. nginx's worker_connections is set by hand; we derive it."""
+    if descriptors is None:
+        descriptors = descriptor_limit()
+    return max(1, (descriptors - 16) // 2)
 
 
 @dataclass(frozen=True)
