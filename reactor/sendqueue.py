@@ -50,9 +50,6 @@ class SendQueue:
     def __bool__(self) -> bool:
         return bool(self._entries)
 
-    def __len__(self) -> int:
-        return len(self._entries)
-
     def push_bytes(self, data: bytes) -> None:
         if data:
             self._entries.append(data)

@@ -59,10 +59,6 @@ class Supervisor:
         self._workers: dict[int, tuple[int, float]] = {}  # pid -> (worker number, start time)
         self._stopping: int | None = None  # the signal that asked us to stop
 
-    @property
-    def pids(self) -> list[int]:
-        return list(self._workers)
-
     def run(self) -> int:
         """Fork the workers and supervise them; return the exit code once all have stopped."""
         loop = self._loop
