@@ -115,7 +115,7 @@ def serve(
         handler = status_page = StatusPage(args.status_path, handler)
     access_log = None if args.quiet else AccessLog(sys.stderr)
     if access_log is not None:
-        access_log.flush_every(loop)
+        access_log.flush_on(loop)
     server = Server(loop, [sock], handler, limits, access_log, tracer)
     if status_page is not None:
         status_page.watch(loop, server.statistics)

@@ -1,8 +1,9 @@
 """One line per response in the Common Log Format: host ident user [time] "request line" status bytes.
 
-Lines are collected and written in batches, once a second or every 256 lines, rather than one write
-per response: a write to stderr is a syscall on the loop thread, and it blocks the whole server while
-the reader of a pipe lags. A line is therefore at most a second late.
+Lines are collected and written in batches, a second after the first line of a batch or every 256
+lines, rather than one write per response: a write to stderr is a syscall on the loop thread, and it
+blocks the whole server while the reader of a pipe lags. A line is therefore at most a second late,
+and while nothing is logged no timer is armed, so an idle server sleeps in select.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TextIO
 
 from reactor.clock import Clock
 from reactor.loop import EventLoop
+from reactor.timers import Handle
 
 FLUSH_INTERVAL = 1.0
 FLUSH_LINES = 256
@@ -20,7 +22,7 @@ FLUSH_LINES = 256
 class AccessLog:
     """Collects CLF lines for ``stream``; the timestamp is formatted at most once a second."""
 
-    __slots__ = ("_stream", "_wall", "_second", "_stamp", "_lines")
+    __slots__ = ("_stream", "_wall", "_second", "_stamp", "_lines", "_loop", "_timer")
 
     def __init__(self, stream: TextIO, wall: Clock = time.time) -> None:
         self._stream = stream
@@ -28,6 +30,8 @@ class AccessLog:
         self._second = -1
         self._stamp = ""
         self._lines: list[str] = []
+        self._loop: EventLoop | None = None
+        self._timer: Handle | None = None  # armed on the loop while lines wait
 
     def __call__(self, client: str, request_line: str, status: int, size: int) -> None:
         second = int(self._wall())
@@ -35,9 +39,12 @@ class AccessLog:
             self._second = second
             self._stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(second))
         request_line = request_line.encode("unicode_escape").decode("ascii").replace('"', '\\"')
-        self._lines.append(f'{client} - - [{self._stamp}] "{request_line}" {status} {size or "-"}\n')
-        if len(self._lines) >= FLUSH_LINES:
+        lines = self._lines
+        lines.append(f'{client} - - [{self._stamp}] "{request_line}" {status} {size or "-"}\n')
+        if len(lines) >= FLUSH_LINES:
             self.flush()
+        elif self._timer is None and self._loop is not None:
+            self._timer = self._loop.call_later(FLUSH_INTERVAL, self._flush_on_time)
 
     def flush(self) -> None:
         """Write what was collected."""
@@ -46,11 +53,10 @@ class AccessLog:
             self._stream.write("".join(lines))
             self._stream.flush()
 
-    def flush_every(self, loop: EventLoop, interval: float = FLUSH_INTERVAL) -> None:
-        """Write what was collected every ``interval`` seconds, on ``loop``."""
+    def flush_on(self, loop: EventLoop) -> None:
+        """Have ``loop`` write what was collected at most FLUSH_INTERVAL seconds after it was logged."""
+        self._loop = loop
 
-        def tick() -> None:
-            self.flush()
-            loop.call_later(interval, tick)
-
-        loop.call_later(interval, tick)
+    def _flush_on_time(self) -> None:
+        self._timer = None
+        self.flush()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from reactor.accesslog import FLUSH_LINES, AccessLog
 from reactor.loop import EventLoop
 from reactor.testing import FakeClock, tick
@@ -41,11 +43,28 @@ def test_the_loop_flushes_what_was_collected_every_second() -> None:
     clock = FakeClock()
     loop = EventLoop(clock=clock)
     log = AccessLog(stream)
-    log.flush_every(loop)
+    log.flush_on(loop)
     log("127.0.0.1", "GET / HTTP/1.1", 200, 1)
     tick(loop)
     assert stream.getvalue() == ""
     clock.advance(1.0)
     tick(loop)
     assert "GET / HTTP/1.1" in stream.getvalue()
+    loop.close()
+
+
+def test_an_idle_loop_with_an_access_log_arms_no_timer() -> None:
+    # The loop's rule: the select timeout comes from the nearest timer, never a polling interval.
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+    log = AccessLog(io.StringIO())
+    log.flush_on(loop)
+    assert loop.select_timeout() is None, "nothing logged: select may sleep until I/O"
+    log("127.0.0.1", "GET / HTTP/1.1", 200, 1)
+    log("127.0.0.1", "GET / HTTP/1.1", 200, 1)
+    assert loop.statistics().timers == 1, "one timer for the batch"
+    assert loop.select_timeout() == pytest.approx(1.0)
+    clock.advance(1.0)
+    tick(loop)
+    assert loop.select_timeout() is None, "written: no timer until the next line"
     loop.close()
