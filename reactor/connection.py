@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from reactor.clock import HttpDate
 from reactor.errors import is_peer_gone
-from reactor.exchange import Exchange, Handler
+from reactor.exchange import ERROR_CONTENT_TYPE, Exchange, Handler
 from reactor.http.errors import ProtocolError
 from reactor.http.events import CLOSED, NEED_DATA, PAUSED, Data, EndOfMessage, Request
 from reactor.http.parser import RequestParser
@@ -34,7 +34,7 @@ from reactor.trace import Tracer
 
 logger = logging.getLogger("reactor.connection")
 
-_ERROR_FIELDS = encode_fields([("Content-Type", "text/html; charset=utf-8")])
+_ERROR_FIELDS = encode_fields([ERROR_CONTENT_TYPE])
 
 
 class IOState(enum.Enum):
@@ -224,11 +224,8 @@ class HTTPConnection:
 
     def response_ended(self, exchange: Exchange, body_bytes: int) -> None:
         """The exchange queued its last byte: log it and move the cycle on."""
-        request = exchange.request
         if self._access_log is not None:
-            self._access_log(
-                self.address[0], f"{request.method} {request.target} {request.version}", exchange.status, body_bytes
-            )
+            self._access_log(self.address[0], exchange.request.request_line, exchange.status, body_bytes)
         if self._trace is not None:
             self._trace("response", f"{exchange.status} body={body_bytes}")
         self._cycle.apply(Transition.RESPONSE_END)
@@ -349,7 +346,7 @@ class HTTPConnection:
         self.requests += 1
         self._counters.requests += 1
         if self._trace is not None:
-            self._trace("request", f"{request.method} {request.target} {request.version}")
+            self._trace("request", request.request_line)
         exchange = Exchange(self, request)
         self._exchange = exchange
         try:
@@ -543,7 +540,7 @@ class HTTPConnection:
         body = error_page(status, detail)
         self._queue.push_bytes(writer.head(status, _ERROR_FIELDS, len(body), self.http_date()) + writer.body(body))
         if self._access_log is not None:
-            request_line = f"{request.method} {request.target} {request.version}" if request else "-"
+            request_line = request.request_line if request else "-"
             self._access_log(self.address[0], request_line, status, writer.body_bytes if writer.send_body else 0)
         self._begin_close(linger=True, reason=reason)
         self.pump()

@@ -25,6 +25,7 @@ logger = logging.getLogger("reactor.exchange")
 HeaderList = Iterable[tuple[str, str]]
 _JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as their head
 Fields = HeaderList | FieldBlock  # a list of (name, value), or fields encoded once by encode_fields
+ERROR_CONTENT_TYPE = ("Content-Type", "text/html; charset=utf-8")  # of error_page's HTML
 
 
 class Exchange:
@@ -171,7 +172,7 @@ class Exchange:
     def respond_error(self, status: int, detail: str = "", headers: HeaderList = ()) -> None:
         """Send a short HTML page for an error status."""
         body = error_page(status, detail)
-        self.respond(status, [("Content-Type", "text/html; charset=utf-8"), *headers], body)
+        self.respond(status, [ERROR_CONTENT_TYPE, *headers], body)
 
     def start_response(
         self,

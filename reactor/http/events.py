@@ -87,6 +87,11 @@ class Request:
         """True when a body follows the head (chunked, or a non-zero Content-Length)."""
         return self.chunked or bool(self.content_length)
 
+    @property
+    def request_line(self) -> str:
+        """The request line rebuilt from its parts, without CRLF (RFC 9112 3): for logs and the trace."""
+        return f"{self.method} {self.target} {self.version}"
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target} {self.version}>"
 
