@@ -148,3 +148,15 @@ def test_an_episode_lasts_until_the_backlog_is_empty(rig: Rig, caplog: pytest.Lo
         tick(rig.loop)
     assert len(rig.accepted) == 2
     assert len([r for r in caplog.records if "accept failed" in r.message]) == 1
+
+
+def test_one_readiness_event_accepts_one_batch_of_non_blocking_no_delay_sockets(rig: Rig) -> None:
+    for _ in range(12):  # the rig's batch is 8
+        rig.connect()
+    tick(rig.loop)
+    assert len(rig.accepted) == 8, "one readiness event, one batch: the other connections get their turn"
+    tick(rig.loop)
+    assert len(rig.accepted) == 12, "the listener is still readable: the rest on the next event"
+    for sock in rig.accepted:
+        assert not sock.getblocking()
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), "responses leave without Nagle's delay"
