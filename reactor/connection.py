@@ -538,10 +538,14 @@ class HTTPConnection:
         # gets one.
         writer = ResponseWriter(request.method if request else "GET", "HTTP/1.1", keep_alive=False)
         body = error_page(status, detail)
-        self._queue.push_bytes(writer.head(status, _ERROR_FIELDS, len(body), self.http_date()) + writer.body(body))
+        data = writer.head(status, _ERROR_FIELDS, len(body), self.http_date()) + writer.body(body)
+        self._queue.push_bytes(data)
+        body_bytes = writer.body_bytes if writer.send_body else 0
+        if self._trace is not None:
+            self._trace("queue", f"bytes={len(data)} queued={self._queue.size}")
+            self._trace("response", f"{status} body={body_bytes}")
         if self._access_log is not None:
-            request_line = request.request_line if request else "-"
-            self._access_log(self.address[0], request_line, status, writer.body_bytes if writer.send_body else 0)
+            self._access_log(self.address[0], request.request_line if request else "-", status, body_bytes)
         self._begin_close(linger=True, reason=reason)
         self.pump()
 

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -378,6 +379,56 @@ def test_the_trace_shows_backpressure_pauses_and_resumes() -> None:
     assert "backpressure pause reading" in text
     assert "backpressure resume" in text
     assert "send bytes=" in text and " short" in text, "short sends are shown"
+
+
+def test_the_trace_shows_a_timeout_and_the_answer_it_gets() -> None:
+    stream = io.StringIO()
+    rig = Rig(hello, tracer=Tracer(stream, FakeClock()), header_timeout=10)
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\n")
+        rig.tick()
+        rig.clock.advance(11)
+        rig.tick(3)
+        assert rig.received().startswith(b"HTTP/1.1 408 ")
+    finally:
+        rig.close()
+    facts = [line.split(maxsplit=2)[2] for line in stream.getvalue().splitlines()]
+    after = [fact for fact in facts[facts.index("timeout head") + 1 :] if not fact.startswith("phase")]
+    assert after[0].startswith("queue bytes=") and after[1].startswith("response 408 body="), facts
+
+
+def test_the_trace_shows_sendfile_offsets_and_short_sends(tmp_path: Path) -> None:
+    content = bytes(range(256)) * (8 << 12)  # 8 MiB: more than a socket buffer takes at once
+    (tmp_path / "big.bin").write_bytes(content)
+    offset = 1000
+
+    def ranged(exchange: Exchange) -> None:
+        file = (tmp_path / "big.bin").open("rb")
+        exchange.respond_file(206, [], file, offset, len(content) - offset)
+
+    stream = io.StringIO()
+    rig = Rig(ranged, tracer=Tracer(stream, FakeClock()))
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        received = b""
+        for _ in range(2000):
+            rig.tick()
+            received += rig.received()
+            if not rig.connection.queued:
+                break
+        received += rig.received()
+        assert received.endswith(content[offset:])
+    finally:
+        rig.close()
+    lines = stream.getvalue().splitlines()
+    assert any("queue file fd=" in line and f"offset={offset} count={len(content) - offset}" in line for line in lines)
+    sends = [dict(field.split("=") for field in line.split()[3:]) for line in lines if line.split()[2] == "sendfile"]
+    assert len(sends) > 1, "the socket took the file in several short sends"
+    position = offset
+    for send in sends:
+        assert int(send["offset"]) == position, "each sendfile goes on where the last one stopped"
+        position += int(send["sent"])
+    assert position == len(content) and sends[-1]["left"] == "0"
 
 
 @pytest.mark.parametrize("value", ["a\r\nInjected: 1", "caf\u00e9 \u2603"])
