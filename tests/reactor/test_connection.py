@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import socket
-from collections.abc import Iterator
+import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,18 +19,25 @@ from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.testing import FakeClock, tick
 from reactor.trace import Tracer
+from tests.integration.client import wait_until
 
 
 class Rig:
     """A connection whose peer is the ``client`` end of a socketpair, driven by ``tick``."""
 
-    def __init__(self, handler, tracer: Tracer | None = None, **limits: float) -> None:
+    def __init__(
+        self,
+        handler,
+        tracer: Tracer | None = None,
+        pair: Callable[[], tuple[socket.socket, socket.socket]] = socket.socketpair,
+        **limits: float,
+    ) -> None:
         self.clock = FakeClock()
         self.loop = EventLoop(clock=self.clock)
         self.limits = dataclasses.replace(Limits(), **limits)  # type: ignore[arg-type]
         self.closed: list[HTTPConnection] = []
         config = ConnectionConfig(self.loop, handler, self.limits, None, self.closed.append, tracer=tracer)
-        self.client, server_side = socket.socketpair()
+        self.client, server_side = pair()
         server_side.setblocking(False)
         self.client.setblocking(False)
         self.connection = HTTPConnection(config, server_side, ("127.0.0.1", 40000), 1)
@@ -59,6 +68,14 @@ class Rig:
         self.client.close()
         self.connection.close("test over")
         self.loop.close()
+
+
+def tcp_pair() -> tuple[socket.socket, socket.socket]:
+    """A (client, server) pair over loopback TCP, for what only TCP does: a reset."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _address = listener.accept()
+    return client, server
 
 
 def hello(exchange: Exchange) -> None:
@@ -449,3 +466,27 @@ def test_a_header_the_handler_cannot_send_is_a_500_and_the_connection_goes_on(va
         assert received.endswith(b"fine"), "the next request is answered"
     finally:
         rig.close()
+
+
+def test_a_peer_reset_mid_response_is_a_quiet_close(caplog: pytest.LogCaptureFixture) -> None:
+    # Issue 4: a peer reset ends that connection quietly, logged at debug, never louder.
+    caplog.set_level(logging.DEBUG, logger="reactor")
+    body = b"r" * (8 << 20)
+    rig = Rig(lambda exchange: exchange.respond(200, [], body), pair=tcp_pair)
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        rig.tick()
+        assert rig.connection.state is IOState.WRITING, "the response is still going out"
+        rig.client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        rig.client.close()  # linger 0: the kernel sends RST
+
+        def closed() -> bool:
+            rig.tick()
+            return rig.connection.state is IOState.CLOSED
+
+        assert wait_until(closed)
+        assert rig.connection.close_reason == "peer reset"
+    finally:
+        rig.close()
+    assert [r for r in caplog.records if r.name == "reactor.connection" and r.levelno == logging.DEBUG]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
