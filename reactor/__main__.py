@@ -86,12 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers == 1:
         return serve(args, build, limits, sock)
 
-    def run_worker(number: int) -> int:
-        supervisor = os.getppid()
+    def run_worker(number: int, lifeline: int) -> int:
         if reuse_port:
             sock.close()
-            return serve(args, build, limits, bind(host, port, limits.listen_backlog, reuse_port=True), supervisor)
-        return serve(args, build, limits, sock, supervisor)
+            return serve(args, build, limits, bind(host, port, limits.listen_backlog, reuse_port=True), lifeline)
+        return serve(args, build, limits, sock, lifeline)
 
     return Supervisor(args.workers, run_worker, limits.grace).run()
 
@@ -101,10 +100,11 @@ def serve(
     build: Callable[[], Built],
     limits: Limits,
     sock: socket.socket,
-    supervisor: int | None = None,
+    lifeline: int | None = None,
 ) -> int:
-    """Run one reactor on ``sock`` until SIGTERM/SIGINT (or, for a worker, the loss of its
-    ``supervisor``) has drained it; return the exit code."""
+    """Run one reactor on ``sock`` until SIGTERM/SIGINT has drained it; return the exit code. A
+    worker (given its ``lifeline``, see reactor.workers) drains on SIGTERM, or when its supervisor is
+    gone; it leaves SIGINT ignored."""
     handler, close_handler = build()
     tracer = None
     if args.trace:
@@ -132,10 +132,10 @@ def serve(
         logging.info("%s: finishing responses in flight, then exiting", why)
         server.shutdown(on_stopped=loop.stop)
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGTERM,) if lifeline is not None else (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop, f"{signal.Signals(signum).name} received")
-    if supervisor is not None:
-        watch_supervisor(loop, supervisor, partial(stop, f"the supervisor (pid {supervisor}) is gone"))
+    if lifeline is not None:
+        watch_supervisor(loop, lifeline, partial(stop, f"the supervisor (pid {os.getppid()}) is gone"))
     try:
         loop.run_forever()
     finally:

@@ -100,7 +100,7 @@ class EventLoop:
 
     def register(
         self,
-        fileobj: socket.socket,
+        fileobj: socket.socket | int,
         events: int,
         on_readable: IOCallback | None,
         on_writable: IOCallback | None,
@@ -114,7 +114,7 @@ class EventLoop:
         if key.events != events:
             self._selector.modify(fileobj, events, key.data)
 
-    def unregister(self, fileobj: socket.socket) -> None:
+    def unregister(self, fileobj: socket.socket | int) -> None:
         self._selector.unregister(fileobj)
 
     def set_events(

@@ -3,8 +3,10 @@
 Each worker is the same reactor as a single-process server. Where the platform has SO_REUSEPORT, each
 worker listens on its own socket and the kernel spreads new connections among them; the supervisor
 only holds the port (bound, not listening). Elsewhere the workers share the supervisor's listening
-socket, inherited across fork. The supervisor restarts a worker that dies and forwards SIGTERM and
-SIGINT, so a drain is the workers' own graceful shutdown.
+socket, inherited across fork. The supervisor restarts a worker that dies and turns SIGTERM and
+SIGINT into one SIGTERM for each worker, so a drain is the workers' own graceful shutdown. Workers
+ignore SIGINT: a terminal sends Ctrl-C to its whole foreground process group, and a worker that got it
+directly and again from the supervisor would take the second for "close everything now".
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import selectors
 import signal
 import socket
 import sys
@@ -30,7 +33,7 @@ _RESTART_PAUSE = 1.0
 # After the grace period, workers still running are killed.
 _KILL_AFTER_GRACE = 5.0
 
-RunWorker = Callable[[int], int]  # worker number -> exit code
+RunWorker = Callable[[int, int], int]  # (worker number, lifeline: see watch_supervisor) -> exit code
 
 
 def parse_worker_count(text: str) -> int:
@@ -58,6 +61,9 @@ class Supervisor:
         self._loop = EventLoop()
         self._workers: dict[int, tuple[int, float]] = {}  # pid -> (worker number, start time)
         self._stopping: int | None = None  # the signal that asked us to stop
+        # Only this process keeps the write end: when it exits, even by SIGKILL, the read end reaches
+        # end of file in every worker (watch_supervisor).
+        self._lifeline_read, self._lifeline_write = os.pipe()
 
     def run(self) -> int:
         """Fork the workers and supervise them; return the exit code once all have stopped."""
@@ -71,6 +77,8 @@ class Supervisor:
             loop.run_forever()
         finally:
             loop.close()
+            os.close(self._lifeline_read)
+            os.close(self._lifeline_write)
         return 0
 
     def _spawn(self, number: int) -> None:
@@ -81,7 +89,9 @@ class Supervisor:
             code = 1
             try:
                 self._loop.close()  # the child gets fresh signal handling from its own loop
-                code = self._run_worker(number)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to forward
+                os.close(self._lifeline_write)
+                code = self._run_worker(number, self._lifeline_read)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -118,7 +128,7 @@ class Supervisor:
         self._stopping = signum
         for pid in self._workers:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)  # a second signal makes the workers close everything at once
+                os.kill(pid, signal.SIGTERM)  # a second one makes the workers close everything at once
         if first:
             self._loop.call_later(self._grace + _KILL_AFTER_GRACE, self._kill_stragglers)
         if not self._workers:
@@ -131,18 +141,17 @@ class Supervisor:
                 os.kill(pid, signal.SIGKILL)
 
 
-def watch_supervisor(loop: EventLoop, supervisor: int, on_gone: Callable[[], object], interval: float = 1.0) -> None:
-    """Call ``on_gone()`` once this process's parent is no longer ``supervisor``: it died (even by
-    SIGKILL, which it cannot forward) and we were re-parented. A worker must not outlive the process
-    that restarts and stops it, holding the port with nobody to stop it (gunicorn's workers check too)."""
+def watch_supervisor(loop: EventLoop, lifeline: int, on_gone: Callable[[], object]) -> None:
+    """Call ``on_gone()`` once the supervisor has exited, even by SIGKILL, which it cannot forward:
+    ``lifeline`` is the read end of a pipe whose write end only the supervisor holds, so the kernel
+    makes it readable (end of file) then. A readiness event like any other, no polling. A worker must
+    not outlive the process that restarts and stops it, holding the port with nobody to stop it."""
 
-    def check() -> None:
-        if os.getppid() != supervisor:
-            on_gone()
-        else:
-            loop.call_later(interval, check)
+    def gone() -> None:
+        loop.unregister(lifeline)
+        on_gone()
 
-    loop.call_later(interval, check)
+    loop.register(lifeline, selectors.EVENT_READ, gone, None)
 
 
 def _describe(status: int) -> str:

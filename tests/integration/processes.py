@@ -36,6 +36,7 @@ class ChildProcess:
             stderr=self._stderr,
             cwd=cwd,
             env=ENV,
+            start_new_session=True,  # its own process group: a test may signal the group, as a terminal does
             preexec_fn=preexec_fn,  # noqa: PLW1509  (only where no thread runs yet: see the robustness harness)
         )
         assert self.process.stdout is not None

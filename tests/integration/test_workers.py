@@ -121,6 +121,22 @@ def test_sigterm_drains_every_worker_and_exits_0(two_workers: ReactorProcess, do
     assert wait_until(lambda: not children(two_workers.process.pid))
 
 
+def test_ctrl_c_in_a_terminal_drains_the_workers(two_workers: ReactorProcess, docroot: Path) -> None:
+    # A terminal sends SIGINT to its whole foreground process group: every worker gets it directly, and
+    # the supervisor forwards its own. That is still one request to drain, not "again: close now".
+    data = os.urandom(16 << 20)
+    (docroot / "big.bin").write_bytes(data)
+    with RawClient(two_workers.port, timeout=30) as client:
+        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        while b"\r\n\r\n" not in client.buffer:
+            client._fill()
+        os.killpg(two_workers.pid, signal.SIGINT)  # the children were started in a session of their own
+        response = client.read_response()
+    assert hashlib.sha256(response.body).digest() == hashlib.sha256(data).digest()
+    assert two_workers.process.wait(timeout=20) == 0
+
+
 def test_auto_starts_one_worker_per_cpu(supervise: Callable[[str], ReactorProcess]) -> None:
     # reactor.workers.parse_worker_count: the CPUs this process may run on, which the child inherits.
     cpus = len(os.sched_getaffinity(0))
