@@ -89,7 +89,7 @@ class BaseHTTPRequestHandler(http.server.BaseHTTPRequestHandler):
         self.command = head.method
         self.path = head.target
         self.request_version = head.version
-        self.requestline = f"{head.method} {head.target} {head.version}"
+        self.requestline = head.request_line
         self.raw_requestline = (self.requestline + "\r\n").encode("latin-1")
         self.headers = http.client.HTTPMessage()
         for name, value in head.headers:
