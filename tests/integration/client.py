@@ -137,6 +137,18 @@ def request(port: int, data: bytes, method: str = "GET") -> Response:
         return response
 
 
+def start_download(port: int, target: str) -> RawClient:
+    """A GET of ``target`` on a connection with a small receive buffer, returned once the response head
+    has arrived: a large body is then still in flight, held back because the client is not reading."""
+    client = RawClient(port, timeout=30)
+    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    client.send(f"GET {target} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    while b"\r\n\r\n" not in client.buffer:
+        if not client._fill():
+            raise ConnectionError(f"closed before a full head: {bytes(client.buffer)!r}")
+    return client
+
+
 def wait_until(predicate: Callable[[], object], timeout: float = 10, interval: float = 0.01) -> bool:
     """Poll ``predicate`` until it is true or ``timeout`` passes; return its last value."""
     deadline = time.monotonic() + timeout

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.client import RawClient, request, wait_until
+from tests.integration.client import RawClient, request, start_download, wait_until
 from tests.integration.processes import run_cli
 
 GET_HELLO = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -129,11 +129,7 @@ def test_sigterm_lets_a_large_download_finish_then_exits_0(spawn, docroot: Path)
     data = os.urandom(64 << 20)
     (docroot / "big.bin").write_bytes(data)
     server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--grace", "30", "0")
-    with RawClient(server.port, timeout=30) as client:
-        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        client.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
-        while b"\r\n\r\n" not in client.buffer:
-            client._fill()
+    with start_download(server.port, "/big.bin") as client:
         server.process.send_signal(signal.SIGTERM)
         # The drain stops accepting first: new connections are refused while this download, unread
         # and far larger than the socket buffers, is still in flight.
@@ -151,11 +147,7 @@ def test_grace_expiry_cuts_a_download_short_and_exits_0(spawn, docroot: Path) ->
     size = 64 << 20
     (docroot / "big.bin").write_bytes(b"x" * size)
     server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--grace", "0.5", "0")
-    with RawClient(server.port, timeout=30) as client:
-        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        client.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
-        while b"\r\n\r\n" not in client.buffer:
-            client._fill()
+    with start_download(server.port, "/big.bin") as client:
         server.process.send_signal(signal.SIGTERM)
         # The client reads nothing, so the response cannot finish: the 0.5 s grace period ends it.
         assert server.process.wait(timeout=5) == 0

@@ -6,13 +6,12 @@ import contextlib
 import hashlib
 import os
 import signal
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.client import RawClient, request, wait_until
+from tests.integration.client import RawClient, request, start_download, wait_until
 from tests.integration.processes import ReactorProcess, run_cli
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find the workers")
@@ -106,12 +105,7 @@ def test_a_killed_worker_is_replaced(two_workers: ReactorProcess) -> None:
 def test_sigterm_drains_every_worker_and_exits_0(two_workers: ReactorProcess, docroot: Path) -> None:
     data = os.urandom(16 << 20)
     (docroot / "big.bin").write_bytes(data)
-    clients = [RawClient(two_workers.port, timeout=30) for _ in range(8)]
-    for client in clients:
-        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        client.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
-        while b"\r\n\r\n" not in client.buffer:
-            client._fill()
+    clients = [start_download(two_workers.port, "/big.bin") for _ in range(8)]
     two_workers.process.send_signal(signal.SIGTERM)
     for client in clients:
         response = client.read_response()
@@ -126,11 +120,7 @@ def test_ctrl_c_in_a_terminal_drains_the_workers(two_workers: ReactorProcess, do
     # the supervisor forwards its own. That is still one request to drain, not "again: close now".
     data = os.urandom(16 << 20)
     (docroot / "big.bin").write_bytes(data)
-    with RawClient(two_workers.port, timeout=30) as client:
-        client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-        client.send(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
-        while b"\r\n\r\n" not in client.buffer:
-            client._fill()
+    with start_download(two_workers.port, "/big.bin") as client:
         os.killpg(two_workers.pid, signal.SIGINT)  # the children were started in a session of their own
         response = client.read_response()
     assert hashlib.sha256(response.body).digest() == hashlib.sha256(data).digest()
