@@ -1,7 +1,7 @@
 """``python -m loadtest.hotpath``: the Python cost of one request, with the sockets taken out.
 
-One keep-alive ``GET`` of a cached 1 KiB file goes through the real connection, parser, static
-handler, exchange and writer; the socket's recv hands out the same request every time and its send
+One keep-alive ``GET`` of a cached 1 KiB file goes through the real transport, HTTP connection,
+parser, static handler, exchange and writer; the socket's recv hands out the same request every time and its send
 takes everything. What is left is what our code costs per request, measured in-process, without the
 noise of the kernel and of a shared machine: the number to watch when changing the hot path
 (docs/performance.md). The loop's own dispatch is not included.
@@ -20,6 +20,7 @@ from handlers.static import StaticFiles
 from reactor.connection import ConnectionConfig, HTTPConnection
 from reactor.limits import Limits
 from reactor.loop import EventLoop
+from reactor.transport import Transport
 
 REQUEST = b"GET /1k.bin HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n"
 
@@ -53,11 +54,13 @@ def microseconds_per_request(requests: int, repeat: int) -> float:
         (Path(root) / "1k.bin").write_bytes(bytes(range(256)) * 4)
         real, peer = socket.socketpair()
         loop = EventLoop()
-        config = ConnectionConfig(loop, StaticFiles(root), Limits(), None, lambda connection: None)
-        connection = HTTPConnection(config, StubSocket(real), ("127.0.0.1", 40000), 1)  # type: ignore[arg-type]
-        connection.start()
-        best = min(timeit.repeat(connection.on_readable, number=requests, repeat=repeat))
-        connection.close("done")
+        limits = Limits()
+        connection = HTTPConnection(ConnectionConfig(StaticFiles(root), limits))
+        sock = StubSocket(real)
+        transport = Transport(loop, sock, ("127.0.0.1", 40000), connection, limits)  # type: ignore[arg-type]
+        transport.start()
+        best = min(timeit.repeat(transport.on_readable, number=requests, repeat=repeat))
+        transport.abort("done")
         loop.close()
         real.close()
         peer.close()

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, BinaryIO
 
+from reactor.http.connection import ERROR_CONTENT_TYPE, Fields
 from reactor.http.errors import StateError
 from reactor.http.events import Request
-from reactor.http.writer import FieldBlock, ResponseWriter, encode_fields, error_page
+from reactor.http.writer import error_page
 
 if TYPE_CHECKING:
     from reactor.connection import HTTPConnection
@@ -23,22 +24,20 @@ if TYPE_CHECKING:
 logger = logging.getLogger("reactor.exchange")
 
 HeaderList = Iterable[tuple[str, str]]
-_JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as their head
-Fields = HeaderList | FieldBlock  # a list of (name, value), or fields encoded once by encode_fields
-ERROR_CONTENT_TYPE = ("Content-Type", "text/html; charset=utf-8")  # of error_page's HTML
 
 
 class Exchange:
     """One request/response on a connection.
 
-    After the connection is gone (``aborted``) or the response ended (``finished``), calls that would
-    send are ignored, so a handler racing a disconnect needs no special care.
+    Each call goes to the connection once, which turns it into bytes for the transport. After the
+    connection is gone (``aborted``) or the response ended (``finished``), calls that would send are
+    ignored, so a handler racing a disconnect needs no special care.
     """
 
     __slots__ = (
         "request",
         "_connection",
-        "_writer",
+        "response_started",
         "status",
         "finished",
         "aborted",
@@ -47,13 +46,12 @@ class Exchange:
         "_on_end",
         "_on_abort",
         "body_paused",
-        "continue_sent",
     )
 
     def __init__(self, connection: HTTPConnection, request: Request) -> None:
         self.request = request
         self._connection = connection
-        self._writer: ResponseWriter | None = None
+        self.response_started = False
         self.status = 0
         self.finished = False
         self.aborted = False
@@ -62,7 +60,6 @@ class Exchange:
         self._on_end: Callable[[], object] | None = None
         self._on_abort: list[Callable[[], object]] = []
         self.body_paused = False
-        self.continue_sent = False
 
     # -- context ----------------------------------------------------------------------------------
 
@@ -72,15 +69,11 @@ class Exchange:
 
     @property
     def client_address(self) -> tuple[str, int]:
-        return self._connection.address
+        return self._connection.client_address
 
     @property
     def server_address(self) -> tuple[str, int]:
         return self._connection.server_address
-
-    @property
-    def response_started(self) -> bool:
-        return self._writer is not None
 
     @property
     def queued(self) -> int:
@@ -101,13 +94,10 @@ class Exchange:
         self.reads_body = True
         self._on_data = on_data
         self._on_end = on_end
-        request = self.request
-        if not request.has_body:
+        if not self.request.has_body:
             on_end()
             return
-        if request.expect_continue and not self.continue_sent and self._writer is None:
-            self.continue_sent = True
-            self._connection.send_continue()
+        self._connection.send_continue()
 
     def pause_body(self) -> None:
         """Stop delivering body data; the connection stops reading, so the client slows down."""
@@ -116,7 +106,7 @@ class Exchange:
     def resume_body(self) -> None:
         if self.body_paused:
             self.body_paused = False
-            self._connection.pump()
+            self._connection.resume_body()
 
     def body_received(self, data: bytes) -> None:
         """Called by the connection with a piece of the request body."""
@@ -139,20 +129,14 @@ class Exchange:
     # -- the response -----------------------------------------------------------------------------
 
     def respond(self, status: int, headers: Fields = (), body: bytes = b"", *, close: bool = False) -> None:
-        """Send a whole response with a bytes body."""
-        head = self._begin(status, headers, len(body), close)
-        if head is None:
-            return
-        writer = self._writer
-        assert writer is not None
-        framed = writer.body(body)
-        if len(framed) <= _JOIN_LIMIT:
-            # One buffer, one send: copying a small body is cheaper than a second syscall or a gather.
-            self._connection.queue_bytes(head + framed)
-        else:
-            self._connection.queue_bytes(head)
-            self._connection.queue_bytes(framed)
-        self.end()
+        """Send a whole response with a bytes body. Raises StateError if a response was already
+        started, ValueError for a status or header that cannot be sent (nothing is sent then)."""
+        if self._may_start():
+            self._connection.respond(self, status, headers, body, close)
+            self.response_started = True
+            self.status = status
+            self.finished = True
+            self._on_abort.clear()  # they can no longer fire; a handler object they hold is freed now
 
     def respond_file(
         self,
@@ -184,85 +168,59 @@ class Exchange:
     ) -> None:
         """Queue the status line and headers. Without ``content_length`` the body is chunked (HTTP/1.1)
         or ends with the connection (HTTP/1.0). ``close`` ends the connection after this response.
-        Raises StateError if a response was already started."""
-        head = self._begin(status, headers, content_length, close)
-        if head is not None:
-            self._connection.queue_bytes(head)
+        Raises StateError if a response was already started, ValueError as respond does."""
+        if self._may_start():
+            self._connection.start_response(self, status, headers, content_length, close)
+            self.response_started = True
+            self.status = status
 
-    def _begin(self, status: int, headers: Fields, content_length: int | None, close: bool) -> bytes | None:
-        """Start the response; return its head, not yet queued (None once the connection is gone)."""
+    def _may_start(self) -> bool:
+        """False once the connection is gone. Raises StateError if a response was already started."""
         if self.aborted:
-            return None
-        if self._writer is not None:
+            return False
+        if self.response_started:
             raise StateError("the response was already started")
-        # Encode the fields before anything changes: a value with CR or LF, or outside latin-1, raises
-        # here, and the handler's failure is still answered with a 500.
-        fields = headers if isinstance(headers, FieldBlock) else encode_fields(headers)
-        connection = self._connection
-        keep_alive = connection.response_starting(self, close)
-        writer = ResponseWriter(self.request.method, self.request.version, keep_alive)
-        head = writer.head(status, fields, content_length, connection.http_date())
-        self._writer = writer
-        self.status = status
-        if not writer.keep_alive:
-            connection.disable_keep_alive()
-        return head
+        return True
 
     def write(self, data: bytes) -> None:
         """Queue a piece of the body. Raises StateError before start_response or past Content-Length."""
-        writer = self._writer_for_body()
-        if writer is None:
-            return
-        framed = writer.body(data)
-        if framed:
-            self._connection.queue_bytes(framed)
+        if self._may_send():
+            self._connection.write_body(data)
 
     def write_file(self, file: BinaryIO, offset: int, count: int, *, owns_file: bool = False) -> None:
         """Queue ``count`` bytes of ``file`` from ``offset``, sent with os.sendfile. With ``owns_file``
         the file is closed once sent (or when the connection ends)."""
         try:
-            writer = self._writer_for_body()
-            if writer is not None:
-                before, after = writer.file_part(count)
+            may_send = self._may_send()
         except StateError:
             if owns_file:
                 file.close()
             raise
-        if writer is None or not writer.send_body:
-            if owns_file:
-                file.close()
-            return
-        connection = self._connection
-        if before:
-            connection.queue_bytes(before)
-        connection.queue_file(file, offset, count, owns_file)
-        if after:
-            connection.queue_bytes(after)
+        if may_send:
+            self._connection.write_file(file, offset, count, owns_file)
+        elif owns_file:
+            file.close()
 
     def end(self) -> None:
         """Finish the response. A body shorter than its Content-Length cannot be repaired: the
         connection is closed so the client sees the truncation."""
-        writer = self._writer_for_body()
-        if writer is None:
+        if not self._may_send():
             return
         try:
-            tail = writer.end()
+            self._connection.end_response(self)
         except StateError as error:
             logger.error("%r: %s; closing the connection", self, error)
             self.abort()
             return
         self.finished = True
         self._on_abort.clear()  # they can no longer fire; a handler object they hold is freed now
-        if tail:
-            self._connection.queue_bytes(tail)
-        self._connection.response_ended(self, writer.body_bytes)
 
     def fail(self) -> None:
         """The handler failed: answer 500 if no response has started, otherwise close the connection
         (a truncated body must not pass for a whole one). Nothing to do once finished or aborted."""
         if self.finished or self.aborted:
             return
-        if self._writer is None:
+        if not self.response_started:
             self.respond_error(500)
         else:
             self.abort()
@@ -270,7 +228,7 @@ class Exchange:
     def abort(self) -> None:
         """Give up on this response: close the connection now."""
         if not self.aborted and not self.finished:
-            self._connection.close("response aborted")
+            self._connection.abort("response aborted")
 
     def on_drain(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` once queued output is at or below the low-water mark: the signal for a
@@ -295,12 +253,14 @@ class Exchange:
             except Exception:
                 logger.exception("abort callback %r failed", callback)
 
-    def _writer_for_body(self) -> ResponseWriter | None:
+    def _may_send(self) -> bool:
+        """False once the connection is gone or the response ended. Raises StateError before
+        start_response."""
         if self.aborted or self.finished:
-            return None
-        if self._writer is None:
+            return False
+        if not self.response_started:
             raise StateError("start_response() must come first")
-        return self._writer
+        return True
 
 
 Handler = Callable[[Exchange], None]

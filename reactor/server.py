@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from functools import partial
 
+from reactor.acceptor import Acceptor
 from reactor.connection import ConnectionConfig, HTTPConnection
 from reactor.exchange import Handler
 from reactor.limits import Limits
-from reactor.listener import ListenerGroup
 from reactor.loop import EventLoop, LoopStatistics
 from reactor.timers import Handle
 from reactor.trace import Tracer
@@ -51,36 +51,33 @@ class Server:
     ) -> None:
         self.loop = loop
         self.limits = limits if limits is not None else Limits()
-        self._config = ConnectionConfig(
-            loop, handler, self.limits, access_log, self._on_connection_closed, tracer=tracer
+        config = ConnectionConfig(handler, self.limits, access_log)
+        self.acceptor = Acceptor(
+            loop,
+            sockets,
+            partial(HTTPConnection, config),
+            self.limits,
+            tracer=tracer,
+            on_closed=self._on_connection_closed,
         )
-        self.listening = ListenerGroup(loop, sockets, self._on_accept, self.limits)
-        self.connections: set[HTTPConnection] = set()
-        self._ids = itertools.count(1)
         self._shutting_down = False
         self._grace_timer: Handle | None = None
         self._on_stopped: Callable[[], object] | None = None
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
-        return self.listening.addresses
+        return self.acceptor.addresses
+
+    @property
+    def connections(self) -> Collection[HTTPConnection]:
+        """The connections open now."""
+        return self.acceptor.connections.values()
 
     def start(self) -> None:
-        self.listening.start()
-
-    def _on_accept(self, sock: socket.socket, address: tuple[str, int]) -> None:
-        if self._shutting_down:
-            sock.close()
-            return
-        connection = HTTPConnection(self._config, sock, address, next(self._ids))
-        self.connections.add(connection)
-        self.listening.count(len(self.connections))
-        connection.start()
+        self.acceptor.start()
 
     def _on_connection_closed(self, connection: HTTPConnection) -> None:
-        self.connections.discard(connection)
-        self.listening.count(len(self.connections))
-        if self._shutting_down and not self.connections:
+        if self._shutting_down and not self.acceptor.connections:
             self._stopped()
 
     def shutdown(self, grace: float | None = None, on_stopped: Callable[[], object] | None = None) -> None:
@@ -90,20 +87,20 @@ class Server:
             return
         self._shutting_down = True
         self._on_stopped = on_stopped
-        self.listening.close()
+        self.acceptor.close()
         for connection in list(self.connections):
             connection.shutdown()
-        if not self.connections:
+        if not self.acceptor.connections:
             self._stopped()
             return
         delay = self.limits.grace if grace is None else grace
-        logger.info("waiting up to %.1f s for %d connection(s) to finish", delay, len(self.connections))
+        logger.info("waiting up to %.1f s for %d connection(s) to finish", delay, len(self.acceptor.connections))
         self._grace_timer = self.loop.call_later(delay, self._grace_expired)
 
     def _grace_expired(self) -> None:
         self._grace_timer = None
-        for connection in list(self.connections):
-            connection.close("shutdown grace expired")
+        for transport in list(self.acceptor.connections):
+            transport.abort("shutdown grace expired")
 
     def _stopped(self) -> None:
         if self._grace_timer is not None:
@@ -115,22 +112,24 @@ class Server:
 
     def close(self) -> None:
         """Close every listener and connection at once (no grace)."""
-        self.listening.close()
-        for connection in list(self.connections):
-            connection.close("server closed")
+        self.acceptor.close()
+        for transport in list(self.acceptor.connections):
+            transport.abort("server closed")
 
     def statistics(self) -> ServerStatistics:
-        counters = self._config.counters
+        acceptor = self.acceptor
+        counters = acceptor.counters
         by_state: dict[str, int] = {}
         queued = largest = 0
-        for connection in self.connections:
-            by_state[connection.state.value] = by_state.get(connection.state.value, 0) + 1
-            queued += connection.queued
-            largest = max(largest, connection.queued)
+        for transport in acceptor.connections:
+            state = transport.state.value
+            by_state[state] = by_state.get(state, 0) + 1
+            queued += transport.queued
+            largest = max(largest, transport.queued)
         return ServerStatistics(
-            connections=len(self.connections),
+            connections=len(acceptor.connections),
             by_state=by_state,
-            accepted=self.listening.accepted,
+            accepted=acceptor.listening.accepted,
             requests=counters.requests,
             bytes_received=counters.bytes_received,
             bytes_sent=counters.bytes_sent,

@@ -1,11 +1,16 @@
-"""Test doubles for the reactor: a clock that moves only when told, and a socket that takes at most
-N bytes per send, so short sends and timeouts are tested without sleeping or a network."""
+"""Test doubles for the reactor: a clock that moves only when told, a socket that takes at most N bytes
+per send, and a transport that only records (Twisted's StringTransport), so short sends, timeouts and
+protocols are tested without sleeping or a network."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, BinaryIO, cast
 
+from reactor.iostate import IOState, Timeout
 from reactor.loop import EventLoop
+from reactor.transport import Counters, Protocol, Transport
 
 
 class FakeClock:
@@ -41,6 +46,104 @@ class FakeSocket:
 
     def sendmsg(self, buffers: Iterable[bytes | memoryview]) -> int:
         return self.send(b"".join(buffers))
+
+
+class FakeTransport:
+    """Stands in for a Transport under a protocol: what the protocol writes lands in ``written`` (file
+    ranges read out), what it asks for is recorded, and the test plays the peer with ``receive``,
+    ``receive_eof`` and ``time_out``. Nothing is ever queued: the peer takes every byte at once."""
+
+    def __init__(self, loop: EventLoop, address: tuple[str, int] = ("127.0.0.1", 40000)) -> None:
+        self.loop = loop
+        self.address = address
+        self.server_address = ("127.0.0.1", 8000)
+        self.id = 1
+        self.counters = Counters()
+        self.trace: Callable[[str, str], None] | None = None
+        self.state = IOState.READING
+        self.close_reason = ""
+        self.lingering = False  # close(linger=True) was asked
+        self.read_timeout = Timeout.NONE  # what resume_reading last asked for
+        self.written = bytearray()
+        self.queued = 0
+        self.protocol: Protocol | None = None
+
+    def summary(self) -> str:
+        return f"#{self.id} fake {self.address[0]}:{self.address[1]} {self.state.value} queued=0"
+
+    def attach(self, protocol: Protocol) -> None:
+        """Play the accept: ``protocol.connection_made(self)``."""
+        self.protocol = protocol
+        protocol.connection_made(cast(Transport, self))
+
+    @property
+    def closing(self) -> bool:
+        return self.state is not IOState.READING and self.state is not IOState.WAITING
+
+    @property
+    def reading(self) -> bool:
+        return self.state is IOState.READING
+
+    # -- the peer ---------------------------------------------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        assert self.protocol is not None and self.reading, "the protocol is not reading"
+        self.protocol.data_received(data)
+
+    def receive_eof(self) -> None:
+        assert self.protocol is not None and self.reading, "the protocol is not reading"
+        if not self.protocol.eof_received():
+            self.close()
+
+    def time_out(self) -> None:
+        """The read timeout the protocol asked for runs out."""
+        assert self.protocol is not None and self.reading and self.read_timeout is not Timeout.NONE
+        self.protocol.timed_out(self.read_timeout)
+
+    def take(self) -> bytes:
+        """What was written since the last take."""
+        data = bytes(self.written)
+        self.written.clear()
+        return data
+
+    # -- what the protocol calls ------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if not self.closing:
+            self.written += data
+
+    def write_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None:
+        if not self.closing:
+            self.written += os.pread(file.fileno(), count, offset)
+        if owns_file:
+            file.close()
+
+    def pause_reading(self) -> None:
+        if not self.closing:
+            self.state = IOState.WAITING
+
+    def resume_reading(self, timeout: Timeout = Timeout.NONE) -> None:
+        if not self.closing:
+            self.state = IOState.READING
+            self.read_timeout = timeout
+
+    def when_drained(self, callback: Callable[..., object], *args: Any) -> None:
+        if self.state is not IOState.CLOSED:
+            self.loop.call_soon(callback, *args)
+
+    def close(self, reason: str = "closed", *, linger: bool = False) -> None:
+        if not self.closing:
+            self.state = IOState.CLOSING
+            self.close_reason = reason
+            self.lingering = linger
+
+    def abort(self, reason: str = "aborted") -> None:
+        if self.state is IOState.CLOSED:
+            return
+        self.state = IOState.CLOSED
+        self.close_reason = reason
+        if self.protocol is not None:
+            self.protocol.connection_lost(reason)
 
 
 def _nothing() -> None:

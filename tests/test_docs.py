@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from reactor.connection import IO_TRANSITIONS
 from reactor.http.state import TRANSITIONS
+from reactor.iostate import IO_TRANSITIONS
 
 ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 EDGE = re.compile(r"^\s*(\w+) --> (\w+)(?: : (.+))?$")

@@ -1,10 +1,11 @@
 """The sans-IO request parser: fed bytes, it hands out request heads, body data and ends of message.
 
 It never touches a socket. ``receive_data(data)`` appends bytes (``b""`` means the peer closed its
-side); ``next_event()`` returns the next event or a Signal (NEED_DATA, PAUSED, CLOSED), and raises
-ProtocolError with the status to answer when the bytes break HTTP/1.1. The cycle state it shares with
-the connection decides whether it reads a head, a body, or waits (PAUSED) for the current response to
-finish: that wait is what keeps pipelined responses in request order.
+side); ``next_head()`` returns the next request head and ``next_body_event()`` the next piece of its
+body, or a Signal (NEED_DATA, CLOSED) when there is none yet; both raise ProtocolError with the status
+to answer when the bytes break HTTP/1.1. Which of the two to call is the cycle's business: the
+ServerConnection (connection.py) asks for a head only when the previous response is done, which is
+what keeps pipelined responses in request order.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ from __future__ import annotations
 import re
 
 from reactor.http.errors import ProtocolError
-from reactor.http.events import CLOSED, NEED_DATA, PAUSED, EndOfMessage, Event, Headers, Request
+from reactor.http.events import CLOSED, NEED_DATA, Data, EndOfMessage, Headers, Request, Signal
 from reactor.http.fields import TOKEN_CHAR, parse_field_line, split_lines, split_list
 from reactor.http.framing import BodyReader, ChunkedReader, ContentLengthReader
 from reactor.http.receivebuffer import ReceiveBuffer
-from reactor.http.state import BODY_PHASES, Cycle, Phase, Transition
 
 # RFC 9112 3: method SP request-target SP HTTP-version, single spaces, no other whitespace. The target
 # is visible ASCII without "#": RFC 9110 7.1, a fragment is never sent, so one in the target means a
@@ -53,7 +53,6 @@ class RequestParser:
     """
 
     def __init__(self, *, max_request_line: int, max_head: int, max_headers: int, max_body: int) -> None:
-        self.cycle = Cycle()
         self._buffer = ReceiveBuffer()
         self._body: BodyReader | None = None
         self._eof = False
@@ -95,21 +94,9 @@ class RequestParser:
 
     # -- events ----------------------------------------------------------------------------------
 
-    def next_event(self) -> Event:
-        """Return the next event or signal. Raises ProtocolError with the status to answer."""
-        phase = self.cycle.phase
-        if phase is Phase.IDLE:
-            return self._next_head()
-        if phase in BODY_PHASES:
-            return self._next_body_event()
-        return PAUSED
-
-    def start_next_cycle(self) -> None:
-        """The response is complete and the connection persists: parse the next request."""
-        self.cycle.apply(Transition.NEXT_CYCLE)
-        self._body = None
-
-    def _next_head(self) -> Event:
+    def next_head(self) -> Request | Signal:
+        """Return the next request head, NEED_DATA, or CLOSED when the peer closed between requests.
+        Raises ProtocolError with the status to answer."""
         buffer = self._buffer
         if not buffer:  # between keep-alive requests: nothing to look at
             return CLOSED if self._eof else NEED_DATA
@@ -126,17 +113,12 @@ class RequestParser:
         self._line_scanned = 0
         self._line_checked = False
         request = self._parse_head(head)
-        if request.has_body:
-            if request.chunked:
-                self._body = ChunkedReader(self._max_body, self._max_head)
-            else:
-                assert request.content_length is not None
-                self._body = ContentLengthReader(request.content_length)
-            self.cycle.apply(Transition.REQUEST_HEAD_WITH_BODY)
+        if request.chunked:
+            self._body = ChunkedReader(self._max_body, self._max_head)
+        elif request.content_length:
+            self._body = ContentLengthReader(request.content_length)
         else:
-            self.cycle.apply(Transition.REQUEST_HEAD)
-        if not request.keep_alive:
-            self.cycle.disable_keep_alive()
+            self._body = None
         return request
 
     def _check_incomplete_head(self) -> None:
@@ -165,15 +147,15 @@ class RequestParser:
         if size > self._max_head:
             raise ProtocolError(431, "request head too large")
 
-    def _next_body_event(self) -> Event:
+    def next_body_event(self) -> Data | EndOfMessage | Signal:
+        """Return the next piece of the current request's body, its end, or NEED_DATA. Raises
+        ProtocolError with the status to answer."""
         assert self._body is not None
         event = self._body.read(self._buffer)
         if event is None:
             if self._eof:
                 raise ProtocolError(400, "connection closed inside a request body")
             return NEED_DATA
-        if isinstance(event, EndOfMessage):
-            self.cycle.apply(Transition.REQUEST_END)
         return event
 
     # -- the head --------------------------------------------------------------------------------

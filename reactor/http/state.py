@@ -1,17 +1,16 @@
-"""The request/response cycle of one HTTP/1.1 connection, as a transition table.
+"""The request/response cycle of one HTTP/1.1 connection, as a transition table (the ServerConnection in
+connection.py is its one user: its ``_apply`` is the only place a phase changes).
 
 A cycle starts IDLE, receives one request (head, then body) and sends one response. The two halves may
 overlap: a server may answer before the request body is in (RFC 9112 9.3 permits it; RFC 9110 15.5.14
 413 is the usual case), so the phases name both halves. When both are complete the cycle is DONE and,
-if the connection persists, the next one starts. Anything that cannot continue ends in MUST_CLOSE.
+if the connection persists, the next one starts; if not, CLOSE leads to MUST_CLOSE, where anything that
+cannot continue ends too.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-
-from reactor.http.errors import StateError
 
 
 class Phase(enum.Enum):
@@ -38,6 +37,7 @@ class Transition(enum.Enum):
     RESPONSE_START = "response start"
     RESPONSE_END = "response end"
     NEXT_CYCLE = "next cycle"
+    CLOSE = "close"  # the connection does not persist after this cycle (RFC 9112 9.6)
     ERROR = "error"
 
 
@@ -54,53 +54,11 @@ TRANSITIONS: dict[tuple[Phase, Transition], Phase] = {
     (P.SENDING_AND_RECEIVING, T.RESPONSE_END): P.DRAINING_BODY,
     (P.DRAINING_BODY, T.REQUEST_END): P.DONE,
     (P.DONE, T.NEXT_CYCLE): P.IDLE,
+    (P.DONE, T.CLOSE): P.MUST_CLOSE,
 }
 # A protocol error ends the connection from wherever it happens.
 for _phase in Phase:
     TRANSITIONS[(_phase, T.ERROR)] = P.MUST_CLOSE
 
-# Phases in which the request body is still being read, and in which no response has begun yet.
+# Phases in which the request body is still being read.
 BODY_PHASES = frozenset({P.RECEIVING_BODY, P.SENDING_AND_RECEIVING, P.DRAINING_BODY})
-BEFORE_RESPONSE_PHASES = frozenset({P.IDLE, P.RECEIVING_BODY, P.HANDLING})
-
-
-class Cycle:
-    """The phase of the current request/response cycle plus the keep-alive flag.
-
-    Every change goes through ``apply``; an event the table does not list raises StateError naming
-    the phase. Losing keep-alive turns DONE into MUST_CLOSE (the one rule outside the table).
-    """
-
-    __slots__ = ("phase", "keep_alive", "observer")
-
-    def __init__(self) -> None:
-        self.phase = Phase.IDLE
-        self.keep_alive = True
-        # Told (old phase, new phase, transition) after each change, for a trace; None costs nothing.
-        self.observer: Callable[[Phase, Phase, Transition], object] | None = None
-
-    def apply(self, transition: Transition) -> Phase:
-        """Move to the phase the table gives for ``transition``; return it. Raises StateError."""
-        try:
-            phase = TRANSITIONS[(self.phase, transition)]
-        except KeyError:
-            raise StateError(f"{transition.value!r} is not allowed in phase {self.phase.value!r}") from None
-        if phase is Phase.DONE and not self.keep_alive:
-            phase = Phase.MUST_CLOSE
-        if self.observer is not None:
-            self.observer(self.phase, phase, transition)
-        self.phase = phase
-        return phase
-
-    def disable_keep_alive(self) -> None:
-        """This connection will close after the current response (RFC 9112 9.6)."""
-        self.keep_alive = False
-        if self.phase is Phase.DONE:
-            self.phase = Phase.MUST_CLOSE
-
-    @property
-    def response_started(self) -> bool:
-        return self.phase not in BEFORE_RESPONSE_PHASES
-
-    def __repr__(self) -> str:
-        return f"<Cycle {self.phase.value}{'' if self.keep_alive else ', closing'}>"

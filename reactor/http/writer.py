@@ -59,22 +59,27 @@ def body_forbidden(method: str, status: int) -> bool:
 class ResponseWriter:
     """Frames one response to one request.
 
-    ``head`` decides the framing: Content-Length when the length is known, chunked when it is not and
-    the client speaks HTTP/1.1, otherwise the body ends when the connection closes (keep-alive lost).
-    ``body`` and ``end`` return the bytes to send (nothing for HEAD, 204, 304). Handlers never pass
+    ``head`` frames the body: Content-Length when the length is known, chunked when it is not and the
+    client speaks HTTP/1.1; an HTTP/1.0 client's body of unknown length ends when the connection
+    closes (``close_delimited``), which the caller's keep-alive decision must account for. ``body``
+    and ``end`` return the bytes to send (nothing for HEAD, 204, 304). Handlers never pass
     Content-Length, Transfer-Encoding, Connection, Date or Server: those belong to this writer.
     """
 
-    __slots__ = ("_method", "_http10", "keep_alive", "send_body", "chunked", "remaining", "body_bytes")
+    __slots__ = ("_method", "_http10", "send_body", "chunked", "remaining", "body_bytes")
 
-    def __init__(self, method: str, version: str, keep_alive: bool) -> None:
+    def __init__(self, method: str, version: str) -> None:
         self._method = method
         self._http10 = version == "HTTP/1.0"
-        self.keep_alive = keep_alive
         self.send_body = True
         self.chunked = False
         self.remaining: int | None = None  # bytes of body still owed, when the length was declared
         self.body_bytes = 0  # bytes of body payload written, for the access log
+
+    def close_delimited(self, status: int, content_length: int | None) -> bool:
+        """True when only the connection's close can end this body: an HTTP/1.0 client knows no
+        chunked coding (RFC 9112 6.3, 7)."""
+        return self._http10 and content_length is None and not body_forbidden(self._method, status)
 
     def head(
         self,
@@ -82,28 +87,25 @@ class ResponseWriter:
         headers: Iterable[tuple[str, str]] | FieldBlock,
         content_length: int | None,
         date: bytes,
+        keep_alive: bool,
     ) -> bytes:
-        """Return the encoded status line and header section. Raises ValueError for a header that
-        contains CR, LF or NUL (response splitting)."""
+        """Return the encoded status line and header section; ``keep_alive`` says whether the
+        connection persists after this response. Raises ValueError for a header that contains CR, LF
+        or NUL (response splitting)."""
         block = headers if isinstance(headers, FieldBlock) else encode_fields(headers)
         parts = [status_line(status), _SERVER_DATE, date, b"\r\n", block]
-        no_body_status = status < 200 or status == 204
         if body_forbidden(self._method, status):
             self.send_body = False
-        if no_body_status:
+        if status < 200 or status == 204:
             pass  # RFC 9110 8.6: no Content-Length in 1xx or 204
         elif content_length is not None:
             if status != 304:
                 parts.append(b"Content-Length: %d\r\n" % content_length)
             self.remaining = content_length
-        elif self.send_body:
-            if self._http10:
-                # An HTTP/1.0 client knows no chunked coding: the body ends when we close.
-                self.keep_alive = False
-            else:
-                self.chunked = True
-                parts.append(b"Transfer-Encoding: chunked\r\n")
-        if not self.keep_alive:
+        elif self.send_body and not self._http10:
+            self.chunked = True
+            parts.append(b"Transfer-Encoding: chunked\r\n")
+        if not keep_alive:
             parts.append(b"Connection: close\r\n")
         elif self._http10:
             parts.append(b"Connection: keep-alive\r\n")

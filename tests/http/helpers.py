@@ -1,21 +1,23 @@
-"""Feeding the parser: whole, byte by byte, and split at every index, with identical events expected."""
+"""Feeding a ServerConnection: whole, byte by byte, and split at every index, with identical events and
+identical response bytes expected."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError
 from reactor.http.events import CLOSED, NEED_DATA, PAUSED, Data, EndOfMessage, Request
-from reactor.http.parser import RequestParser
-from reactor.http.state import Phase, Transition
+from reactor.http.state import Phase
 
 Normalized = tuple[Any, ...]
+DATE = b"Sat, 21 Nov 2026 12:00:00 GMT"
 
 
-def make_parser(**overrides: int) -> RequestParser:
+def make_connection(**overrides: int) -> ServerConnection:
     limits = {"max_request_line": 8192, "max_head": 32768, "max_headers": 100, "max_body": 1 << 20}
     limits.update(overrides)
-    return RequestParser(**limits)
+    return ServerConnection(**limits, max_discard=64 * 1024, date=lambda: DATE)
 
 
 def describe(event: object) -> Normalized:
@@ -42,30 +44,28 @@ def describe(event: object) -> Normalized:
     return ("signal", event)
 
 
-def respond(parser: RequestParser) -> None:
-    """Play the server's part once a request is complete: start and end a response."""
-    cycle = parser.cycle
-    cycle.apply(Transition.RESPONSE_START)
-    cycle.apply(Transition.RESPONSE_END)
-    if cycle.phase is Phase.DONE:
-        parser.start_next_cycle()
+def respond(connection: ServerConnection, responses: list[bytes]) -> None:
+    """Play the server's part once a request is complete: a whole response, its bytes recorded."""
+    responses.append(connection.send_response(200, [("Content-Type", "text/plain")], b"ok"))
+    if connection.phase is Phase.DONE:
+        connection.start_next_cycle()
 
 
-def drain(parser: RequestParser, events: list[Normalized]) -> bool:
-    """Collect events until the parser needs data; answer each complete request. Returns False once
+def drain(connection: ServerConnection, events: list[Normalized], responses: list[bytes]) -> bool:
+    """Collect events until the connection needs data; answer each complete request. Returns False once
     the connection cannot go on (closed, or the cycle must close)."""
     while True:
-        event = parser.next_event()
+        event = connection.next_event()
         if event is NEED_DATA:
             return True
         if event is CLOSED:
             events.append(describe(event))
             return False
         if event is PAUSED:
-            if parser.cycle.phase is Phase.HANDLING:
-                respond(parser)
+            if connection.phase is Phase.HANDLING:
+                respond(connection, responses)
                 continue
-            return parser.cycle.phase is not Phase.MUST_CLOSE
+            return connection.phase is not Phase.MUST_CLOSE
         if isinstance(event, Data) and events and events[-1][0] == "data":
             # Where a body is cut into Data events depends on how the bytes arrived: merge them.
             events[-1] = ("data", events[-1][1] + event.data)
@@ -73,31 +73,38 @@ def drain(parser: RequestParser, events: list[Normalized]) -> bool:
         events.append(describe(event))
 
 
-def feed(chunks: list[bytes], eof: bool = False, **limits: int) -> list[Normalized]:
-    """Feed ``chunks`` in order and return the normalised events; a ProtocolError ends the list as
-    ("error", status)."""
-    parser = make_parser(**limits)
+def exchange(chunks: list[bytes], eof: bool = False, **limits: int) -> tuple[list[Normalized], bytes]:
+    """Feed ``chunks`` in order; return the normalised events (a ProtocolError ends them as
+    ("error", status)) and every byte the connection answered with, its error response included."""
+    connection = make_connection(**limits)
     events: list[Normalized] = []
+    responses: list[bytes] = []
     try:
         for chunk in chunks:
             if not chunk:
                 continue  # b"" would mean end of stream; that is what ``eof`` is for
-            parser.receive_data(chunk)
-            if not drain(parser, events):
-                return events
+            connection.receive_data(chunk)
+            if not drain(connection, events, responses):
+                return events, b"".join(responses)
         if eof:
-            parser.receive_data(b"")
-            drain(parser, events)
+            connection.receive_data(b"")
+            drain(connection, events, responses)
     except ProtocolError as error:
         events.append(("error", error.status))
-    return events
+        responses.append(connection.send_error(error.status, error.reason))
+    return events, b"".join(responses)
+
+
+def feed(chunks: list[bytes], eof: bool = False, **limits: int) -> list[Normalized]:
+    """The events of ``exchange``."""
+    return exchange(chunks, eof, **limits)[0]
 
 
 def all_feeds(data: bytes, eof: bool = False, **limits: int) -> list[Normalized]:
     """Feed ``data`` whole, byte by byte, and split in two at every index; assert that each way gives
-    the same events, and return them."""
-    expected = feed([data], eof, **limits)
-    assert feed([data[i : i + 1] for i in range(len(data))], eof, **limits) == expected, "byte by byte"
+    the same events and the same response bytes, and return the events."""
+    expected = exchange([data], eof, **limits)
+    assert exchange([data[i : i + 1] for i in range(len(data))], eof, **limits) == expected, "byte by byte"
     for index in range(1, len(data)):
-        assert feed([data[:index], data[index:]], eof, **limits) == expected, f"split at {index}"
-    return expected
+        assert exchange([data[:index], data[index:]], eof, **limits) == expected, f"split at {index}"
+    return expected[0]

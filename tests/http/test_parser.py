@@ -6,7 +6,7 @@ import pytest
 
 from reactor.http.events import CLOSED, NEED_DATA, PAUSED, Request
 from reactor.http.state import Phase
-from tests.http.helpers import all_feeds, feed, make_parser
+from tests.http.helpers import all_feeds, feed, make_connection
 
 SIMPLE = b"GET /index.html?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\n\r\n"
 
@@ -31,12 +31,12 @@ def test_pipelined_requests_come_out_in_order() -> None:
 
 
 def test_parser_pauses_after_a_request_until_the_response_is_done() -> None:
-    parser = make_parser()
-    parser.receive_data(SIMPLE + SIMPLE)
-    assert isinstance(parser.next_event(), Request)
-    assert parser.next_event() is PAUSED
-    assert parser.next_event() is PAUSED  # the second request waits: responses leave in order
-    assert parser.cycle.phase is Phase.HANDLING
+    connection = make_connection()
+    connection.receive_data(SIMPLE + SIMPLE)
+    assert isinstance(connection.next_event(), Request)
+    assert connection.next_event() is PAUSED
+    assert connection.next_event() is PAUSED  # the second request waits: responses leave in order
+    assert connection.phase is Phase.HANDLING
 
 
 def test_content_length_body_is_delivered_then_end() -> None:
@@ -272,11 +272,11 @@ def test_eof_inside_a_head_or_body_is_400() -> None:
 )
 def test_byte_at_a_time_head_search_is_linear(start: bytes, count: int) -> None:
     # One byte at a time: a quadratic rescan would take seconds; the bounded timeout catches it.
-    parser = make_parser()
-    parser.receive_data(start)
+    connection = make_connection()
+    connection.receive_data(start)
     for _ in range(count):
-        parser.receive_data(b"a")
-        assert parser.next_event() is NEED_DATA
+        connection.receive_data(b"a")
+        assert connection.next_event() is NEED_DATA
 
 
 SPACES_THEN_A_CONTROL = b"X:" + b" \t" * 16000 + b"\x01\r\n\r\n"  # under the 32 KiB head and trailer limits

@@ -16,8 +16,8 @@ def head_lines(head: bytes) -> list[bytes]:
 
 
 def test_known_length_uses_content_length_and_carries_date_and_server() -> None:
-    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=True)
-    lines = head_lines(writer.head(200, [("Content-Type", "text/plain")], 5, DATE))
+    writer = ResponseWriter("GET", "HTTP/1.1")
+    lines = head_lines(writer.head(200, [("Content-Type", "text/plain")], 5, DATE, True))
     assert lines[0] == b"HTTP/1.1 200 OK"
     assert b"Date: " + DATE in lines
     assert b"Server: reactor" in lines
@@ -28,30 +28,33 @@ def test_known_length_uses_content_length_and_carries_date_and_server() -> None:
 
 
 def test_unknown_length_is_chunked_for_http11() -> None:
-    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=True)
-    assert b"Transfer-Encoding: chunked" in head_lines(writer.head(200, [], None, DATE))
+    writer = ResponseWriter("GET", "HTTP/1.1")
+    assert b"Transfer-Encoding: chunked" in head_lines(writer.head(200, [], None, DATE, True))
     assert writer.body(b"hello") == b"5\r\nhello\r\n"
     assert writer.body(b"") == b""  # an empty chunk would end the body early
     assert writer.end() == b"0\r\n\r\n"
 
 
 def test_unknown_length_for_http10_is_close_delimited() -> None:
-    writer = ResponseWriter("GET", "HTTP/1.0", keep_alive=True)
-    lines = head_lines(writer.head(200, [], None, DATE))
-    assert b"Connection: close" in lines
-    assert not writer.keep_alive
+    writer = ResponseWriter("GET", "HTTP/1.0")
+    assert writer.close_delimited(200, None)
+    assert not writer.close_delimited(200, 3) and not writer.close_delimited(304, None)
+    assert not ResponseWriter("HEAD", "HTTP/1.0").close_delimited(200, None)
+    assert not ResponseWriter("GET", "HTTP/1.1").close_delimited(200, None)
+    lines = head_lines(writer.head(200, [], None, DATE, False))
+    assert b"Connection: close" in lines and b"Transfer-Encoding: chunked" not in lines
     assert writer.body(b"abc") == b"abc"
 
 
 def test_http10_keep_alive_is_confirmed() -> None:
-    writer = ResponseWriter("GET", "HTTP/1.0", keep_alive=True)
-    assert b"Connection: keep-alive" in head_lines(writer.head(200, [], 0, DATE))
+    writer = ResponseWriter("GET", "HTTP/1.0")
+    assert b"Connection: keep-alive" in head_lines(writer.head(200, [], 0, DATE, True))
 
 
 @pytest.mark.parametrize(("method", "status"), [("HEAD", 200), ("GET", 204), ("GET", 304), ("GET", 101)])
 def test_no_body_is_sent_for_head_1xx_204_304(method: str, status: int) -> None:
-    writer = ResponseWriter(method, "HTTP/1.1", keep_alive=True)
-    writer.head(status, [], 5 if status in (200, 304) else None, DATE)
+    writer = ResponseWriter(method, "HTTP/1.1")
+    writer.head(status, [], 5 if status in (200, 304) else None, DATE, True)
     assert writer.body(b"hello") == b"", "the body a GET would carry is not sent"
     assert writer.end() == b""
 
@@ -59,35 +62,36 @@ def test_no_body_is_sent_for_head_1xx_204_304(method: str, status: int) -> None:
 @pytest.mark.parametrize(("method", "status"), [("HEAD", 200), ("GET", 304)])
 def test_a_declared_length_without_a_body_is_complete_when_no_body_is_sent(method: str, status: int) -> None:
     # A WSGI app answers HEAD with the Content-Length of GET and no body (RFC 9110 8.6, 9.3.2).
-    writer = ResponseWriter(method, "HTTP/1.1", keep_alive=True)
-    writer.head(status, [], 1024, DATE)
+    writer = ResponseWriter(method, "HTTP/1.1")
+    writer.head(status, [], 1024, DATE, True)
     assert writer.end() == b""
 
 
 def test_head_keeps_the_content_length_of_get() -> None:
-    writer = ResponseWriter("HEAD", "HTTP/1.1", keep_alive=True)
-    assert b"Content-Length: 1024" in head_lines(writer.head(200, [], 1024, DATE))
+    writer = ResponseWriter("HEAD", "HTTP/1.1")
+    assert b"Content-Length: 1024" in head_lines(writer.head(200, [], 1024, DATE, True))
 
 
 @pytest.mark.parametrize("version", ["HTTP/1.1", "HTTP/1.0"])
 def test_head_of_unknown_length_has_no_framing_and_keeps_the_connection(version: str) -> None:
     # RFC 9112 6.3: a HEAD response ends at its head, so nothing frames a body and nothing needs a close.
     # RFC 9112 6.1: Transfer-Encoding only if GET would have used it, which the writer cannot know.
-    writer = ResponseWriter("HEAD", version, keep_alive=True)
-    lines = head_lines(writer.head(200, [], None, DATE))
+    writer = ResponseWriter("HEAD", version)
+    assert not writer.close_delimited(200, None)
+    lines = head_lines(writer.head(200, [], None, DATE, True))
     assert not any(line.startswith((b"Content-Length", b"Transfer-Encoding")) for line in lines)
     assert b"Connection: close" not in lines
-    assert writer.keep_alive and not writer.chunked
+    assert not writer.chunked
 
 
 def test_204_has_no_content_length() -> None:
-    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=True)
-    assert not any(b"Content-Length" in line for line in head_lines(writer.head(204, [], 0, DATE)))
+    writer = ResponseWriter("GET", "HTTP/1.1")
+    assert not any(b"Content-Length" in line for line in head_lines(writer.head(204, [], 0, DATE, True)))
 
 
 def test_body_past_content_length_raises_and_short_body_raises_at_end() -> None:
-    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=True)
-    writer.head(200, [], 3, DATE)
+    writer = ResponseWriter("GET", "HTTP/1.1")
+    writer.head(200, [], 3, DATE, True)
     with pytest.raises(StateError):
         writer.body(b"abcd")
     writer.body(b"ab")
@@ -98,12 +102,12 @@ def test_body_past_content_length_raises_and_short_body_raises_at_end() -> None:
 @pytest.mark.parametrize(("name", "value"), [("X", "a\r\nInjected: 1"), ("X", "a\nb"), ("X\r\nY", "1"), ("X", "\0")])
 def test_header_injection_is_refused(name: str, value: str) -> None:
     with pytest.raises(ValueError):
-        ResponseWriter("GET", "HTTP/1.1", keep_alive=True).head(200, [(name, value)], 0, DATE)
+        ResponseWriter("GET", "HTTP/1.1").head(200, [(name, value)], 0, DATE, True)
 
 
 def test_closing_response_says_so() -> None:
-    writer = ResponseWriter("GET", "HTTP/1.1", keep_alive=False)
-    assert b"Connection: close" in head_lines(writer.head(200, [], 0, DATE))
+    writer = ResponseWriter("GET", "HTTP/1.1")
+    assert b"Connection: close" in head_lines(writer.head(200, [], 0, DATE, False))
 
 
 def test_status_line_for_unknown_code_has_empty_reason() -> None:

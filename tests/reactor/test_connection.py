@@ -1,4 +1,5 @@
-"""The connection state machine on a socketpair, with a fake clock for its timeouts."""
+"""An HTTP connection on a real transport over a socketpair, with a fake clock for its timeouts: the I/O
+state machine, backpressure, timeouts and the trace, end to end."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from reactor.connection import IO_TRANSITIONS, ConnectionConfig, HTTPConnection, IOState
+from reactor.connection import ConnectionConfig, HTTPConnection
 from reactor.exchange import Exchange
+from reactor.http.connection import ServerConnection
 from reactor.http.events import Event
+from reactor.iostate import IO_TRANSITIONS, IOState
 from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.testing import FakeClock, tick
 from reactor.trace import Tracer
+from reactor.transport import Transport
 from tests.integration.client import wait_until
 
 
@@ -35,13 +39,22 @@ class Rig:
         self.clock = FakeClock()
         self.loop = EventLoop(clock=self.clock)
         self.limits = dataclasses.replace(Limits(), **limits)  # type: ignore[arg-type]
-        self.closed: list[HTTPConnection] = []
-        config = ConnectionConfig(self.loop, handler, self.limits, None, self.closed.append, tracer=tracer)
+        self.closed: list[Transport] = []
         self.client, server_side = pair()
         server_side.setblocking(False)
         self.client.setblocking(False)
-        self.connection = HTTPConnection(config, server_side, ("127.0.0.1", 40000), 1)
-        self.connection.start()
+        self.connection = HTTPConnection(ConnectionConfig(handler, self.limits))
+        self.transport = Transport(
+            self.loop,
+            server_side,
+            ("127.0.0.1", 40000),
+            self.connection,
+            self.limits,
+            ident=1,
+            tracer=tracer,
+            on_closed=self.closed.append,
+        )
+        self.transport.start()
 
     def tick(self, times: int = 1) -> None:
         for _ in range(times):
@@ -60,13 +73,13 @@ class Rig:
 
     def interest(self) -> int:
         try:
-            return self.loop._selector.get_key(self.connection.sock).events
+            return self.loop._selector.get_key(self.transport.sock).events
         except (KeyError, ValueError):
             return 0
 
     def close(self) -> None:
         self.client.close()
-        self.connection.close("test over")
+        self.transport.abort("test over")
         self.loop.close()
 
 
@@ -93,7 +106,7 @@ def test_request_gets_a_response_and_the_connection_reads_again(rig: Rig) -> Non
     rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
     rig.tick()
     assert rig.received().endswith(b"\r\n\r\nhello")
-    assert rig.connection.state is IOState.READING
+    assert rig.transport.state is IOState.READING
     assert rig.interest() == EVENT_READ, "no write interest once the queue is empty"
 
 
@@ -104,18 +117,18 @@ def test_write_interest_only_while_bytes_are_queued() -> None:
         rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         rig.tick()
         assert rig.interest() & EVENT_WRITE
-        assert rig.connection.state is IOState.WRITING, "a large queue pauses reading"
+        assert rig.transport.state is IOState.WRITING, "a large queue pauses reading"
         assert not rig.interest() & EVENT_READ
         received = b""
         for _ in range(1000):
             received += rig.received()
             rig.tick()
-            if not rig.connection.queued:
+            if not rig.transport.queued:
                 break
         received += rig.received()
         assert received.endswith(body)
         assert rig.interest() == EVENT_READ
-        assert rig.connection.state is IOState.READING
+        assert rig.transport.state is IOState.READING
     finally:
         rig.close()
 
@@ -129,11 +142,11 @@ def test_header_timeout_bounds_the_whole_head_and_answers_408() -> None:
             rig.clock.advance(1)
             rig.client.send(b"X")
             rig.tick()
-        assert rig.connection.state is IOState.READING
+        assert rig.transport.state is IOState.READING
         rig.clock.advance(1.5)
         rig.tick(3)
         assert rig.received().startswith(b"HTTP/1.1 408 ")
-        assert rig.connection.state in (IOState.LINGERING, IOState.CLOSED), "closing after the 408"
+        assert rig.transport.state in (IOState.LINGERING, IOState.CLOSED), "closing after the 408"
     finally:
         rig.close()
 
@@ -146,8 +159,8 @@ def test_keep_alive_timeout_restarts_after_each_response(rig: Rig) -> None:
         assert rig.received().endswith(b"hello")
     rig.clock.advance(rig.limits.keepalive_timeout + 1)
     rig.tick(2)
-    assert rig.connection.state is IOState.CLOSED
-    assert rig.connection.close_reason == "keep-alive timeout"
+    assert rig.transport.state is IOState.CLOSED
+    assert rig.transport.close_reason == "keep-alive timeout"
     assert rig.received() == b"", "an idle connection is closed without a response"
 
 
@@ -163,7 +176,7 @@ def test_body_timeout_runs_between_reads() -> None:
             rig.clock.advance(4)
             rig.client.send(b"a")
             rig.tick()
-        assert rig.connection.state is IOState.READING, "each read restarts the body timeout"
+        assert rig.transport.state is IOState.READING, "each read restarts the body timeout"
         rig.clock.advance(6)
         rig.tick(3)
         assert rig.received().startswith(b"HTTP/1.1 408 ")
@@ -177,26 +190,26 @@ def test_send_timeout_closes_a_client_that_stops_reading() -> None:
     try:
         rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         rig.tick()
-        assert rig.connection.state is IOState.WRITING
+        assert rig.transport.state is IOState.WRITING
         rig.clock.advance(31)
         rig.tick(2)
-        assert rig.connection.state is IOState.CLOSED
-        assert rig.connection.close_reason == "send timeout"
+        assert rig.transport.state is IOState.CLOSED
+        assert rig.transport.close_reason == "send timeout"
     finally:
         rig.close()
 
 
 def test_closing_is_idempotent_and_reports_once(rig: Rig) -> None:
-    rig.connection.close("first")
-    rig.connection.close("second")
-    assert rig.closed == [rig.connection]
-    assert rig.connection.close_reason == "first"
+    rig.transport.abort("first")
+    rig.transport.abort("second")
+    assert rig.closed == [rig.transport]
+    assert rig.transport.close_reason == "first"
 
 
 def test_illegal_io_transition_raises_naming_the_states(rig: Rig) -> None:
-    rig.connection.close("done")
+    rig.transport.abort("done")
     with pytest.raises(RuntimeError, match="closed to reading"):
-        rig.connection._set_state(IOState.READING)
+        rig.transport._enter(IOState.READING)
 
 
 def test_closed_state_can_be_reached_from_every_state() -> None:
@@ -234,7 +247,7 @@ def test_on_drain_fires_once_the_queue_falls_to_the_low_water_mark() -> None:
         for _ in range(2000):
             rig.tick()
             received += rig.received()
-            if len(drained) == 4 and not rig.connection.queued:
+            if len(drained) == 4 and not rig.transport.queued:
                 break
         received += rig.received()
         assert received.endswith(chunk * 4)
@@ -259,7 +272,7 @@ def test_handler_failing_on_body_data_gets_500_and_the_connection_goes_on() -> N
         rig.client.send(b"56789GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
         rig.tick(2)
         assert b"never" in rig.received(), "the rest of the body was dropped, the next request answered"
-        assert rig.connection.state is IOState.READING
+        assert rig.transport.state is IOState.READING
     finally:
         rig.close()
 
@@ -273,7 +286,7 @@ def test_handler_failing_at_the_end_of_the_body_gets_500() -> None:
         rig.client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok")
         rig.tick()
         assert rig.received().startswith(b"HTTP/1.1 500 ")
-        assert rig.connection.state is IOState.READING
+        assert rig.transport.state is IOState.READING
     finally:
         rig.close()
 
@@ -294,22 +307,22 @@ def test_drain_callback_failing_mid_response_ends_the_connection() -> None:
         for _ in range(1000):
             rig.tick()
             rig.received()
-            if rig.connection.state is IOState.CLOSED:
+            if rig.transport.state is IOState.CLOSED:
                 break
-        assert rig.connection.close_reason == "response aborted", "a cut-short body tells the client"
+        assert rig.transport.close_reason == "response aborted", "a cut-short body tells the client"
     finally:
         rig.close()
 
 
-def test_an_internal_error_closes_that_connection_only(rig: Rig) -> None:
-    def broken() -> Event:
+def test_an_internal_error_closes_that_connection_only(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: ServerConnection) -> Event:
         raise RuntimeError("bug in the parser")
 
-    rig.connection._parser.next_event = broken  # type: ignore[method-assign]
+    monkeypatch.setattr(ServerConnection, "next_event", broken)
     rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
     rig.tick()
-    assert rig.connection.state is IOState.CLOSED
-    assert rig.connection.close_reason == "internal error"
+    assert rig.transport.state is IOState.CLOSED
+    assert rig.transport.close_reason == "internal error"
     rig.tick()  # the loop goes on
 
 
@@ -320,10 +333,10 @@ def test_a_handler_that_takes_its_time_is_not_cut_off_by_an_old_timer() -> None:
     try:
         rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         rig.tick()
-        assert rig.connection.state is IOState.WAITING
+        assert rig.transport.state is IOState.WAITING
         rig.clock.advance(rig.limits.header_timeout + rig.limits.keepalive_timeout)
         rig.tick(2)
-        assert rig.connection.state is IOState.WAITING
+        assert rig.transport.state is IOState.WAITING
         rig.clock.advance(300)
         rig.tick(2)
         assert rig.received().endswith(b"late")
@@ -349,7 +362,7 @@ def test_a_body_paused_on_its_last_piece_still_ends_when_resumed() -> None:
         rig.client.send(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello")
         rig.tick(3)
         assert events == [b"hello"]
-        assert rig.connection.state is IOState.WAITING
+        assert rig.transport.state is IOState.WAITING
         exchanges[0].resume_body()  # nothing is buffered, yet the end of the body is owed
         assert events == [b"hello", "end"]
     finally:
@@ -370,10 +383,13 @@ def test_the_trace_tells_a_request_s_life_in_order() -> None:
     lines = stream.getvalue().splitlines()
     assert all(line.split()[1] == "#1" for line in lines), lines
     facts = [line.split()[2] for line in lines]
-    expected = ["accept", "recv", "phase", "request", "phase", "queue", "response", "phase", "phase", "send"]
+    # transport: accept, recv; HTTP connection: the phases, the request, its response; transport: the
+    # bytes queued at once, and sent once the callback that read them returns.
+    expected = ["accept", "recv", "phase", "request", "phase", "phase", "queue", "response", "phase", "send"]
     assert facts[: len(expected)] == expected, lines
     assert "request GET /x HTTP/1.1" in lines[3]
     assert "phase idle -> handling (request head)" in lines[2]
+    assert "phase done -> idle (next cycle)" in lines[8]
     assert facts[-4:] == ["recv", "state", "close", "state"], lines
     assert lines[-4].endswith("recv end of stream") and lines[-2].endswith("close peer closed")
 
@@ -387,7 +403,7 @@ def test_the_trace_shows_backpressure_pauses_and_resumes() -> None:
         for _ in range(2000):
             rig.tick()
             rig.received()
-            if not rig.connection.queued:
+            if not rig.transport.queued:
                 break
         rig.tick()
     finally:
@@ -431,7 +447,7 @@ def test_the_trace_shows_sendfile_offsets_and_short_sends(tmp_path: Path) -> Non
         for _ in range(2000):
             rig.tick()
             received += rig.received()
-            if not rig.connection.queued:
+            if not rig.transport.queued:
                 break
         received += rig.received()
         assert received.endswith(content[offset:])
@@ -476,17 +492,17 @@ def test_a_peer_reset_mid_response_is_a_quiet_close(caplog: pytest.LogCaptureFix
     try:
         rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         rig.tick()
-        assert rig.connection.state is IOState.WRITING, "the response is still going out"
+        assert rig.transport.state is IOState.WRITING, "the response is still going out"
         rig.client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         rig.client.close()  # linger 0: the kernel sends RST
 
         def closed() -> bool:
             rig.tick()
-            return rig.connection.state is IOState.CLOSED
+            return rig.transport.state is IOState.CLOSED
 
         assert wait_until(closed)
-        assert rig.connection.close_reason == "peer reset"
+        assert rig.transport.close_reason == "peer reset"
     finally:
         rig.close()
-    assert [r for r in caplog.records if r.name == "reactor.connection" and r.levelno == logging.DEBUG]
+    assert [r for r in caplog.records if r.name == "reactor.transport" and r.levelno == logging.DEBUG]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text

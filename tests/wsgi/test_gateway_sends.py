@@ -14,6 +14,7 @@ from reactor.connection import ConnectionConfig, HTTPConnection
 from reactor.limits import Limits
 from reactor.loop import EventLoop
 from reactor.testing import FakeClock, tick
+from reactor.transport import Transport
 from tests.integration.client import wait_until
 
 
@@ -48,15 +49,17 @@ class Rig:
     def __init__(self, app: Any) -> None:
         self.loop = EventLoop(clock=FakeClock())
         self.gateway = WSGIGateway(app, threads=1)
-        config = ConnectionConfig(self.loop, self.gateway, Limits(), None, lambda connection: None)
+        limits = Limits()
         with socket.create_server(("127.0.0.1", 0)) as listener:
             self.client = socket.create_connection(listener.getsockname(), timeout=10)
             server_end, address = listener.accept()
         self.server = CountingSocket(fileno=server_end.detach())
         self.server.setblocking(False)
         self.client.setblocking(False)
-        self.connection = HTTPConnection(config, self.server, address, 1)
-        self.connection.start()
+        self.transport = Transport(
+            self.loop, self.server, address, HTTPConnection(ConnectionConfig(self.gateway, limits)), limits
+        )
+        self.transport.start()
 
     def get(self, until: bytes) -> bytes:
         self.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -73,7 +76,7 @@ class Rig:
 
     def close(self) -> None:
         self.client.close()
-        self.connection.close("test over")
+        self.transport.abort("test over")
         self.loop.close()
         self.gateway.close()
         for thread in self.gateway._pool._threads if self.gateway._pool is not None else []:

@@ -1,0 +1,280 @@
+"""The server side of one HTTP/1.1 connection, both directions, with no I/O (h11's shape).
+
+Bytes from the peer go in through ``receive_data``; ``next_event`` hands out the request head, its body
+data and its end, or a Signal (NEED_DATA, PAUSED, CLOSED). The response goes in as calls
+(``start_response``, ``send_data`` / ``send_file``, ``end_response``; ``send_error`` for the server's
+own answer) and comes out as the bytes to send. Once both halves are DONE, ``start_next_cycle`` lets the
+next request in. Every phase change goes through the cycle's table (state.py), and whether the
+connection persists after a response is decided in one place, ``_persists``, when the response starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from reactor.http.errors import ProtocolError, StateError
+from reactor.http.events import PAUSED, EndOfMessage, Event, Request
+from reactor.http.parser import RequestParser
+from reactor.http.state import BODY_PHASES, TRANSITIONS, Phase, Transition
+from reactor.http.writer import FieldBlock, ResponseWriter, encode_fields, error_page, interim_continue
+
+ERROR_CONTENT_TYPE = ("Content-Type", "text/html; charset=utf-8")  # of error_page's HTML
+_ERROR_FIELDS = encode_fields([ERROR_CONTENT_TYPE])
+
+Fields = Iterable[tuple[str, str]] | FieldBlock  # a list of (name, value), or fields encoded once
+
+
+class ServerConnection:
+    """One connection's request/response cycles. ``date()`` gives the Date field's value (the caller
+    owns the clock); the limits bound what a request may make us hold (RFC 9112 2.3, 5; 413 past
+    ``max_body``), and a body the handler will not read is drained, to keep the connection, only up to
+    ``max_discard`` bytes."""
+
+    __slots__ = (
+        "phase",
+        "observer",
+        "_parser",
+        "_date",
+        "_max_discard",
+        "request",
+        "_writer",
+        "_keep_alive",
+        "_close_wanted",
+        "_continue_sent",
+    )
+
+    def __init__(
+        self,
+        *,
+        max_request_line: int,
+        max_head: int,
+        max_headers: int,
+        max_body: int,
+        max_discard: int,
+        date: Callable[[], bytes],
+    ) -> None:
+        self.phase = Phase.IDLE
+        # Told (old phase, new phase, transition) after each phase change, for a trace; None costs nothing.
+        self.observer: Callable[[Phase, Phase, Transition], object] | None = None
+        self._parser = RequestParser(
+            max_request_line=max_request_line, max_head=max_head, max_headers=max_headers, max_body=max_body
+        )
+        self._date = date
+        self._max_discard = max_discard
+        self.request: Request | None = None  # of the current cycle, once its head is in
+        self._writer: ResponseWriter | None = None  # of the current cycle, once its response started
+        self._keep_alive = True  # decided by _persists when the response starts
+        self._close_wanted = False  # close_after_response() was called
+        self._continue_sent = False
+
+    def __repr__(self) -> str:
+        return f"<ServerConnection {self.phase.value} buffered={self._parser.buffered}>"
+
+    # -- state ------------------------------------------------------------------------------------
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received and not yet turned into events."""
+        return self._parser.buffered
+
+    @property
+    def eof(self) -> bool:
+        """The peer said it will send nothing more."""
+        return self._parser.eof
+
+    @property
+    def response_started(self) -> bool:
+        return self._writer is not None
+
+    @property
+    def sends_body(self) -> bool:
+        """The current response carries its body (not HEAD, 1xx, 204 or 304)."""
+        return self._writer is not None and self._writer.send_body
+
+    @property
+    def body_bytes(self) -> int:
+        """Body bytes of the current response written so far, for the access log."""
+        return self._writer.body_bytes if self._writer is not None else 0
+
+    @property
+    def keep_alive(self) -> bool:
+        """Whether the connection persists after the current response."""
+        return self._keep_alive and not self._close_wanted
+
+    # -- receiving --------------------------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> None:
+        """Append received bytes; ``b""`` records that the peer will send nothing more."""
+        self._parser.receive_data(data)
+
+    def next_event(self) -> Event:
+        """Return the next request event, or NEED_DATA (feed more bytes), PAUSED (a request is
+        complete and its response not done: the next request waits, so responses leave in order) or
+        CLOSED (the peer closed between requests). Raises ProtocolError with the status to answer;
+        the cycle is then in MUST_CLOSE, where ``send_error`` may still answer it."""
+        phase = self.phase
+        try:
+            if phase is Phase.IDLE:
+                head = self._parser.next_head()
+                if type(head) is Request:
+                    self.request = head
+                    self._apply(Transition.REQUEST_HEAD_WITH_BODY if head.has_body else Transition.REQUEST_HEAD)
+                return head
+            if phase in BODY_PHASES:
+                body = self._parser.next_body_event()
+                if type(body) is EndOfMessage:
+                    self._apply(Transition.REQUEST_END)
+                return body
+        except ProtocolError:
+            self._apply(Transition.ERROR)
+            raise
+        return PAUSED
+
+    def body_remaining(self) -> int | None:
+        """Request body bytes still to arrive from the network; None for a chunked body."""
+        return self._parser.body_remaining()
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    def send_continue(self) -> bytes:
+        """The interim 100 (Continue) that invites the body of a request that asked for it, before
+        any response (RFC 9110 10.1.1); b"" when none is owed."""
+        request = self.request
+        if request is None or not request.expect_continue or self._continue_sent or self._writer is not None:
+            return b""
+        self._continue_sent = True
+        return interim_continue()
+
+    def start_response(
+        self,
+        status: int,
+        fields: Fields,
+        content_length: int | None = None,
+        *,
+        close: bool = False,
+        reads_body: bool = False,
+    ) -> bytes:
+        """Return the response head. Without ``content_length`` the body is chunked (HTTP/1.1) or ends
+        with the connection (HTTP/1.0). ``close``: the connection ends after this response.
+        ``reads_body``: the request body, if still arriving, is wanted (otherwise it is drained or
+        the connection closed). Raises ValueError for a status or a field that cannot be sent (CR, LF
+        or NUL, or outside latin-1), before anything changes; StateError outside a cycle that owes a
+        response."""
+        block = fields if isinstance(fields, FieldBlock) else encode_fields(fields)
+        request = self.request
+        if request is None or self._writer is not None:
+            raise StateError(f"no response can start in phase {self.phase.value!r}")
+        writer = ResponseWriter(request.method, request.version)
+        keep_alive = self._persists(request, writer, status, content_length, close, reads_body)
+        head = writer.head(status, block, content_length, self._date(), keep_alive)  # ValueError: a bad status
+        self._apply(Transition.RESPONSE_START)
+        self._writer = writer
+        self._keep_alive = keep_alive
+        return head
+
+    def _persists(
+        self,
+        request: Request,
+        writer: ResponseWriter,
+        status: int,
+        content_length: int | None,
+        close: bool,
+        reads_body: bool,
+    ) -> bool:
+        """The one place that decides whether the connection outlives this response."""
+        if close or self._close_wanted or not request.keep_alive:
+            return False  # RFC 9112 9.3, 9.6: either side may end the connection after a response
+        if writer.close_delimited(status, content_length):
+            return False
+        if self.phase is Phase.RECEIVING_BODY and not reads_body:
+            # Answering before the body is in (a POST to a static file). RFC 9110 15.5: a server that
+            # does not read the body must drain it or close. Drain only what is small and known.
+            if request.expect_continue and not self._continue_sent:
+                return False  # the client may or may not send the body now
+            remaining = self._parser.body_remaining()
+            if remaining is None or remaining > self._max_discard:
+                return False
+        return True
+
+    def send_response(
+        self, status: int, fields: Fields, body: bytes, *, close: bool = False, reads_body: bool = False
+    ) -> bytes:
+        """Return a whole response with a bytes ``body``: start_response, send_data and end_response
+        in one call. Raises as start_response does."""
+        head = self.start_response(status, fields, len(body), close=close, reads_body=reads_body)
+        writer = self._writer
+        assert writer is not None
+        framed = writer.body(body)  # with a Content-Length, nothing follows the body
+        self._apply(Transition.RESPONSE_END)
+        return head + framed
+
+    def send_data(self, data: bytes) -> bytes:
+        """Return the bytes that carry ``data`` in the body. Raises StateError before start_response
+        or past the declared Content-Length."""
+        return self._writer_for_body().body(data)
+
+    def send_file(self, count: int) -> tuple[bytes, bytes]:
+        """Account for ``count`` body bytes sent from a file; return the framing to send before and
+        after them. Raises StateError as send_data does."""
+        return self._writer_for_body().file_part(count)
+
+    def end_response(self) -> bytes:
+        """Return the bytes that end the response, and move the cycle on. Raises StateError, changing
+        nothing, when a declared length was not met."""
+        tail = self._writer_for_body().end()
+        self._apply(Transition.RESPONSE_END)
+        return tail
+
+    def send_error(self, status: int, detail: str) -> bytes:
+        """Return a whole error response of the server's own (a protocol error, a timeout), after which
+        the connection closes: the cycle goes to MUST_CLOSE and what is buffered is dropped. Raises
+        StateError once a response has started (its status line is gone)."""
+        if self._writer is not None:
+            raise StateError("the response was already started")
+        self._apply(Transition.ERROR)
+        self._parser.discard_buffer()
+        # The method decides whether a body may follow (not after HEAD); a head we could not parse
+        # gets one.
+        request = self.request
+        writer = ResponseWriter(request.method if request is not None else "GET", "HTTP/1.1")
+        self._writer = writer
+        self._keep_alive = False
+        body = error_page(status, detail)
+        return writer.head(status, _ERROR_FIELDS, len(body), self._date(), False) + writer.body(body)
+
+    def start_next_cycle(self) -> None:
+        """Both halves are DONE and the connection persists: let the next request in. Raises
+        StateError in any other phase."""
+        self._apply(Transition.NEXT_CYCLE)
+        self.request = None
+        self._writer = None
+        self._continue_sent = False
+
+    def close_after_response(self) -> None:
+        """End the connection after the current response (the server is shutting down): a response
+        not yet started says so in its head."""
+        self._close_wanted = True
+
+    def discard_buffer(self) -> None:
+        """Forget what is buffered (the connection is closing and will not parse it)."""
+        self._parser.discard_buffer()
+
+    def _apply(self, transition: Transition) -> None:
+        """The one place the phase changes, by the table. Raises StateError for a transition it does
+        not list. A complete cycle whose connection does not persist goes on to MUST_CLOSE."""
+        old = self.phase
+        try:
+            phase = TRANSITIONS[(old, transition)]
+        except KeyError:
+            raise StateError(f"{transition.value!r} is not allowed in phase {old.value!r}") from None
+        if self.observer is not None:
+            self.observer(old, phase, transition)
+        self.phase = phase
+        if phase is Phase.DONE and not (self._keep_alive and not self._close_wanted):
+            self._apply(Transition.CLOSE)
+
+    def _writer_for_body(self) -> ResponseWriter:
+        writer = self._writer
+        if writer is None:
+            raise StateError("start_response() must come first")
+        return writer

@@ -1,0 +1,467 @@
+"""One non-blocking TCP connection: the socket, its send queue and its I/O state machine, under a
+protocol that is told what happens (the protocol/transport split of asyncio and Twisted).
+
+The transport reads when its state says so and hands the bytes to ``protocol.data_received``; the peer's
+end of stream goes to ``eof_received``. ``write`` tries the socket at once and queues what it does not
+take; file ranges go out with ``os.sendfile``. Every state change goes through ``_enter``, and
+``_settle`` derives the next state from the table in iostate.py, then the selector interest and the one
+timer from the state's row: read interest only while reading, write interest only while bytes are
+queued, and the timeout the row names. Backpressure is the WRITING state: above the high-water mark the
+protocol is told ``pause_writing`` and nothing is read; at the low mark, ``resume_writing``. Every
+connection ends through ``_close``, once, whatever the reason: ``close`` (after the queue drains,
+lingering if asked), ``abort`` (now), a timeout, the peer's reset.
+
+Errors fall in three buckets: would-block (retry when the selector says so), peer gone (a quiet close,
+logged at debug), anything else (logged, that connection closed, the loop goes on).
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from functools import partial
+from typing import Any, BinaryIO
+
+from reactor.errors import is_peer_gone
+from reactor.iostate import (
+    IO_STATES,
+    IO_TRANSITIONS,
+    RESTARTED_BY_READ,
+    RESTARTED_BY_SEND,
+    IOState,
+    Timeout,
+    next_state,
+)
+from reactor.limits import Limits
+from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.sendqueue import FileShrunkError, SendQueue
+from reactor.timers import Deadline
+from reactor.trace import Tracer
+
+logger = logging.getLogger("reactor.transport")
+
+_ENDING = frozenset({IOState.CLOSING, IOState.LINGERING, IOState.CLOSED})
+
+
+class Protocol:
+    """What a transport tells the code above it, always on the loop thread. Override what you need.
+    A callback that raises is logged and its connection closed ("internal error")."""
+
+    transport: Transport
+
+    def connection_made(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        """Bytes arrived, split wherever TCP split them."""
+
+    def eof_received(self) -> bool:
+        """The peer will send nothing more. Return True to keep our side open (to write more and close
+        later); the default closes once queued output is sent."""
+        return False
+
+    def pause_writing(self) -> None:
+        """The send queue passed the high-water mark: produce no more output for now."""
+
+    def resume_writing(self) -> None:
+        """The send queue drained to the low-water mark: produce again."""
+
+    def timed_out(self, timeout: Timeout) -> None:
+        """The read timeout asked for with ``resume_reading`` ran out; the default closes."""
+        self.transport.abort(f"{timeout.value} timeout")
+
+    def connection_lost(self, reason: str) -> None:
+        """The connection is closed; ``reason`` says why ("closed", "peer reset", "send timeout"...)."""
+
+
+class Counters:
+    """Totals shared by the connections of one server; read through its statistics()."""
+
+    __slots__ = ("requests", "bytes_received", "bytes_sent", "closes")
+
+    def __init__(self) -> None:
+        self.requests = 0  # counted by the HTTP protocol
+        self.bytes_received = 0
+        self.bytes_sent = 0
+        self.closes: dict[str, int] = {}
+
+
+class Transport:
+    """One accepted TCP connection, driven by the loop for its ``protocol``. ``start()`` begins it."""
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        sock: socket.socket,
+        address: tuple[str, int],
+        protocol: Protocol,
+        limits: Limits,
+        *,
+        ident: int = 0,
+        counters: Counters | None = None,
+        tracer: Tracer | None = None,
+        on_closed: Callable[[Transport], object] | None = None,
+    ) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.address = address
+        self.protocol = protocol
+        self.id = ident
+        self.counters = counters if counters is not None else Counters()
+        self.state = IOState.READING
+        self.closing = False  # close() or abort() was called: nothing more is written (set by _enter)
+        self.close_reason = ""
+        self._limits = limits
+        self._on_closed = on_closed
+        self._queue = SendQueue()
+        self._events = 0  # the selector mask registered now
+        self._reading = True  # the protocol wants bytes (pause_reading / resume_reading)
+        self._read_timeout = Timeout.NONE  # and how long it waits for them
+        self._eof = False  # the peer ended its side
+        self._linger_wanted = False  # close(linger=True): read what the peer still sends before closing
+        self._linger_deadline = 0.0  # the end of the whole lingering time
+        self._timeout = Timeout.NONE  # what the armed timer waits for
+        self._deadline = Deadline(loop, self._on_timeout)
+        self._drain_waiters: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
+        self._batching = False  # inside a protocol callback: writes wait for one send after it
+        self._server_address: tuple[str, int] | None = None
+        # --trace: a line per fact of this connection's life; None (the usual case) costs one test.
+        self.trace: Callable[[str, str], None] | None = None
+        if tracer is not None and tracer.connections:
+            self.trace = partial(tracer.connection, ident)
+            self._queue.observer = self.trace
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.summary()}>"
+
+    def summary(self) -> str:
+        """``#id fd=N host:port state queued=N``: what a log line or a repr says of this connection."""
+        fd = self.sock.fileno() if self.state is not IOState.CLOSED else -1
+        return f"#{self.id} fd={fd} {self.address[0]}:{self.address[1]} {self.state.value} queued={self._queue.size}"
+
+    def start(self) -> None:
+        """Tell the protocol, then read at once: a client sends its request right behind the
+        handshake, so it is usually here already, and a short exchange is answered (even closed)
+        before the socket is ever registered with the selector."""
+        if self.trace is not None:
+            self.trace("accept", f"from={self.address[0]}:{self.address[1]} fd={self.sock.fileno()}")
+        self._call(self.protocol.connection_made, self, settle=False)
+        if self.state is IOState.READING and self._reading:
+            self.on_readable()
+        if self.state is not IOState.CLOSED:
+            self._progress()
+
+    # -- what it holds ------------------------------------------------------------------------------
+
+    @property
+    def queued(self) -> int:
+        """Bytes written and not yet taken by the kernel, file ranges included."""
+        return self._queue.size
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        """The socket's local address, asked of the kernel once."""
+        if self._server_address is None:
+            name = self.sock.getsockname()
+            self._server_address = (name[0], name[1])
+        return self._server_address
+
+    # -- what the protocol calls --------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Send ``data``: now, as far as the socket takes it, the rest as the peer reads. Inside a
+        protocol callback the bytes wait for the one send after it returns (one send per read, however
+        many responses or lines it produced), unless they pass the high-water mark. Ignored once
+        closing."""
+        if not data or self.closing:
+            return
+        if type(data) is not bytes:
+            data = bytes(data)  # a bytearray the caller may reuse: the queue keeps its own copy
+        queue = self._queue
+        queue.push_bytes(data)
+        if self.trace is not None:
+            self.trace("queue", f"bytes={len(data)} queued={queue.size}")
+        if not self._batching or queue.size > self._limits.high_water:
+            self._progress()
+
+    def write_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None:
+        """Send ``count`` bytes of ``file`` from ``offset`` with os.sendfile, in order with the bytes
+        written around it. With ``owns_file`` the file is closed once sent, or when the connection
+        ends."""
+        if self.closing:
+            if owns_file:
+                file.close()
+            return
+        queue = self._queue
+        queue.push_file(file, offset, count, owns_file)
+        if self.trace is not None:
+            self.trace("queue", f"file fd={file.fileno()} offset={offset} count={count} queued={queue.size}")
+        if not self._batching or queue.size > self._limits.high_water:
+            self._progress()
+
+    def pause_reading(self) -> None:
+        """Read nothing until resume_reading: the peer's bytes wait in the kernel, then TCP slows the
+        peer down."""
+        self._reading = False
+        if not self._batching:
+            self._settle()
+
+    def resume_reading(self, timeout: Timeout = Timeout.NONE) -> None:
+        """Read again, waiting at most ``timeout`` (HEAD, KEEP_ALIVE or BODY: see iostate.py) for
+        the bytes; the protocol is told ``timed_out`` if they do not come."""
+        self._reading = True
+        self._read_timeout = timeout
+        if not self._batching:
+            self._settle()
+
+    def when_drained(self, callback: Callable[..., object], *args: Any) -> None:
+        """Schedule ``callback(*args)`` on the loop for when the send queue is at or below the
+        low-water mark: the signal for a producer to queue more. Dropped if the connection closes
+        first."""
+        if self.state is IOState.CLOSED:
+            return
+        if self._queue.size <= self._limits.low_water:
+            self.loop.call_soon(callback, *args)
+        else:
+            self._drain_waiters.append((callback, args))
+
+    def close(self, reason: str = "closed", *, linger: bool = False) -> None:
+        """Read no more, send what is queued, then close. ``linger``: the peer may still be sending
+        (an unread body, pipelined requests), so shut down our side and read and drop what comes
+        until the peer closes, or our close would reset the connection and could destroy the last
+        response before the client reads it. Idempotent."""
+        if self.closing:
+            return
+        self.close_reason = reason
+        self._linger_wanted = linger
+        self._settle(closing=True)
+
+    def abort(self, reason: str = "aborted") -> None:
+        """Close now, dropping what is queued."""
+        self._close(reason)
+
+    # -- loop callbacks ---------------------------------------------------------------------------
+
+    def on_readable(self) -> None:
+        state = self.state
+        if state is IOState.READING:
+            try:
+                data = self.sock.recv(self._limits.recv_size)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:
+                self._on_socket_error(error)
+                return
+            self.counters.bytes_received += len(data)
+            if self.trace is not None:
+                self.trace("recv", f"bytes={len(data)}" if data else "end of stream")
+            if data:
+                if self._timeout in RESTARTED_BY_READ:
+                    self._deadline.set(self._delay(self._timeout))
+                self._call(self.protocol.data_received, data)
+            else:
+                self._eof = True
+                if not self._call(self.protocol.eof_received):
+                    self.close()
+        elif state is IOState.LINGERING:
+            self._linger_read()
+
+    def on_writable(self) -> None:
+        if self.state is not IOState.CLOSED:
+            self._progress()
+
+    # -- the engine -------------------------------------------------------------------------------
+
+    def _call(self, callback: Callable[..., Any], *args: Any, settle: bool = True) -> Any:
+        """Run a protocol callback, then send what it wrote and settle. A callback made from inside
+        another runs directly: the outer one sends and settles for both."""
+        if self._batching:
+            return callback(*args)
+        self._batching = True
+        try:
+            result = callback(*args)
+        except Exception:
+            self._batching = False
+            logger.exception("%r: %s failed; closing the connection", self, getattr(callback, "__qualname__", callback))
+            self._close("internal error")
+            return None
+        self._batching = False
+        if settle and self.state is not IOState.CLOSED:
+            self._progress()
+        return result
+
+    def _progress(self) -> None:
+        """Send what is queued, as far as the socket takes it, then settle."""
+        if self._queue:
+            self._send()
+            if self.state is IOState.CLOSED:
+                return
+        self._settle()
+
+    def _send(self) -> None:
+        try:
+            sent = self._queue.flush(self.sock)
+        except FileShrunkError as error:
+            logger.warning("%r: %s", self, error)
+            self._close("file shrank")
+            return
+        except OSError as error:
+            self._on_socket_error(error)
+            return
+        if sent:
+            self.counters.bytes_sent += sent
+            if self._timeout in RESTARTED_BY_SEND:
+                self._deadline.set(self._delay(self._timeout))
+            if self._drain_waiters and self._queue.size <= self._limits.low_water:
+                waiters, self._drain_waiters = self._drain_waiters, []
+                for callback, args in waiters:
+                    self.loop.call_soon(callback, *args)
+
+    def _settle(self, closing: bool = False) -> None:
+        """Enter the state the table calls for (through every state on the way: reading, closing,
+        closed), then match the selector interest and the timer to it, and tell the protocol when
+        backpressure starts or ends. ``closing``: close() asks for it now."""
+        old = self.state
+        limits = self._limits
+        while True:
+            state = self.state
+            new = next_state(
+                state,
+                reading=self._reading and not self._eof,
+                queued=self._queue.size,
+                closing=closing or state is IOState.CLOSING,
+                linger=self._linger_wanted and not self._eof,
+                high_water=limits.high_water,
+                low_water=limits.low_water,
+            )
+            if new is state:
+                break
+            if new is IOState.CLOSED or (new is IOState.LINGERING and not self._shut_down_writing()):
+                self._close(self.close_reason or "closed")
+                return
+            self._enter(new)
+        state = self.state
+        behaviour = IO_STATES[state]
+        queued = bool(self._queue)
+        events = (EVENT_READ if behaviour.reads else 0) | (EVENT_WRITE if behaviour.writes and queued else 0)
+        if events != self._events:
+            self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)
+            self._events = events
+        timeout = behaviour.timeout if queued else behaviour.idle_timeout
+        if timeout is Timeout.READ:
+            timeout = self._read_timeout
+        if timeout is not self._timeout or state is not old:
+            self._arm(timeout)
+        if state is not old:
+            if state is IOState.WRITING:
+                self._call(self.protocol.pause_writing)
+            elif old is IOState.WRITING and state is not IOState.CLOSING:
+                self._call(self.protocol.resume_writing)
+
+    def _enter(self, new: IOState) -> None:
+        """The one place the state changes. Raises RuntimeError for a move IO_TRANSITIONS does not list."""
+        old = self.state
+        if new not in IO_TRANSITIONS[old]:
+            raise RuntimeError(f"{self!r}: no transition from {old.value} to {new.value}")
+        if self.trace is not None:
+            queued = self._queue.size
+            self.trace("state", f"{old.value} -> {new.value} queued={queued}")
+            if new is IOState.WRITING:
+                self.trace("backpressure", f"pause reading: queued={queued} > {self._limits.high_water}")
+            elif old is IOState.WRITING and new is not IOState.CLOSED:
+                self.trace("backpressure", f"resume: queued={queued} <= {self._limits.low_water}")
+        self.state = new
+        self.closing = new in _ENDING
+
+    # -- timeouts ---------------------------------------------------------------------------------
+
+    def _arm(self, timeout: Timeout) -> None:
+        self._timeout = timeout
+        if timeout is Timeout.NONE:
+            self._deadline.clear()
+        else:
+            self._deadline.set(self._delay(timeout))
+
+    def _delay(self, timeout: Timeout) -> float:
+        limits = self._limits
+        if timeout is Timeout.KEEP_ALIVE:
+            return limits.keepalive_timeout
+        if timeout is Timeout.HEAD:
+            return limits.header_timeout
+        if timeout is Timeout.BODY:
+            return limits.body_timeout
+        if timeout is Timeout.SEND:
+            return limits.send_timeout
+        assert timeout is Timeout.LINGER
+        return min(limits.lingering_timeout, max(0.0, self._linger_deadline - self.loop.time()))
+
+    def _on_timeout(self) -> None:
+        timeout = self._timeout
+        self._timeout = Timeout.NONE
+        if self.trace is not None:
+            self.trace("timeout", timeout.value)
+        if timeout is Timeout.SEND or timeout is Timeout.LINGER:
+            self._close(f"{timeout.value} timeout")
+        else:
+            self._call(self.protocol.timed_out, timeout)
+
+    # -- closing ----------------------------------------------------------------------------------
+
+    def _shut_down_writing(self) -> bool:
+        """Begin lingering: shut down our side, so the peer sees the end of the response. Returns
+        False when the socket is already gone."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return False
+        if self.trace is not None:
+            self.trace("linger", "write side shut down; reading what the peer still sends")
+        self._linger_deadline = self.loop.time() + self._limits.lingering_time
+        return True
+
+    def _linger_read(self) -> None:
+        try:
+            data = self.sock.recv(self._limits.recv_size)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close(self.close_reason)
+            return
+        self._deadline.set(self._delay(self._timeout))  # LINGER is restarted by reads
+
+    def _on_socket_error(self, error: OSError) -> None:
+        if is_peer_gone(error):
+            logger.debug("%r: peer gone: %s", self, error)
+            self._close("peer reset")
+        else:
+            logger.warning("%r: socket error: %s", self, error)
+            self._close("socket error")
+
+    def _close(self, reason: str) -> None:
+        """The one exit: drop the queue, unregister, cancel the timer, close the socket, count the
+        reason, tell the protocol and whoever opened the connection. Idempotent."""
+        if self.state is IOState.CLOSED:
+            return
+        self.close_reason = reason
+        if self.trace is not None:
+            self.trace("close", reason)
+        self._queue.clear()
+        self._drain_waiters.clear()
+        self._enter(IOState.CLOSED)
+        if self._events:
+            self.loop.unregister(self.sock)
+            self._events = 0
+        self._timeout = Timeout.NONE
+        self._deadline.clear()
+        self.sock.close()
+        closes = self.counters.closes
+        closes[reason] = closes.get(reason, 0) + 1
+        try:
+            self.protocol.connection_lost(reason)
+        except Exception:
+            logger.exception("%r: connection_lost failed", self)
+        if self._on_closed is not None:
+            self._on_closed(self)
