@@ -2,11 +2,13 @@
 
 The path is split on "/" before percent-decoding, so an encoded slash (%2F) can never become a
 separator; dot segments are resolved (RFC 3986 5.2.4) and one that climbs above the root is refused.
-The filesystem side (symlinks) is checked by the static handler after this.
+The filesystem side (symlinks) is checked by the static handler after this; ``Resolve`` is that
+check as the modules that answer are given it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import quote, unquote_to_bytes
 
 _PCHAR_SAFE = "!$&'()*+,;=:@"
@@ -41,6 +43,11 @@ class RequestPath:
 
     def __repr__(self) -> str:
         return f"RequestPath({self.segments!r}, trailing_slash={self.trailing_slash})"
+
+
+# A path under the root as it is to be opened: with symlinks resolved, raising PathError(403) when
+# that leaves the root; or as it is when symlinks may lead anywhere.
+Resolve = Callable[[str], str]
 
 
 def quote_segment(segment: str) -> str:

@@ -1,5 +1,6 @@
 """Serving the files under one directory, as nginx and Caddy do: this module finds what a request
-names and decides who answers; files.py answers for a file, listing.py for a directory.
+names and decides who answers; files.py answers for a file, listing.py for a directory,
+errorpages.py for an error.
 
 Nothing outside the root is readable: request paths are resolved by handlers.paths (no "..", no
 encoded separators, no NUL), names starting with "." are private, and unless ``follow_symlinks`` the
@@ -20,6 +21,7 @@ from typing import BinaryIO
 from handlers import cors, files, listing
 from handlers.cache import RevalidatingCache
 from handlers.conditional import http_date, make_etag
+from handlers.errorpages import ErrorPages, status_for
 from handlers.mimetypes import MimeTypes
 from handlers.negotiation import SUFFIXES, asks_for_html, preferred_codings, prefers_json
 from handlers.options import StaticOptions
@@ -34,7 +36,6 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "
 _GET_OR_HEAD = ("GET", "HEAD")
 _INDEX_FILES = ("index.html", "index.htm")
 _HTML = "text/html; charset=utf-8"
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
 
 # Files up to this size are kept in memory with their response fields encoded once, so a request for
 # one costs no filesystem call; larger ones go out with sendfile, where the kernel does the copying.
@@ -100,10 +101,11 @@ class StaticFiles:
         self._cors = list(cors.RESPONSE_HEADERS) if options.cors else []
         self._allow = cors.METHODS if options.cors else "GET, HEAD"
         self._cache_control = [("Cache-Control", options.cache_control)] if options.cache_control else []
-        self._error_pages = {
+        pages = {
             status: self._configured_file(path, f"error page for {status}")
             for status, path in options.error_pages.items()
         }
+        self._error_pages = ErrorPages(pages, self._resolve, self._mime_types, self._cors)
         self._spa = self._configured_file(options.spa, "single-page app entry") if options.spa else None
         self._clock = clock
         self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
@@ -153,7 +155,7 @@ class StaticFiles:
             self._error(exchange, error.status, error.reason)
             return
         except OSError as error:
-            status, detail = _status_for(error)
+            status, detail = status_for(error)
             if status == 404:
                 self._missing.put(request.path, True, len(request.path) + 64)
             self._error(exchange, status, detail)
@@ -252,7 +254,7 @@ class StaticFiles:
             try:
                 cached = self._render_listing(real, *key)
             except OSError as error:
-                self._error(exchange, *_status_for(error))
+                self._error(exchange, *status_for(error))
                 return
             self._listings.put(key, cached, len(cached.body))
         exchange.respond(200, cached.fields, cached.body)
@@ -315,9 +317,9 @@ class StaticFiles:
         try:
             # Without --follow-symlinks, ``real`` was resolved and checked: none of it is a symlink, so
             # one that appears now (swapped in after the check) is refused, not followed.
-            opened = _open_regular(real, follow=self.options.follow_symlinks)
+            opened = files.open_regular(real, follow=self.options.follow_symlinks)
         except OSError as error:
-            self._error(exchange, *_status_for(error), fallback=fallback)
+            self._error(exchange, *status_for(error), fallback=fallback)
             return
         if opened is None:
             self._error(exchange, 404, "not a regular file", fallback=fallback)
@@ -443,7 +445,7 @@ class StaticFiles:
         try:
             self._locate(key)
         except OSError as error:
-            return _status_for(error)[0] == 404
+            return status_for(error)[0] == 404
         except PathError:
             return False
         return False
@@ -466,11 +468,11 @@ class StaticFiles:
             candidate = real + SUFFIXES[coding]
             try:
                 try:
-                    opened = _open_regular(candidate, follow=self.options.follow_symlinks)
+                    opened = files.open_regular(candidate, follow=self.options.follow_symlinks)
                 except OSError as error:
                     if error.errno != errno.ELOOP:
                         raise
-                    opened = _open_regular(self._resolve(candidate))
+                    opened = files.open_regular(self._resolve(candidate))
             except (OSError, PathError):
                 continue
             if opened is None:
@@ -486,7 +488,7 @@ class StaticFiles:
         self, exchange: Exchange, status: int, detail: str, headers: HeaderList = (), *, fallback: bool = True
     ) -> None:
         """Answer with an error status: the single-page app's entry instead of a 404 for a browser
-        asking for a page, else the configured error page for ``status``, else a short built-in page."""
+        asking for a page, else the error pages' answer."""
         request = exchange.request
         fields = [*headers, *self._cors]
         if self._spa is not None and status == 404:
@@ -498,18 +500,7 @@ class StaticFiles:
                     return
                 except PathError:
                     pass  # the entry became a symlink out of the root after the start
-        page = self._error_pages.get(status)
-        if page is not None:
-            try:
-                opened = _open_regular(self._resolve(page))
-            except (OSError, PathError):
-                opened = None
-            if opened is not None:
-                file, info = opened
-                fields.insert(0, ("Content-Type", self._mime_types(page)))
-                exchange.respond_file(status, fields, file, 0, info.st_size)
-                return
-        exchange.respond_error(status, detail, fields)
+        self._error_pages.answer(exchange, status, detail, fields)
 
 
 def _identity(info: os.stat_result) -> tuple[int, int, int]:
@@ -523,27 +514,3 @@ def _hidden(segments: Sequence[str]) -> bool:
         if segment.startswith(".") and not (index == 0 and segment == ".well-known"):
             return True
     return False
-
-
-def _open_regular(path: str, *, follow: bool = True) -> tuple[BinaryIO, os.stat_result] | None:
-    """The file at ``path`` opened for sendfile, with its stat; None when it is not a regular file.
-    Raises OSError (ELOOP for a symlink when ``follow`` is false)."""
-    # O_NONBLOCK: if the name was swapped for a FIFO after a stat, open must not block the loop.
-    fd = os.open(path, _OPEN_FLAGS if follow else _OPEN_FLAGS | os.O_NOFOLLOW)
-    try:
-        info = os.fstat(fd)
-    except OSError:
-        os.close(fd)
-        raise
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        return None
-    return os.fdopen(fd, "rb", buffering=0), info
-
-
-def _status_for(error: OSError) -> tuple[int, str]:
-    if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP):
-        return 404, "not found"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return 403, "permission denied"
-    return 500, "cannot read the file"
