@@ -1,5 +1,5 @@
 """Serving the files under one directory, as nginx and Caddy do: this module finds what a request
-names and decides who answers; files.py answers for a file, listing.py for a directory,
+names and decides who answers; files.py answers for a file, listinganswer.py for a directory,
 errorpages.py for an error.
 
 Nothing outside the root is readable: request paths are resolved by handlers.paths (no "..", no
@@ -18,12 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from handlers import cors, files, listing
+from handlers import cors, files
 from handlers.cache import RevalidatingCache
 from handlers.conditional import http_date, make_etag
 from handlers.errorpages import ErrorPages, status_for
+from handlers.listinganswer import ListingAnswer
 from handlers.mimetypes import MimeTypes
-from handlers.negotiation import SUFFIXES, asks_for_html, preferred_codings, prefers_json
+from handlers.negotiation import SUFFIXES, asks_for_html, preferred_codings
 from handlers.options import StaticOptions
 from handlers.paths import PathError, RequestPath, parse_request_path
 from reactor.clock import Clock
@@ -40,11 +41,8 @@ _HTML = "text/html; charset=utf-8"
 # Files up to this size are kept in memory with their response fields encoded once, so a request for
 # one costs no filesystem call; larger ones go out with sendfile, where the kernel does the copying.
 CACHED_FILE_LIMIT = 256 * 1024
-CACHE_SIZE = 64 * 1024 * 1024  # files and rendered listings together
+CACHE_SIZE = 64 * 1024 * 1024  # small files and rendered listings together
 MISSING_CACHE_SIZE = 1024 * 1024  # request paths that named nothing, about 64 bytes each beyond the path
-# A cached listing is re-rendered this often even when the directory's mtime has not moved: changing
-# a file's size or time does not touch its directory's mtime.
-LISTING_MAX_AGE = 10.0
 # Request fields that can change the answer for a cached file: the full path decides those requests.
 _CONDITIONAL_FIELDS = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range"})
 
@@ -62,25 +60,6 @@ class CachedFile:
     modified: int
     fields: FieldBlock  # of the 200 response
     not_modified: FieldBlock  # of a 304
-
-
-@dataclass(frozen=True, slots=True)
-class CachedScan:
-    """A directory's entries, read once for every order and format its listing is asked in."""
-
-    real: str  # the directory, symlinks resolved
-    mtime_ns: int  # of the directory when it was read
-    read_at: float  # clock time of the reading
-    entries: tuple[listing.Entry, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CachedListing:
-    """A listing rendered from ``scan``: good while that scan is the directory's current one."""
-
-    scan: CachedScan
-    body: bytes
-    fields: FieldBlock
 
 
 class StaticFiles:
@@ -107,7 +86,6 @@ class StaticFiles:
         }
         self._error_pages = ErrorPages(pages, self._resolve, self._mime_types, self._cors)
         self._spa = self._configured_file(options.spa, "single-page app entry") if options.spa else None
-        self._clock = clock
         self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
             CACHE_SIZE // 2 + CACHE_SIZE // 8, self._file_still_valid, clock=clock
         )
@@ -115,13 +93,13 @@ class StaticFiles:
         self._missing: RevalidatingCache[str, bool] = RevalidatingCache(
             MISSING_CACHE_SIZE, self._still_missing, clock=clock
         )
-        # Directory entries by real path, and listings rendered from them keyed by URL path (it
-        # shows in the page), sort order and JSON-or-HTML.
-        self._scans: RevalidatingCache[str, CachedScan] = RevalidatingCache(
-            CACHE_SIZE // 8, self._scan_still_valid, clock=clock
-        )
-        self._listings: RevalidatingCache[tuple[str, listing.Order, bool], CachedListing] = RevalidatingCache(
-            CACHE_SIZE // 4, self._listing_still_valid, clock=clock
+        self._answer_listing = ListingAnswer(
+            CACHE_SIZE // 8,
+            CACHE_SIZE // 4,
+            self._cors,
+            show_hidden=options.show_hidden,
+            allowed=None if options.follow_symlinks else self._may_serve,
+            clock=clock,
         )
 
     def _configured_file(self, url_path: str, what: str) -> str:
@@ -245,57 +223,7 @@ class StaticFiles:
         if not self.options.listing:
             self._error(exchange, 403, "directory listings are turned off")
             return
-        order = listing.parse_order(request.query)
-        url = path.url(trailing_slash=True)
-        key = (url, order, prefers_json(request.headers.get("accept")))
-        cached = self._listings.get(key)
-        # The key is the URL, not the directory: a symlink retargeted since names another one.
-        if cached is None or cached.scan.real != real:
-            try:
-                cached = self._render_listing(real, *key)
-            except OSError as error:
-                self._error(exchange, *status_for(error))
-                return
-            self._listings.put(key, cached, len(cached.body))
-        exchange.respond(200, cached.fields, cached.body)
-
-    def _render_listing(self, real: str, url: str, order: listing.Order, json: bool) -> CachedListing:
-        """The listing of the directory at ``real``, rendered. Raises OSError."""
-        scan = self._scan(real)
-        entries = listing.sort_entries(list(scan.entries), order)
-        if json:
-            body, content_type = listing.render_json(url, entries), "application/json"
-        else:
-            body, content_type = listing.render_html(url, entries, order), _HTML
-        fields = encode_fields([("Content-Type", content_type), ("Vary", "Accept"), *self._cors])
-        return CachedListing(scan, body, fields)
-
-    def _scan(self, real: str) -> CachedScan:
-        """The entries of the directory at ``real``, read at most once per change. Raises OSError."""
-        scan = self._scans.get(real)
-        if scan is None:
-            mtime_ns = os.stat(real).st_mtime_ns  # taken first: a change during the scan shows next time
-            entries = listing.scan(
-                real,
-                show_hidden=self.options.show_hidden,
-                allowed=None if self.options.follow_symlinks else self._may_serve,
-            )
-            scan = CachedScan(real, mtime_ns, self._clock(), tuple(entries))
-            self._scans.put(real, scan, 256 * len(entries) + 256)
-        return scan
-
-    def _scan_still_valid(self, real: str, scan: CachedScan) -> bool:
-        try:
-            mtime_ns = os.stat(real).st_mtime_ns
-        except OSError:
-            return False
-        return mtime_ns == scan.mtime_ns and self._clock() - scan.read_at < LISTING_MAX_AGE
-
-    def _listing_still_valid(self, key: tuple[str, listing.Order, bool], cached: CachedListing) -> bool:
-        try:
-            return self._scan(cached.scan.real) is cached.scan
-        except OSError:
-            return False
+        self._answer_listing(exchange, path, real, self._error)
 
     def _serve_file(
         self,
