@@ -1,6 +1,6 @@
 """Serving the files under one directory, as nginx and Caddy do: this module finds what a request
-names and decides who answers; files.py answers for a file, listinganswer.py for a directory,
-errorpages.py for an error.
+names and decides who answers; files.py answers for a file (filecache.py, before it, for a small
+file already seen), listinganswer.py for a directory, errorpages.py for an error.
 
 Nothing outside the root is readable: request paths are resolved by handlers.paths (no "..", no
 encoded separators, no NUL), names starting with "." are private, and unless ``follow_symlinks`` the
@@ -15,21 +15,19 @@ import os
 import stat
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import BinaryIO
 
 from handlers import cors, files
-from handlers.cache import RevalidatingCache
 from handlers.conditional import http_date, make_etag
 from handlers.errorpages import ErrorPages, status_for
+from handlers.filecache import FileCache
 from handlers.listinganswer import ListingAnswer
 from handlers.mimetypes import MimeTypes
 from handlers.negotiation import SUFFIXES, asks_for_html, preferred_codings
 from handlers.options import StaticOptions
-from handlers.paths import PathError, RequestPath, parse_request_path
+from handlers.paths import Located, PathError, RequestPath, parse_request_path
 from reactor.clock import Clock
 from reactor.exchange import Exchange, HeaderList
-from reactor.http.writer import FieldBlock, encode_fields
 
 # RFC 9110 9.3 methods plus PATCH: we know them and do not allow them here (405); anything else is
 # a method we do not implement at all (501, RFC 9110 15.6.2).
@@ -38,28 +36,7 @@ _GET_OR_HEAD = ("GET", "HEAD")
 _INDEX_FILES = ("index.html", "index.htm")
 _HTML = "text/html; charset=utf-8"
 
-# Files up to this size are kept in memory with their response fields encoded once, so a request for
-# one costs no filesystem call; larger ones go out with sendfile, where the kernel does the copying.
-CACHED_FILE_LIMIT = 256 * 1024
 CACHE_SIZE = 64 * 1024 * 1024  # small files and rendered listings together
-MISSING_CACHE_SIZE = 1024 * 1024  # request paths that named nothing, about 64 bytes each beyond the path
-# Request fields that can change the answer for a cached file: the full path decides those requests.
-_CONDITIONAL_FIELDS = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range"})
-
-
-@dataclass(frozen=True, slots=True)
-class CachedFile:
-    """A small file's whole 200 answer, and what shows whether it still is that answer."""
-
-    requested: str  # the path under the root the request names (through an index file for a directory)
-    real: str  # the same with symlinks resolved
-    identity: tuple[int, int, int]  # inode, size, mtime in ns
-    has_sibling: bool  # a .br or .gz next to it: a request with Accept-Encoding takes the full path
-    body: bytes
-    etag: str
-    modified: int
-    fields: FieldBlock  # of the 200 response
-    not_modified: FieldBlock  # of a 304
 
 
 class StaticFiles:
@@ -86,13 +63,7 @@ class StaticFiles:
         }
         self._error_pages = ErrorPages(pages, self._resolve, self._mime_types, self._cors)
         self._spa = self._configured_file(options.spa, "single-page app entry") if options.spa else None
-        self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
-            CACHE_SIZE // 2 + CACHE_SIZE // 8, self._file_still_valid, clock=clock
-        )
-        # Paths that named nothing: a scanner's or a broken link's next request costs no syscall.
-        self._missing: RevalidatingCache[str, bool] = RevalidatingCache(
-            MISSING_CACHE_SIZE, self._still_missing, clock=clock
-        )
+        self._file_cache = FileCache(CACHE_SIZE // 2 + CACHE_SIZE // 8, self._target, self._locate, clock)
         self._answer_listing = ListingAnswer(
             CACHE_SIZE // 8,
             CACHE_SIZE // 4,
@@ -121,10 +92,9 @@ class StaticFiles:
         if request.method not in _GET_OR_HEAD:
             self._other_method(exchange)
             return
-        cached = self._files.get(request.path)
-        if cached is not None and self._answer_from_cache(exchange, cached):
+        if self._file_cache.answer(exchange):
             return
-        if self._missing.get(request.path):
+        if self._file_cache.is_missing(request.path):
             self._error(exchange, 404, "not found")
             return
         try:
@@ -135,7 +105,7 @@ class StaticFiles:
         except OSError as error:
             status, detail = status_for(error)
             if status == 404:
-                self._missing.put(request.path, True, len(request.path) + 64)
+                self._file_cache.keep_missing(request.path)
             self._error(exchange, status, detail)
             return
         if stat.S_ISDIR(info.st_mode):
@@ -143,7 +113,7 @@ class StaticFiles:
         else:
             self._serve_file(exchange, requested, real, path=path)
 
-    def _target(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
+    def _target(self, raw_path: str) -> Located:
         """What a request path is answered with: as ``_locate``, but for a directory named with a
         trailing slash that has an index file, that file. Still a directory: a redirect (no slash)
         or a listing. Raises PathError (also 404 for a file named with a trailing slash) or OSError."""
@@ -155,9 +125,9 @@ class StaticFiles:
                     requested, real, info = index
         elif path.trailing_slash:
             raise PathError(404, "not a directory")  # /file.txt/ names no directory
-        return path, requested, real, info
+        return Located(path, requested, real, info)
 
-    def _locate(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
+    def _locate(self, raw_path: str) -> Located:
         """What a request path names: the parsed path, its location under the root, that location with
         symlinks resolved, and its stat. Raises PathError (404 outside the mount point) or OSError."""
         path = parse_request_path(raw_path)
@@ -169,7 +139,7 @@ class StaticFiles:
             raise PathError(404, "not found")  # as if absent: its existence is private too
         requested = os.path.join(self.root, *segments)
         real = self._resolve(requested)
-        return path, requested, real, os.stat(real)
+        return Located(path, requested, real, os.stat(real))
 
     def _find_index(self, requested: str) -> tuple[str, str, os.stat_result] | None:
         """The index file of a directory as its (requested, real) paths and stat, or None."""
@@ -236,9 +206,7 @@ class StaticFiles:
     ) -> None:
         """Answer with the file at ``real``, typed by the ``requested`` name, or with a precompressed
         sibling of it when the request accepts one. ``path``: the parsed request path, given when a
-        small file's answer may be kept; it is kept only if the request named the file by its
-        canonical URL: its aliases (``/./a``, ``//a``, ``/%61``) are answered but not kept, or each
-        would take a copy of the file and a read on the loop. ``spa``: this is the single-page app's
+        small file's answer may be kept in the file cache. ``spa``: this is the single-page app's
         entry answering for a missing page, chosen by Accept, and with no fallback to itself."""
         request = exchange.request
         fallback = not spa
@@ -278,15 +246,9 @@ class StaticFiles:
         if status in (200, 206):
             content_type = self._mime_types(requested)
             headers = [("Accept-Ranges", "bytes"), *validators]
-            if (
-                status == 200
-                and not coding
-                and info.st_size <= CACHED_FILE_LIMIT
-                and path is not None
-                and path.url() == request.path  # last: it re-quotes every segment
-            ):
-                cached = self._remember(
-                    request.path, requested, real, file, info, etag, content_type, headers, validators
+            if status == 200 and not coding and path is not None:
+                cached = self._file_cache.maybe_keep(
+                    request.path, path, requested, real, file, info, etag, content_type, headers, validators
                 )
                 if cached is not None:
                     file.close()
@@ -304,83 +266,6 @@ class StaticFiles:
         else:
             # A 412 too came from the selected representation's validators (RFC 9110 12.5.5).
             self._error(exchange, status, "a precondition failed", [("Vary", vary)])
-
-    def _remember(
-        self,
-        key: str,
-        requested: str,
-        real: str,
-        file: BinaryIO,
-        info: os.stat_result,
-        etag: str,
-        content_type: str,
-        headers: list[tuple[str, str]],
-        validators: list[tuple[str, str]],
-    ) -> CachedFile | None:
-        """Keep a small file's 200 answer (``headers`` besides Content-Type) and 304 answer
-        (``validators``) for the next requests of ``key``; None if the file changed as we read."""
-        body = os.pread(file.fileno(), info.st_size, 0)
-        if len(body) != info.st_size:
-            return None
-        cached = CachedFile(
-            requested=requested,
-            real=real,
-            identity=_identity(info),
-            has_sibling=self._has_sibling(real),
-            body=body,
-            etag=etag,
-            modified=int(info.st_mtime),
-            fields=encode_fields([("Content-Type", content_type), *headers]),
-            not_modified=encode_fields(validators),  # the fields of a 304 from the full path
-        )
-        self._files.put(key, cached, len(body) + 512)
-        return cached
-
-    def _answer_from_cache(self, exchange: Exchange, cached: CachedFile) -> bool:
-        """Answer from a cached file when the answer is its 200 or a 304; False leaves the request to the
-        full path (ranges, failed preconditions, a precompressed sibling the client may want)."""
-        request = exchange.request
-        conditional = False
-        for name, _value in request.headers:
-            if name in _CONDITIONAL_FIELDS:
-                conditional = True
-            elif name == "accept-encoding" and cached.has_sibling:
-                return False
-        if conditional:
-            status, _ranges = files.decide(request, cached.etag, cached.modified, len(cached.body))
-            if status == 304:
-                exchange.respond(304, cached.not_modified)
-                return True
-            if status != 200:
-                return False
-        exchange.respond(200, cached.fields, cached.body)
-        return True
-
-    def _file_still_valid(self, key: str, cached: CachedFile) -> bool:
-        """Whether ``key`` still names the same unchanged file, found the way the full path finds it."""
-        try:
-            _path, requested, real, info = self._target(key)
-        except (PathError, OSError):
-            return False
-        return (
-            not stat.S_ISDIR(info.st_mode)
-            and (requested, real) == (cached.requested, cached.real)
-            and _identity(info) == cached.identity
-            and self._has_sibling(real) == cached.has_sibling
-        )
-
-    def _still_missing(self, key: str, missing: bool) -> bool:
-        try:
-            self._locate(key)
-        except OSError as error:
-            return status_for(error)[0] == 404
-        except PathError:
-            return False
-        return False
-
-    @staticmethod
-    def _has_sibling(real: str) -> bool:
-        return any(os.path.lexists(real + suffix) for suffix in SUFFIXES.values())
 
     def _sibling(
         self, real: str, original: os.stat_result, accept_encoding: str
@@ -429,10 +314,6 @@ class StaticFiles:
                 except PathError:
                     pass  # the entry became a symlink out of the root after the start
         self._error_pages.answer(exchange, status, detail, fields)
-
-
-def _identity(info: os.stat_result) -> tuple[int, int, int]:
-    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 def _hidden(segments: Sequence[str]) -> bool:
