@@ -1,6 +1,7 @@
 """Serving the files under one directory, as nginx and Caddy do: this module finds what a request
-names and decides who answers; files.py answers for a file (filecache.py, before it, for a small
-file already seen), listinganswer.py for a directory, errorpages.py for an error.
+names and decides who answers; fileanswer.py answers for a file (filecache.py, before it, for a small
+file already seen), listinganswer.py for a directory, errorpages.py for an error (spa.py first, with
+``--spa``).
 
 Nothing outside the root is readable: request paths are resolved by handlers.paths (no "..", no
 encoded separators, no NUL), names starting with "." are private, and unless ``follow_symlinks`` the
@@ -10,24 +11,22 @@ entry) must lie inside the root.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import time
 from collections.abc import Sequence
-from typing import BinaryIO
 
-from handlers import cors, files
-from handlers.conditional import http_date, make_etag
-from handlers.errorpages import ErrorPages, status_for
+from handlers import cors
+from handlers.errorpages import ErrorAnswer, ErrorPages, status_for
+from handlers.fileanswer import FileAnswer
 from handlers.filecache import FileCache
 from handlers.listinganswer import ListingAnswer
 from handlers.mimetypes import MimeTypes
-from handlers.negotiation import SUFFIXES, asks_for_html, preferred_codings
 from handlers.options import StaticOptions
 from handlers.paths import Located, PathError, RequestPath, parse_request_path
+from handlers.spa import SpaFallback
 from reactor.clock import Clock
-from reactor.exchange import Exchange, HeaderList
+from reactor.exchange import Exchange
 
 # RFC 9110 9.3 methods plus PATCH: we know them and do not allow them here (405); anything else is
 # a method we do not implement at all (501, RFC 9110 15.6.2).
@@ -35,7 +34,6 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "
 _GET_OR_HEAD = ("GET", "HEAD")
 _INDEX_FILES = ("index.html", "index.htm")
 _HTML = "text/html; charset=utf-8"
-
 CACHE_SIZE = 64 * 1024 * 1024  # small files and rendered listings together
 
 
@@ -53,17 +51,27 @@ class StaticFiles:
         self._mount = tuple(segment for segment in mount.split("/") if segment)
         self._root_prefix = self.root.rstrip(os.sep) + os.sep
         self.options = options = options if options is not None else StaticOptions()
-        self._mime_types = MimeTypes(dict(options.mime_types))
+        mime_types = MimeTypes(dict(options.mime_types))
         self._cors = list(cors.RESPONSE_HEADERS) if options.cors else []
         self._allow = cors.METHODS if options.cors else "GET, HEAD"
-        self._cache_control = [("Cache-Control", options.cache_control)] if options.cache_control else []
+        cache_control = [("Cache-Control", options.cache_control)] if options.cache_control else []
         pages = {
             status: self._configured_file(path, f"error page for {status}")
             for status, path in options.error_pages.items()
         }
-        self._error_pages = ErrorPages(pages, self._resolve, self._mime_types, self._cors)
-        self._spa = self._configured_file(options.spa, "single-page app entry") if options.spa else None
         self._file_cache = FileCache(CACHE_SIZE // 2 + CACHE_SIZE // 8, self._target, self._locate, clock)
+        self._answer_file = FileAnswer(
+            self._file_cache,
+            self._resolve,
+            mime_types,
+            [*cache_control, *self._cors],
+            follow_symlinks=options.follow_symlinks,
+        )
+        error_pages = ErrorPages(pages, self._resolve, mime_types, self._cors)
+        self._errors: ErrorAnswer = error_pages
+        if options.spa:
+            entry = self._configured_file(options.spa, "single-page app entry")
+            self._errors = SpaFallback(entry, self._resolve, self._answer_file, error_pages, self._cors)
         self._answer_listing = ListingAnswer(
             CACHE_SIZE // 8,
             CACHE_SIZE // 4,
@@ -95,23 +103,23 @@ class StaticFiles:
         if self._file_cache.answer(exchange):
             return
         if self._file_cache.is_missing(request.path):
-            self._error(exchange, 404, "not found")
+            self._errors(exchange, 404, "not found")
             return
         try:
             path, requested, real, info = self._target(request.path)
         except PathError as error:
-            self._error(exchange, error.status, error.reason)
+            self._errors(exchange, error.status, error.reason)
             return
         except OSError as error:
             status, detail = status_for(error)
             if status == 404:
                 self._file_cache.keep_missing(request.path)
-            self._error(exchange, status, detail)
+            self._errors(exchange, status, detail)
             return
         if stat.S_ISDIR(info.st_mode):
             self._serve_directory(exchange, path, real)
         else:
-            self._serve_file(exchange, requested, real, path=path)
+            self._answer_file(exchange, requested, real, self._errors, path=path)
 
     def _target(self, raw_path: str) -> Located:
         """What a request path is answered with: as ``_locate``, but for a directory named with a
@@ -177,7 +185,7 @@ class StaticFiles:
             exchange.respond(204, [("Allow", self._allow), *self._cors, *cors.preflight_headers(request.headers)])
             return
         status = 405 if request.method in _KNOWN_METHODS else 501
-        self._error(exchange, status, f"{request.method} is not supported here", [("Allow", self._allow)])
+        self._errors(exchange, status, f"{request.method} is not supported here", [("Allow", self._allow)])
 
     # -- answering --------------------------------------------------------------------------------
 
@@ -191,129 +199,9 @@ class StaticFiles:
             exchange.respond(301, [("Location", location), ("Content-Type", _HTML), *self._cors], b"")
             return
         if not self.options.listing:
-            self._error(exchange, 403, "directory listings are turned off")
+            self._errors(exchange, 403, "directory listings are turned off")
             return
-        self._answer_listing(exchange, path, real, self._error)
-
-    def _serve_file(
-        self,
-        exchange: Exchange,
-        requested: str,
-        real: str,
-        *,
-        path: RequestPath | None = None,
-        spa: bool = False,
-    ) -> None:
-        """Answer with the file at ``real``, typed by the ``requested`` name, or with a precompressed
-        sibling of it when the request accepts one. ``path``: the parsed request path, given when a
-        small file's answer may be kept in the file cache. ``spa``: this is the single-page app's
-        entry answering for a missing page, chosen by Accept, and with no fallback to itself."""
-        request = exchange.request
-        fallback = not spa
-        try:
-            # Without --follow-symlinks, ``real`` was resolved and checked: none of it is a symlink, so
-            # one that appears now (swapped in after the check) is refused, not followed.
-            opened = files.open_regular(real, follow=self.options.follow_symlinks)
-        except OSError as error:
-            self._error(exchange, *status_for(error), fallback=fallback)
-            return
-        if opened is None:
-            self._error(exchange, 404, "not a regular file", fallback=fallback)
-            return
-        file, info = opened
-        coding = ""
-        accept_encoding = request.headers.get_all("accept-encoding")
-        if accept_encoding:  # no Accept-Encoding, no sibling lookups: the common case pays nothing
-            sibling = self._sibling(real, info, ", ".join(accept_encoding))
-            if sibling is not None:
-                file.close()
-                file, info, coding = sibling
-        etag = make_etag(info, coding)
-        modified = int(info.st_mtime)
-        # Vary is on every response of every file, sibling or not: learning whether a sibling exists
-        # would cost lookups on requests that do not ask for one, and saying that the response
-        # depends on Accept-Encoding is true of any file here (RFC 9110 12.5.5).
-        vary = "Accept-Encoding, Accept" if spa else "Accept-Encoding"
-        # RFC 9110 15.4.5: a 304 carries the validators, Vary and Cache-Control a 200 would, no content metadata.
-        validators = [
-            ("Last-Modified", http_date(modified)),
-            ("ETag", etag),
-            ("Vary", vary),
-            *self._cache_control,
-            *self._cors,
-        ]
-        status, ranges = files.decide(request, etag, modified, info.st_size)
-        if status in (200, 206):
-            content_type = self._mime_types(requested)
-            headers = [("Accept-Ranges", "bytes"), *validators]
-            if status == 200 and not coding and path is not None:
-                cached = self._file_cache.maybe_keep(
-                    request.path, path, requested, real, file, info, etag, content_type, headers, validators
-                )
-                if cached is not None:
-                    file.close()
-                    exchange.respond(200, cached.fields, cached.body)
-                    return
-            files.send(exchange, file, info.st_size, ranges, content_type, coding, headers)
-            return
-        file.close()
-        if status == 304:
-            exchange.respond(304, validators)
-        elif status == 416:
-            # RFC 9110 15.5.17: the length, so the client can ask again.
-            unsatisfied = [("Content-Range", f"bytes */{info.st_size}"), ("Vary", vary)]
-            self._error(exchange, 416, "no requested range lies within the file", unsatisfied)
-        else:
-            # A 412 too came from the selected representation's validators (RFC 9110 12.5.5).
-            self._error(exchange, status, "a precondition failed", [("Vary", vary)])
-
-    def _sibling(
-        self, real: str, original: os.stat_result, accept_encoding: str
-    ) -> tuple[BinaryIO, os.stat_result, str] | None:
-        """The best precompressed sibling (``file.br``, ``file.gz``) the request accepts that is a
-        regular file no older than the original, opened, with its stat and coding; or None.
-
-        It sits next to the resolved file, in a directory already inside the root, so only the sibling
-        itself can be a symlink: it is opened without following one, and one found is held to the same
-        containment rule as any file (the CVE-2024-42367 class).
-        """
-        for coding in preferred_codings(accept_encoding):
-            candidate = real + SUFFIXES[coding]
-            try:
-                try:
-                    opened = files.open_regular(candidate, follow=self.options.follow_symlinks)
-                except OSError as error:
-                    if error.errno != errno.ELOOP:
-                        raise
-                    opened = files.open_regular(self._resolve(candidate))
-            except (OSError, PathError):
-                continue
-            if opened is None:
-                continue
-            file, info = opened
-            if info.st_mtime_ns < original.st_mtime_ns:
-                file.close()  # stale: the original changed after it was compressed
-                continue
-            return file, info, coding
-        return None
-
-    def _error(
-        self, exchange: Exchange, status: int, detail: str, headers: HeaderList = (), *, fallback: bool = True
-    ) -> None:
-        """Answer with an error status: the single-page app's entry instead of a 404 for a browser
-        asking for a page, else the error pages' answer."""
-        request = exchange.request
-        fields = [*headers, *self._cors]
-        if self._spa is not None and status == 404:
-            fields.append(("Vary", "Accept"))
-            # A 404 comes from a GET or HEAD only: other methods get 405 or 501.
-            if fallback and asks_for_html(request.headers.get("accept")):
-                try:
-                    self._serve_file(exchange, self._spa, self._resolve(self._spa), spa=True)
-                    return
-                except PathError:
-                    pass  # the entry became a symlink out of the root after the start
-        self._error_pages.answer(exchange, status, detail, fields)
+        self._answer_listing(exchange, path, real, self._errors)
 
 
 def _hidden(segments: Sequence[str]) -> bool:
