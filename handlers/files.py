@@ -1,16 +1,36 @@
-"""One file's answer to GET or HEAD once it is open: which status RFC 9110 13.2.2 leads to, and
-sending the whole file, one range, or several as multipart/byteranges. Every body leaves through
-``Exchange.write_file`` (os.sendfile): not even a multipart body is assembled in memory."""
+"""One file as an answer's body: opening it without blocking the loop, which status RFC 9110 13.2.2
+leads to, and sending the whole file, one range, or several as multipart/byteranges. Every body
+leaves through ``Exchange.write_file`` (os.sendfile): not even a multipart body is assembled in memory."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import stat
 from typing import BinaryIO
 
 from handlers.conditional import evaluate, if_range_holds
 from handlers.ranges import ByteRange, multipart_layout, select_ranges
 from reactor.exchange import Exchange, HeaderList
 from reactor.http.events import Request
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+
+
+def open_regular(path: str, *, follow: bool = True) -> tuple[BinaryIO, os.stat_result] | None:
+    """The file at ``path`` opened for sendfile, with its stat; None when it is not a regular file.
+    Raises OSError (ELOOP for a symlink when ``follow`` is false)."""
+    # O_NONBLOCK: if the name was swapped for a FIFO after a stat, open must not block the loop.
+    fd = os.open(path, _OPEN_FLAGS if follow else _OPEN_FLAGS | os.O_NOFOLLOW)
+    try:
+        info = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        return None
+    return os.fdopen(fd, "rb", buffering=0), info
 
 
 def decide(request: Request, etag: str, modified: int, length: int) -> tuple[int, list[ByteRange]]:

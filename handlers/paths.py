@@ -2,11 +2,15 @@
 
 The path is split on "/" before percent-decoding, so an encoded slash (%2F) can never become a
 separator; dot segments are resolved (RFC 3986 5.2.4) and one that climbs above the root is refused.
-The filesystem side (symlinks) is checked by the static handler after this.
+The filesystem side (symlinks) is checked by the static handler after this; ``Located`` and
+``Resolve`` are what that check gives the modules that answer.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import NamedTuple
 from urllib.parse import quote, unquote_to_bytes
 
 _PCHAR_SAFE = "!$&'()*+,;=:@"
@@ -41,6 +45,20 @@ class RequestPath:
 
     def __repr__(self) -> str:
         return f"RequestPath({self.segments!r}, trailing_slash={self.trailing_slash})"
+
+
+class Located(NamedTuple):
+    """What a request path names under the root, as the static handler found it."""
+
+    path: RequestPath
+    requested: str  # its location under the root
+    real: str  # the same with symlinks resolved
+    info: os.stat_result  # of ``real``
+
+
+# A path under the root as it is to be opened: with symlinks resolved, raising PathError(403) when
+# that leaves the root; or as it is when symlinks may lead anywhere.
+Resolve = Callable[[str], str]
 
 
 def quote_segment(segment: str) -> str:

@@ -1,5 +1,7 @@
 """Serving the files under one directory, as nginx and Caddy do: this module finds what a request
-names and decides who answers; files.py answers for a file, listing.py for a directory.
+names and decides who answers; fileanswer.py answers for a file (filecache.py, before it, for a small
+file already seen), listinganswer.py for a directory, errorpages.py for an error (spa.py first, with
+``--spa``).
 
 Nothing outside the root is readable: request paths are resolved by handlers.paths (no "..", no
 encoded separators, no NUL), names starting with "." are private, and unless ``follow_symlinks`` the
@@ -9,24 +11,22 @@ entry) must lie inside the root.
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import BinaryIO
 
-from handlers import cors, files, listing
-from handlers.cache import RevalidatingCache
-from handlers.conditional import http_date, make_etag
+from handlers import cors
+from handlers.errorpages import ErrorAnswer, ErrorPages, status_for
+from handlers.fileanswer import FileAnswer
+from handlers.filecache import FileCache
+from handlers.listinganswer import ListingAnswer
 from handlers.mimetypes import MimeTypes
-from handlers.negotiation import SUFFIXES, asks_for_html, preferred_codings, prefers_json
 from handlers.options import StaticOptions
-from handlers.paths import PathError, RequestPath, parse_request_path
+from handlers.paths import Located, PathError, RequestPath, parse_request_path
+from handlers.spa import SpaFallback
 from reactor.clock import Clock
-from reactor.exchange import Exchange, HeaderList
-from reactor.http.writer import FieldBlock, encode_fields
+from reactor.exchange import Exchange
 
 # RFC 9110 9.3 methods plus PATCH: we know them and do not allow them here (405); anything else is
 # a method we do not implement at all (501, RFC 9110 15.6.2).
@@ -34,52 +34,7 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "
 _GET_OR_HEAD = ("GET", "HEAD")
 _INDEX_FILES = ("index.html", "index.htm")
 _HTML = "text/html; charset=utf-8"
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
-
-# Files up to this size are kept in memory with their response fields encoded once, so a request for
-# one costs no filesystem call; larger ones go out with sendfile, where the kernel does the copying.
-CACHED_FILE_LIMIT = 256 * 1024
-CACHE_SIZE = 64 * 1024 * 1024  # files and rendered listings together
-MISSING_CACHE_SIZE = 1024 * 1024  # request paths that named nothing, about 64 bytes each beyond the path
-# A cached listing is re-rendered this often even when the directory's mtime has not moved: changing
-# a file's size or time does not touch its directory's mtime.
-LISTING_MAX_AGE = 10.0
-# Request fields that can change the answer for a cached file: the full path decides those requests.
-_CONDITIONAL_FIELDS = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range"})
-
-
-@dataclass(frozen=True, slots=True)
-class CachedFile:
-    """A small file's whole 200 answer, and what shows whether it still is that answer."""
-
-    requested: str  # the path under the root the request names (through an index file for a directory)
-    real: str  # the same with symlinks resolved
-    identity: tuple[int, int, int]  # inode, size, mtime in ns
-    has_sibling: bool  # a .br or .gz next to it: a request with Accept-Encoding takes the full path
-    body: bytes
-    etag: str
-    modified: int
-    fields: FieldBlock  # of the 200 response
-    not_modified: FieldBlock  # of a 304
-
-
-@dataclass(frozen=True, slots=True)
-class CachedScan:
-    """A directory's entries, read once for every order and format its listing is asked in."""
-
-    real: str  # the directory, symlinks resolved
-    mtime_ns: int  # of the directory when it was read
-    read_at: float  # clock time of the reading
-    entries: tuple[listing.Entry, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class CachedListing:
-    """A listing rendered from ``scan``: good while that scan is the directory's current one."""
-
-    scan: CachedScan
-    body: bytes
-    fields: FieldBlock
+CACHE_SIZE = 64 * 1024 * 1024  # small files and rendered listings together
 
 
 class StaticFiles:
@@ -96,30 +51,34 @@ class StaticFiles:
         self._mount = tuple(segment for segment in mount.split("/") if segment)
         self._root_prefix = self.root.rstrip(os.sep) + os.sep
         self.options = options = options if options is not None else StaticOptions()
-        self._mime_types = MimeTypes(dict(options.mime_types))
+        mime_types = MimeTypes(dict(options.mime_types))
         self._cors = list(cors.RESPONSE_HEADERS) if options.cors else []
         self._allow = cors.METHODS if options.cors else "GET, HEAD"
-        self._cache_control = [("Cache-Control", options.cache_control)] if options.cache_control else []
-        self._error_pages = {
+        cache_control = [("Cache-Control", options.cache_control)] if options.cache_control else []
+        pages = {
             status: self._configured_file(path, f"error page for {status}")
             for status, path in options.error_pages.items()
         }
-        self._spa = self._configured_file(options.spa, "single-page app entry") if options.spa else None
-        self._clock = clock
-        self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
-            CACHE_SIZE // 2 + CACHE_SIZE // 8, self._file_still_valid, clock=clock
+        self._file_cache = FileCache(CACHE_SIZE // 2 + CACHE_SIZE // 8, self._target, self._locate, clock)
+        self._answer_file = FileAnswer(
+            self._file_cache,
+            self._resolve,
+            mime_types,
+            [*cache_control, *self._cors],
+            follow_symlinks=options.follow_symlinks,
         )
-        # Paths that named nothing: a scanner's or a broken link's next request costs no syscall.
-        self._missing: RevalidatingCache[str, bool] = RevalidatingCache(
-            MISSING_CACHE_SIZE, self._still_missing, clock=clock
-        )
-        # Directory entries by real path, and listings rendered from them keyed by URL path (it
-        # shows in the page), sort order and JSON-or-HTML.
-        self._scans: RevalidatingCache[str, CachedScan] = RevalidatingCache(
-            CACHE_SIZE // 8, self._scan_still_valid, clock=clock
-        )
-        self._listings: RevalidatingCache[tuple[str, listing.Order, bool], CachedListing] = RevalidatingCache(
-            CACHE_SIZE // 4, self._listing_still_valid, clock=clock
+        error_pages = ErrorPages(pages, self._resolve, mime_types, self._cors)
+        self._errors: ErrorAnswer = error_pages
+        if options.spa:
+            entry = self._configured_file(options.spa, "single-page app entry")
+            self._errors = SpaFallback(entry, self._resolve, self._answer_file, error_pages, self._cors)
+        self._answer_listing = ListingAnswer(
+            CACHE_SIZE // 8,
+            CACHE_SIZE // 4,
+            self._cors,
+            show_hidden=options.show_hidden,
+            allowed=None if options.follow_symlinks else self._may_serve,
+            clock=clock,
         )
 
     def _configured_file(self, url_path: str, what: str) -> str:
@@ -141,29 +100,28 @@ class StaticFiles:
         if request.method not in _GET_OR_HEAD:
             self._other_method(exchange)
             return
-        cached = self._files.get(request.path)
-        if cached is not None and self._answer_from_cache(exchange, cached):
+        if self._file_cache.answer(exchange):
             return
-        if self._missing.get(request.path):
-            self._error(exchange, 404, "not found")
+        if self._file_cache.is_missing(request.path):
+            self._errors(exchange, 404, "not found")
             return
         try:
             path, requested, real, info = self._target(request.path)
         except PathError as error:
-            self._error(exchange, error.status, error.reason)
+            self._errors(exchange, error.status, error.reason)
             return
         except OSError as error:
-            status, detail = _status_for(error)
+            status, detail = status_for(error)
             if status == 404:
-                self._missing.put(request.path, True, len(request.path) + 64)
-            self._error(exchange, status, detail)
+                self._file_cache.keep_missing(request.path)
+            self._errors(exchange, status, detail)
             return
         if stat.S_ISDIR(info.st_mode):
             self._serve_directory(exchange, path, real)
         else:
-            self._serve_file(exchange, requested, real, path=path)
+            self._answer_file(exchange, requested, real, self._errors, path=path)
 
-    def _target(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
+    def _target(self, raw_path: str) -> Located:
         """What a request path is answered with: as ``_locate``, but for a directory named with a
         trailing slash that has an index file, that file. Still a directory: a redirect (no slash)
         or a listing. Raises PathError (also 404 for a file named with a trailing slash) or OSError."""
@@ -175,9 +133,9 @@ class StaticFiles:
                     requested, real, info = index
         elif path.trailing_slash:
             raise PathError(404, "not a directory")  # /file.txt/ names no directory
-        return path, requested, real, info
+        return Located(path, requested, real, info)
 
-    def _locate(self, raw_path: str) -> tuple[RequestPath, str, str, os.stat_result]:
+    def _locate(self, raw_path: str) -> Located:
         """What a request path names: the parsed path, its location under the root, that location with
         symlinks resolved, and its stat. Raises PathError (404 outside the mount point) or OSError."""
         path = parse_request_path(raw_path)
@@ -189,7 +147,7 @@ class StaticFiles:
             raise PathError(404, "not found")  # as if absent: its existence is private too
         requested = os.path.join(self.root, *segments)
         real = self._resolve(requested)
-        return path, requested, real, os.stat(real)
+        return Located(path, requested, real, os.stat(real))
 
     def _find_index(self, requested: str) -> tuple[str, str, os.stat_result] | None:
         """The index file of a directory as its (requested, real) paths and stat, or None."""
@@ -227,7 +185,7 @@ class StaticFiles:
             exchange.respond(204, [("Allow", self._allow), *self._cors, *cors.preflight_headers(request.headers)])
             return
         status = 405 if request.method in _KNOWN_METHODS else 501
-        self._error(exchange, status, f"{request.method} is not supported here", [("Allow", self._allow)])
+        self._errors(exchange, status, f"{request.method} is not supported here", [("Allow", self._allow)])
 
     # -- answering --------------------------------------------------------------------------------
 
@@ -241,279 +199,9 @@ class StaticFiles:
             exchange.respond(301, [("Location", location), ("Content-Type", _HTML), *self._cors], b"")
             return
         if not self.options.listing:
-            self._error(exchange, 403, "directory listings are turned off")
+            self._errors(exchange, 403, "directory listings are turned off")
             return
-        order = listing.parse_order(request.query)
-        url = path.url(trailing_slash=True)
-        key = (url, order, prefers_json(request.headers.get("accept")))
-        cached = self._listings.get(key)
-        # The key is the URL, not the directory: a symlink retargeted since names another one.
-        if cached is None or cached.scan.real != real:
-            try:
-                cached = self._render_listing(real, *key)
-            except OSError as error:
-                self._error(exchange, *_status_for(error))
-                return
-            self._listings.put(key, cached, len(cached.body))
-        exchange.respond(200, cached.fields, cached.body)
-
-    def _render_listing(self, real: str, url: str, order: listing.Order, json: bool) -> CachedListing:
-        """The listing of the directory at ``real``, rendered. Raises OSError."""
-        scan = self._scan(real)
-        entries = listing.sort_entries(list(scan.entries), order)
-        if json:
-            body, content_type = listing.render_json(url, entries), "application/json"
-        else:
-            body, content_type = listing.render_html(url, entries, order), _HTML
-        fields = encode_fields([("Content-Type", content_type), ("Vary", "Accept"), *self._cors])
-        return CachedListing(scan, body, fields)
-
-    def _scan(self, real: str) -> CachedScan:
-        """The entries of the directory at ``real``, read at most once per change. Raises OSError."""
-        scan = self._scans.get(real)
-        if scan is None:
-            mtime_ns = os.stat(real).st_mtime_ns  # taken first: a change during the scan shows next time
-            entries = listing.scan(
-                real,
-                show_hidden=self.options.show_hidden,
-                allowed=None if self.options.follow_symlinks else self._may_serve,
-            )
-            scan = CachedScan(real, mtime_ns, self._clock(), tuple(entries))
-            self._scans.put(real, scan, 256 * len(entries) + 256)
-        return scan
-
-    def _scan_still_valid(self, real: str, scan: CachedScan) -> bool:
-        try:
-            mtime_ns = os.stat(real).st_mtime_ns
-        except OSError:
-            return False
-        return mtime_ns == scan.mtime_ns and self._clock() - scan.read_at < LISTING_MAX_AGE
-
-    def _listing_still_valid(self, key: tuple[str, listing.Order, bool], cached: CachedListing) -> bool:
-        try:
-            return self._scan(cached.scan.real) is cached.scan
-        except OSError:
-            return False
-
-    def _serve_file(
-        self,
-        exchange: Exchange,
-        requested: str,
-        real: str,
-        *,
-        path: RequestPath | None = None,
-        spa: bool = False,
-    ) -> None:
-        """Answer with the file at ``real``, typed by the ``requested`` name, or with a precompressed
-        sibling of it when the request accepts one. ``path``: the parsed request path, given when a
-        small file's answer may be kept; it is kept only if the request named the file by its
-        canonical URL: its aliases (``/./a``, ``//a``, ``/%61``) are answered but not kept, or each
-        would take a copy of the file and a read on the loop. ``spa``: this is the single-page app's
-        entry answering for a missing page, chosen by Accept, and with no fallback to itself."""
-        request = exchange.request
-        fallback = not spa
-        try:
-            # Without --follow-symlinks, ``real`` was resolved and checked: none of it is a symlink, so
-            # one that appears now (swapped in after the check) is refused, not followed.
-            opened = _open_regular(real, follow=self.options.follow_symlinks)
-        except OSError as error:
-            self._error(exchange, *_status_for(error), fallback=fallback)
-            return
-        if opened is None:
-            self._error(exchange, 404, "not a regular file", fallback=fallback)
-            return
-        file, info = opened
-        coding = ""
-        accept_encoding = request.headers.get_all("accept-encoding")
-        if accept_encoding:  # no Accept-Encoding, no sibling lookups: the common case pays nothing
-            sibling = self._sibling(real, info, ", ".join(accept_encoding))
-            if sibling is not None:
-                file.close()
-                file, info, coding = sibling
-        etag = make_etag(info, coding)
-        modified = int(info.st_mtime)
-        # Vary is on every response of every file, sibling or not: learning whether a sibling exists
-        # would cost lookups on requests that do not ask for one, and saying that the response
-        # depends on Accept-Encoding is true of any file here (RFC 9110 12.5.5).
-        vary = "Accept-Encoding, Accept" if spa else "Accept-Encoding"
-        # RFC 9110 15.4.5: a 304 carries the validators, Vary and Cache-Control a 200 would, no content metadata.
-        validators = [
-            ("Last-Modified", http_date(modified)),
-            ("ETag", etag),
-            ("Vary", vary),
-            *self._cache_control,
-            *self._cors,
-        ]
-        status, ranges = files.decide(request, etag, modified, info.st_size)
-        if status in (200, 206):
-            content_type = self._mime_types(requested)
-            headers = [("Accept-Ranges", "bytes"), *validators]
-            if (
-                status == 200
-                and not coding
-                and info.st_size <= CACHED_FILE_LIMIT
-                and path is not None
-                and path.url() == request.path  # last: it re-quotes every segment
-            ):
-                cached = self._remember(
-                    request.path, requested, real, file, info, etag, content_type, headers, validators
-                )
-                if cached is not None:
-                    file.close()
-                    exchange.respond(200, cached.fields, cached.body)
-                    return
-            files.send(exchange, file, info.st_size, ranges, content_type, coding, headers)
-            return
-        file.close()
-        if status == 304:
-            exchange.respond(304, validators)
-        elif status == 416:
-            # RFC 9110 15.5.17: the length, so the client can ask again.
-            unsatisfied = [("Content-Range", f"bytes */{info.st_size}"), ("Vary", vary)]
-            self._error(exchange, 416, "no requested range lies within the file", unsatisfied)
-        else:
-            # A 412 too came from the selected representation's validators (RFC 9110 12.5.5).
-            self._error(exchange, status, "a precondition failed", [("Vary", vary)])
-
-    def _remember(
-        self,
-        key: str,
-        requested: str,
-        real: str,
-        file: BinaryIO,
-        info: os.stat_result,
-        etag: str,
-        content_type: str,
-        headers: list[tuple[str, str]],
-        validators: list[tuple[str, str]],
-    ) -> CachedFile | None:
-        """Keep a small file's 200 answer (``headers`` besides Content-Type) and 304 answer
-        (``validators``) for the next requests of ``key``; None if the file changed as we read."""
-        body = os.pread(file.fileno(), info.st_size, 0)
-        if len(body) != info.st_size:
-            return None
-        cached = CachedFile(
-            requested=requested,
-            real=real,
-            identity=_identity(info),
-            has_sibling=self._has_sibling(real),
-            body=body,
-            etag=etag,
-            modified=int(info.st_mtime),
-            fields=encode_fields([("Content-Type", content_type), *headers]),
-            not_modified=encode_fields(validators),  # the fields of a 304 from the full path
-        )
-        self._files.put(key, cached, len(body) + 512)
-        return cached
-
-    def _answer_from_cache(self, exchange: Exchange, cached: CachedFile) -> bool:
-        """Answer from a cached file when the answer is its 200 or a 304; False leaves the request to the
-        full path (ranges, failed preconditions, a precompressed sibling the client may want)."""
-        request = exchange.request
-        conditional = False
-        for name, _value in request.headers:
-            if name in _CONDITIONAL_FIELDS:
-                conditional = True
-            elif name == "accept-encoding" and cached.has_sibling:
-                return False
-        if conditional:
-            status, _ranges = files.decide(request, cached.etag, cached.modified, len(cached.body))
-            if status == 304:
-                exchange.respond(304, cached.not_modified)
-                return True
-            if status != 200:
-                return False
-        exchange.respond(200, cached.fields, cached.body)
-        return True
-
-    def _file_still_valid(self, key: str, cached: CachedFile) -> bool:
-        """Whether ``key`` still names the same unchanged file, found the way the full path finds it."""
-        try:
-            _path, requested, real, info = self._target(key)
-        except (PathError, OSError):
-            return False
-        return (
-            not stat.S_ISDIR(info.st_mode)
-            and (requested, real) == (cached.requested, cached.real)
-            and _identity(info) == cached.identity
-            and self._has_sibling(real) == cached.has_sibling
-        )
-
-    def _still_missing(self, key: str, missing: bool) -> bool:
-        try:
-            self._locate(key)
-        except OSError as error:
-            return _status_for(error)[0] == 404
-        except PathError:
-            return False
-        return False
-
-    @staticmethod
-    def _has_sibling(real: str) -> bool:
-        return any(os.path.lexists(real + suffix) for suffix in SUFFIXES.values())
-
-    def _sibling(
-        self, real: str, original: os.stat_result, accept_encoding: str
-    ) -> tuple[BinaryIO, os.stat_result, str] | None:
-        """The best precompressed sibling (``file.br``, ``file.gz``) the request accepts that is a
-        regular file no older than the original, opened, with its stat and coding; or None.
-
-        It sits next to the resolved file, in a directory already inside the root, so only the sibling
-        itself can be a symlink: it is opened without following one, and one found is held to the same
-        containment rule as any file (the CVE-2024-42367 class).
-        """
-        for coding in preferred_codings(accept_encoding):
-            candidate = real + SUFFIXES[coding]
-            try:
-                try:
-                    opened = _open_regular(candidate, follow=self.options.follow_symlinks)
-                except OSError as error:
-                    if error.errno != errno.ELOOP:
-                        raise
-                    opened = _open_regular(self._resolve(candidate))
-            except (OSError, PathError):
-                continue
-            if opened is None:
-                continue
-            file, info = opened
-            if info.st_mtime_ns < original.st_mtime_ns:
-                file.close()  # stale: the original changed after it was compressed
-                continue
-            return file, info, coding
-        return None
-
-    def _error(
-        self, exchange: Exchange, status: int, detail: str, headers: HeaderList = (), *, fallback: bool = True
-    ) -> None:
-        """Answer with an error status: the single-page app's entry instead of a 404 for a browser
-        asking for a page, else the configured error page for ``status``, else a short built-in page."""
-        request = exchange.request
-        fields = [*headers, *self._cors]
-        if self._spa is not None and status == 404:
-            fields.append(("Vary", "Accept"))
-            # A 404 comes from a GET or HEAD only: other methods get 405 or 501.
-            if fallback and asks_for_html(request.headers.get("accept")):
-                try:
-                    self._serve_file(exchange, self._spa, self._resolve(self._spa), spa=True)
-                    return
-                except PathError:
-                    pass  # the entry became a symlink out of the root after the start
-        page = self._error_pages.get(status)
-        if page is not None:
-            try:
-                opened = _open_regular(self._resolve(page))
-            except (OSError, PathError):
-                opened = None
-            if opened is not None:
-                file, info = opened
-                fields.insert(0, ("Content-Type", self._mime_types(page)))
-                exchange.respond_file(status, fields, file, 0, info.st_size)
-                return
-        exchange.respond_error(status, detail, fields)
-
-
-def _identity(info: os.stat_result) -> tuple[int, int, int]:
-    return info.st_ino, info.st_size, info.st_mtime_ns
+        self._answer_listing(exchange, path, real, self._errors)
 
 
 def _hidden(segments: Sequence[str]) -> bool:
@@ -523,27 +211,3 @@ def _hidden(segments: Sequence[str]) -> bool:
         if segment.startswith(".") and not (index == 0 and segment == ".well-known"):
             return True
     return False
-
-
-def _open_regular(path: str, *, follow: bool = True) -> tuple[BinaryIO, os.stat_result] | None:
-    """The file at ``path`` opened for sendfile, with its stat; None when it is not a regular file.
-    Raises OSError (ELOOP for a symlink when ``follow`` is false)."""
-    # O_NONBLOCK: if the name was swapped for a FIFO after a stat, open must not block the loop.
-    fd = os.open(path, _OPEN_FLAGS if follow else _OPEN_FLAGS | os.O_NOFOLLOW)
-    try:
-        info = os.fstat(fd)
-    except OSError:
-        os.close(fd)
-        raise
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        return None
-    return os.fdopen(fd, "rb", buffering=0), info
-
-
-def _status_for(error: OSError) -> tuple[int, str]:
-    if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP):
-        return 404, "not found"
-    if error.errno in (errno.EACCES, errno.EPERM):
-        return 403, "permission denied"
-    return 500, "cannot read the file"

@@ -1,0 +1,59 @@
+"""Error answers of the static handler: which status a filesystem error means, and the body of an
+error response: the page configured for its status (nginx ``error_page``), else a short built-in page."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from handlers.files import open_regular
+from handlers.mimetypes import MimeTypes
+from handlers.paths import PathError, Resolve
+from reactor.exchange import Exchange, HeaderList
+
+
+class ErrorAnswer(Protocol):
+    """Answers ``exchange`` with an error ``status``; ``headers`` go first among its fields."""
+
+    def __call__(self, exchange: Exchange, status: int, detail: str, headers: HeaderList = ()) -> None: ...
+
+
+class ErrorPages:
+    """The plain error answer: the file ``pages`` names for the status (a path under the root,
+    checked at start and resolved again on each use), else the built-in page; CORS fields too."""
+
+    def __init__(
+        self, pages: Mapping[int, str], resolve: Resolve, mime_types: MimeTypes, cors: Sequence[tuple[str, str]]
+    ) -> None:
+        self._pages = dict(pages)
+        self._resolve = resolve
+        self._mime_types = mime_types
+        self._cors = cors
+
+    def __call__(self, exchange: Exchange, status: int, detail: str, headers: HeaderList = ()) -> None:
+        self.answer(exchange, status, detail, [*headers, *self._cors])
+
+    def answer(self, exchange: Exchange, status: int, detail: str, fields: list[tuple[str, str]]) -> None:
+        """As calling it, but with exactly ``fields`` (CORS ones included) besides a page's Content-Type."""
+        page = self._pages.get(status)
+        if page is not None:
+            try:
+                opened = open_regular(self._resolve(page))
+            except (OSError, PathError):
+                opened = None  # gone, or a symlink out of the root since the start: the built-in page
+            if opened is not None:
+                file, info = opened
+                fields = [("Content-Type", self._mime_types(page)), *fields]
+                exchange.respond_file(status, fields, file, 0, info.st_size)
+                return
+        exchange.respond_error(status, detail, fields)
+
+
+def status_for(error: OSError) -> tuple[int, str]:
+    """The status and detail to answer when finding, reading or listing a path raised ``error``."""
+    if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG, errno.ELOOP):
+        return 404, "not found"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return 403, "permission denied"
+    return 500, "cannot read the file"

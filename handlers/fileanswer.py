@@ -1,0 +1,138 @@
+"""The full answer for one file that the static handler located: open it, pick a precompressed sibling
+the request accepts, set its validators and Vary, decide the status (files.decide), then answer a
+small file's 200 from the file cache (keeping it there) or send the file (files.send)."""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Sequence
+from typing import BinaryIO
+
+from handlers import files
+from handlers.conditional import http_date, make_etag
+from handlers.errorpages import ErrorAnswer, status_for
+from handlers.filecache import FileCache
+from handlers.mimetypes import MimeTypes
+from handlers.negotiation import SUFFIXES, preferred_codings
+from handlers.paths import PathError, RequestPath, Resolve
+from reactor.exchange import Exchange
+
+# Vary is on every response of every file, sibling or not: learning whether a sibling exists would cost
+# lookups on requests that do not ask for one, and saying that the response depends on
+# Accept-Encoding is true of any file here (RFC 9110 12.5.5).
+VARY = "Accept-Encoding"
+
+
+class FileAnswer:
+    """Answers GET and HEAD with a file: 200, 206, 304, or an error through the caller's ``errors``.
+
+    ``fields`` (Cache-Control, CORS) go on every answer, 304s included.
+    """
+
+    def __init__(
+        self,
+        cache: FileCache,
+        resolve: Resolve,
+        mime_types: MimeTypes,
+        fields: Sequence[tuple[str, str]],
+        *,
+        follow_symlinks: bool,
+    ) -> None:
+        self._cache = cache
+        self._resolve = resolve
+        self._mime_types = mime_types
+        self._fields = fields
+        self._follow_symlinks = follow_symlinks
+
+    def __call__(
+        self,
+        exchange: Exchange,
+        requested: str,
+        real: str,
+        errors: ErrorAnswer,
+        *,
+        path: RequestPath | None = None,
+        vary: str = VARY,
+    ) -> None:
+        """Answer with the file at ``real``, typed by the ``requested`` name, or with a precompressed
+        sibling of it when the request accepts one. ``path``: the parsed request path, given when a
+        small file's answer may be kept in the cache. ``vary``: the answer's Vary, 304s and 412s
+        and 416s included (an answer chosen by Accept too says so)."""
+        request = exchange.request
+        try:
+            # Without --follow-symlinks, ``real`` was resolved and checked: none of it is a symlink, so
+            # one that appears now (swapped in after the check) is refused, not followed.
+            opened = files.open_regular(real, follow=self._follow_symlinks)
+        except OSError as error:
+            errors(exchange, *status_for(error))
+            return
+        if opened is None:
+            errors(exchange, 404, "not a regular file")
+            return
+        file, info = opened
+        coding = ""
+        accept_encoding = request.headers.get_all("accept-encoding")
+        if accept_encoding:  # no Accept-Encoding, no sibling lookups: the common case pays nothing
+            sibling = self._sibling(real, info, ", ".join(accept_encoding))
+            if sibling is not None:
+                file.close()
+                file, info, coding = sibling
+        etag = make_etag(info, coding)
+        modified = int(info.st_mtime)
+        # RFC 9110 15.4.5: a 304 carries the validators, Vary and Cache-Control a 200 would, no content metadata.
+        validators = [("Last-Modified", http_date(modified)), ("ETag", etag), ("Vary", vary), *self._fields]
+        status, ranges = files.decide(request, etag, modified, info.st_size)
+        if status in (200, 206):
+            content_type = self._mime_types(requested)
+            headers = [("Accept-Ranges", "bytes"), *validators]
+            if status == 200 and not coding and path is not None:
+                cached = self._cache.maybe_keep(
+                    request.path, path, requested, real, file, info, etag, content_type, headers, validators
+                )
+                if cached is not None:
+                    file.close()
+                    exchange.respond(200, cached.fields, cached.body)
+                    return
+            files.send(exchange, file, info.st_size, ranges, content_type, coding, headers)
+            return
+        file.close()
+        if status == 304:
+            exchange.respond(304, validators)
+        elif status == 416:
+            # RFC 9110 15.5.17: the length, so the client can ask again.
+            unsatisfied = [("Content-Range", f"bytes */{info.st_size}"), ("Vary", vary)]
+            errors(exchange, 416, "no requested range lies within the file", unsatisfied)
+        else:
+            # A 412 too came from the selected representation's validators (RFC 9110 12.5.5).
+            errors(exchange, status, "a precondition failed", [("Vary", vary)])
+
+    def _sibling(
+        self, real: str, original: os.stat_result, accept_encoding: str
+    ) -> tuple[BinaryIO, os.stat_result, str] | None:
+        """The best precompressed sibling (``file.br``, ``file.gz``) the request accepts that is a
+        regular file no older than the original, opened, with its stat and coding; or None.
+
+        It sits next to the resolved file, in a directory already inside the root, so only the sibling
+        itself can be a symlink: it is opened without following one, and one found is held to the same
+        containment rule as any file (the CVE-2024-42367 class).
+        """
+        for coding in preferred_codings(accept_encoding):
+            candidate = real + SUFFIXES[coding]
+            try:
+                try:
+                    opened = files.open_regular(candidate, follow=self._follow_symlinks)
+                except OSError as error:
+                    if error.errno != errno.ELOOP:
+                        raise
+                    opened = files.open_regular(self._resolve(candidate))
+            except (OSError, PathError):
+                continue
+            if opened is None:
+                continue
+            file, info = opened
+            if info.st_mtime_ns < original.st_mtime_ns:
+                file.close()  # stale: the original changed after it was compressed
+                continue
+            return file, info, coding
+        return None

@@ -1,0 +1,169 @@
+"""The static handler's hot path: small files kept with their whole answer, and request paths
+remembered as naming nothing, so the common request costs no filesystem call.
+
+A file up to CACHED_FILE_LIMIT is kept under the request path that named it, with the fields of its
+200 and of its 304 encoded once. Both caches are revalidated (handlers.cache) by finding the path again
+the way the full path finds it, so a file changed, deleted, retargeted or given a precompressed
+sibling on disk is seen within a second.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from handlers import files
+from handlers.cache import RevalidatingCache
+from handlers.errorpages import status_for
+from handlers.negotiation import SUFFIXES
+from handlers.paths import Located, PathError, RequestPath
+from reactor.clock import Clock
+from reactor.exchange import Exchange
+from reactor.http.writer import FieldBlock, encode_fields
+
+# Files up to this size are kept in memory with their response fields encoded once, so a request for
+# one costs no filesystem call; larger ones go out with sendfile, where the kernel does the copying.
+CACHED_FILE_LIMIT = 256 * 1024
+MISSING_CACHE_SIZE = 1024 * 1024  # request paths that named nothing, about 64 bytes each beyond the path
+# Request fields that can change the answer for a cached file: the full path decides those requests.
+_CONDITIONAL_FIELDS = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range"})
+
+# How the static handler finds what a request path names. Raises PathError or OSError.
+Locate = Callable[[str], Located]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedFile:
+    """A small file's whole 200 answer, and what shows whether it still is that answer."""
+
+    requested: str  # the path under the root the request names (through an index file for a directory)
+    real: str  # the same with symlinks resolved
+    identity: tuple[int, int, int]  # inode, size, mtime in ns
+    has_sibling: bool  # a .br or .gz next to it: a request with Accept-Encoding takes the full path
+    body: bytes
+    etag: str
+    modified: int
+    fields: FieldBlock  # of the 200 response
+    not_modified: FieldBlock  # of a 304
+
+
+class FileCache:
+    """At most ``max_size`` bytes of small files' answers, and the paths that named nothing.
+
+    ``target`` finds what a request path is answered with (a file, through an index file for a
+    directory), ``locate`` what it names: the static handler's own ways, used to revalidate.
+    """
+
+    def __init__(self, max_size: int, target: Locate, locate: Locate, clock: Clock = time.monotonic) -> None:
+        self._target = target
+        self._locate = locate
+        self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
+            max_size, self._file_still_valid, clock=clock
+        )
+        # Paths that named nothing: a scanner's or a broken link's next request costs no syscall.
+        self._missing: RevalidatingCache[str, bool] = RevalidatingCache(
+            MISSING_CACHE_SIZE, self._still_missing, clock=clock
+        )
+
+    def answer(self, exchange: Exchange) -> bool:
+        """Answer from a cached file when the request's path has one and the answer is its 200 or a
+        304; False leaves the request to the full path (nothing cached, ranges, failed preconditions,
+        a precompressed sibling the client may want)."""
+        request = exchange.request
+        cached = self._files.get(request.path)
+        if cached is None:
+            return False
+        conditional = False
+        for name, _value in request.headers:
+            if name in _CONDITIONAL_FIELDS:
+                conditional = True
+            elif name == "accept-encoding" and cached.has_sibling:
+                return False
+        if conditional:
+            status, _ranges = files.decide(request, cached.etag, cached.modified, len(cached.body))
+            if status == 304:
+                exchange.respond(304, cached.not_modified)
+                return True
+            if status != 200:
+                return False
+        exchange.respond(200, cached.fields, cached.body)
+        return True
+
+    def maybe_keep(
+        self,
+        key: str,
+        parsed: RequestPath,
+        requested: str,
+        real: str,
+        file: BinaryIO,
+        info: os.stat_result,
+        etag: str,
+        content_type: str,
+        headers: list[tuple[str, str]],
+        validators: list[tuple[str, str]],
+    ) -> CachedFile | None:
+        """Keep the 200 answer (``headers`` besides Content-Type) and the 304 answer (``validators``)
+        of the small file ``file`` for the next requests of the path ``key``, and return it. None when
+        the file is too large, changed as we read, or ``key`` is not the canonical URL of ``parsed``
+        (what it parses to): its aliases (``/./a``, ``//a``, ``/%61``) are answered but not kept, or
+        each would take a copy of the file and a read on the loop."""
+        if info.st_size > CACHED_FILE_LIMIT or parsed.url() != key:  # last: url() re-quotes every segment
+            return None
+        body = os.pread(file.fileno(), info.st_size, 0)
+        if len(body) != info.st_size:
+            return None
+        cached = CachedFile(
+            requested=requested,
+            real=real,
+            identity=_identity(info),
+            has_sibling=_has_sibling(real),
+            body=body,
+            etag=etag,
+            modified=int(info.st_mtime),
+            fields=encode_fields([("Content-Type", content_type), *headers]),
+            not_modified=encode_fields(validators),  # the fields of a 304 from the full path
+        )
+        self._files.put(key, cached, len(body) + 512)
+        return cached
+
+    def is_missing(self, path: str) -> bool:
+        """Whether the request path ``path`` was found to name nothing (and still does, if checked)."""
+        return self._missing.get(path) is not None
+
+    def keep_missing(self, path: str) -> None:
+        """Remember that the request path ``path`` names nothing: its 404 is answered from here on."""
+        self._missing.put(path, True, len(path) + 64)
+
+    def _file_still_valid(self, key: str, cached: CachedFile) -> bool:
+        """Whether ``key`` still names the same unchanged file, found the way the full path finds it."""
+        try:
+            _path, requested, real, info = self._target(key)
+        except (PathError, OSError):
+            return False
+        return (
+            not stat.S_ISDIR(info.st_mode)
+            and (requested, real) == (cached.requested, cached.real)
+            and _identity(info) == cached.identity
+            and _has_sibling(real) == cached.has_sibling
+        )
+
+    def _still_missing(self, key: str, missing: bool) -> bool:
+        try:
+            self._locate(key)
+        except OSError as error:
+            return status_for(error)[0] == 404
+        except PathError:
+            return False
+        return False
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _has_sibling(real: str) -> bool:
+    return any(os.path.lexists(real + suffix) for suffix in SUFFIXES.values())

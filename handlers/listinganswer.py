@@ -1,0 +1,126 @@
+"""A directory's listing as the answer: its entries read at most once per change (the scan cache) and
+the page rendered once per URL, order and format (the listing cache). listing.py reads and renders."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from handlers import listing
+from handlers.cache import RevalidatingCache
+from handlers.errorpages import ErrorAnswer, status_for
+from handlers.negotiation import prefers_json
+from handlers.paths import RequestPath
+from reactor.clock import Clock
+from reactor.exchange import Exchange
+from reactor.http.writer import FieldBlock, encode_fields
+
+# A cached listing is re-rendered this often even when the directory's mtime has not moved: changing
+# a file's size or time does not touch its directory's mtime.
+LISTING_MAX_AGE = 10.0
+_HTML = "text/html; charset=utf-8"
+
+ListingKey = tuple[str, listing.Order, bool]  # URL path (it shows in the page), order, JSON rather than HTML
+
+
+@dataclass(frozen=True, slots=True)
+class CachedScan:
+    """A directory's entries, read once for every order and format its listing is asked in."""
+
+    real: str  # the directory, symlinks resolved
+    mtime_ns: int  # of the directory when it was read
+    read_at: float  # clock time of the reading
+    entries: tuple[listing.Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CachedListing:
+    """A listing rendered from ``scan``: good while that scan is the directory's current one."""
+
+    scan: CachedScan
+    body: bytes
+    fields: FieldBlock
+
+
+class ListingAnswer:
+    """Answers with the listing of a directory, as HTML or as JSON when Accept prefers it, in the order
+    the query asks for; at most ``scan_size`` bytes of scans and ``listing_size`` of rendered pages.
+
+    Names starting with "." are left out unless ``show_hidden``, symlinks ``allowed`` refuses too.
+    """
+
+    def __init__(
+        self,
+        scan_size: int,
+        listing_size: int,
+        cors: Sequence[tuple[str, str]],
+        *,
+        show_hidden: bool,
+        allowed: Callable[[str], bool] | None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._cors = cors
+        self._show_hidden = show_hidden
+        self._allowed = allowed
+        self._clock = clock
+        # Directory entries by real path, and listings rendered from them.
+        self._scans: RevalidatingCache[str, CachedScan] = RevalidatingCache(
+            scan_size, self._scan_still_valid, clock=clock
+        )
+        self._listings: RevalidatingCache[ListingKey, CachedListing] = RevalidatingCache(
+            listing_size, self._listing_still_valid, clock=clock
+        )
+
+    def __call__(self, exchange: Exchange, path: RequestPath, real: str, errors: ErrorAnswer) -> None:
+        """Answer with the listing of the directory at ``real``, named by ``path`` (with a trailing
+        slash), or through ``errors`` when the directory cannot be read."""
+        request = exchange.request
+        order = listing.parse_order(request.query)
+        url = path.url(trailing_slash=True)
+        key = (url, order, prefers_json(request.headers.get("accept")))
+        cached = self._listings.get(key)
+        # The key is the URL, not the directory: a symlink retargeted since names another one.
+        if cached is None or cached.scan.real != real:
+            try:
+                cached = self._render(real, *key)
+            except OSError as error:
+                errors(exchange, *status_for(error))
+                return
+            self._listings.put(key, cached, len(cached.body))
+        exchange.respond(200, cached.fields, cached.body)
+
+    def _render(self, real: str, url: str, order: listing.Order, json: bool) -> CachedListing:
+        """The listing of the directory at ``real``, rendered. Raises OSError."""
+        scan = self._scan(real)
+        entries = listing.sort_entries(list(scan.entries), order)
+        if json:
+            body, content_type = listing.render_json(url, entries), "application/json"
+        else:
+            body, content_type = listing.render_html(url, entries, order), _HTML
+        fields = encode_fields([("Content-Type", content_type), ("Vary", "Accept"), *self._cors])
+        return CachedListing(scan, body, fields)
+
+    def _scan(self, real: str) -> CachedScan:
+        """The entries of the directory at ``real``, read at most once per change. Raises OSError."""
+        scan = self._scans.get(real)
+        if scan is None:
+            mtime_ns = os.stat(real).st_mtime_ns  # taken first: a change during the scan shows next time
+            entries = listing.scan(real, show_hidden=self._show_hidden, allowed=self._allowed)
+            scan = CachedScan(real, mtime_ns, self._clock(), tuple(entries))
+            self._scans.put(real, scan, 256 * len(entries) + 256)
+        return scan
+
+    def _scan_still_valid(self, real: str, scan: CachedScan) -> bool:
+        try:
+            mtime_ns = os.stat(real).st_mtime_ns
+        except OSError:
+            return False
+        return mtime_ns == scan.mtime_ns and self._clock() - scan.read_at < LISTING_MAX_AGE
+
+    def _listing_still_valid(self, key: ListingKey, cached: CachedListing) -> bool:
+        try:
+            return self._scan(cached.scan.real) is cached.scan
+        except OSError:
+            return False
