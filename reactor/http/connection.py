@@ -231,7 +231,8 @@ class ServerConnection:
         StateError once a response has started (its status line is gone)."""
         if self._writer is not None:
             raise StateError("the response was already started")
-        self._apply(Transition.ERROR)
+        if self.phase is not Phase.MUST_CLOSE:  # after a ProtocolError, next_event has moved it there
+            self._apply(Transition.ERROR)
         self._parser.discard_buffer()
         # The method decides whether a body may follow (not after HEAD); a head we could not parse
         # gets one.
