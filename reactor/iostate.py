@@ -84,12 +84,13 @@ def next_state(
 ) -> IOState:
     """The state a transport in ``state`` moves to: ``reading``, the protocol wants bytes (and the
     peer has not ended its side); ``queued``, the bytes waiting to be sent; ``closing``, a close was
-    asked for; ``linger``, the peer may still be sending when our last byte is out. Backpressure has
-    hysteresis: above ``high_water`` reading stops, and it starts again at ``low_water``. Returns
-    ``state`` itself when nothing moves; only the peer or a timer ends LINGERING."""
+    asked for now (a transport already closing goes on closing); ``linger``, the peer may still be
+    sending when our last byte is out. Backpressure has hysteresis: above ``high_water`` reading
+    stops, and it starts again at ``low_water``. Returns ``state`` itself when nothing moves; only
+    the peer or a timer ends LINGERING."""
     if state is S.LINGERING or state is S.CLOSED:
         return state
-    if closing:
+    if closing or state is S.CLOSING:  # once closing, always closing
         if state is not S.CLOSING or queued:
             return S.CLOSING
         return S.LINGERING if linger else S.CLOSED

@@ -330,7 +330,7 @@ class Transport:
                 state,
                 reading=self._reading and not self._eof,
                 queued=self._queue.size,
-                closing=closing or state is IOState.CLOSING,
+                closing=closing,
                 linger=self._linger_wanted and not self._eof,
                 high_water=limits.high_water,
                 low_water=limits.low_water,

@@ -1,0 +1,247 @@
+"""The sans-IO ServerConnection's response side: the one keep-alive decision, framing of bodies and
+file ranges, error responses, and the phase table it enforces. Bytes in, bytes out, no sockets."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reactor.http.connection import ServerConnection
+from reactor.http.errors import ProtocolError, StateError
+from reactor.http.events import PAUSED, Data, EndOfMessage, Request
+from reactor.http.state import Phase
+from tests.http.helpers import all_feeds, exchange, make_connection
+
+TEXT = [("Content-Type", "text/plain")]
+
+
+def received(data: bytes, **limits: int) -> ServerConnection:
+    """A connection fed ``data``, its events taken up to the point a response is owed."""
+    connection = make_connection(**limits)
+    connection.receive_data(data)
+    while True:
+        event = connection.next_event()
+        if not isinstance(event, (Request, Data)):
+            return connection
+
+
+# (request bytes, how the server answers, whether the connection persists)
+KEEP_ALIVE_CASES = [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", {}, True),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", {}, False),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", {"close": True}, False),
+    (b"GET / HTTP/1.0\r\n\r\n", {}, False),
+    (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", {}, True),
+    # HTTP/1.0 cannot be sent chunked: a body of unknown length ends with the connection.
+    (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", {"content_length": None}, False),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", {"content_length": None}, True),  # chunked
+    # An unread body: drained when small and of known length, else the connection closes.
+    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", {}, True),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", {}, False),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", {}, False),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", {"reads_body": True}, True),
+    # A client waiting for 100 (Continue) that it never got may or may not send its body now.
+    (b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", {}, False),
+]
+
+
+@pytest.mark.parametrize(("request_bytes", "answer", "persists"), KEEP_ALIVE_CASES)
+def test_whether_the_connection_persists(request_bytes: bytes, answer: dict[str, object], persists: bool) -> None:
+    connection = received(request_bytes, max_body=1 << 20)
+    length = answer.pop("content_length", 2)
+    head = connection.start_response(200, TEXT, length, **answer)  # type: ignore[arg-type]
+    assert connection.keep_alive is persists
+    # The head says so: a 1.1 client is told of a close, a 1.0 client of a keep-alive.
+    if request_bytes.split(b"\r\n")[0].endswith(b"HTTP/1.1"):
+        assert (b"Connection: close\r\n" in head) is not persists
+    else:
+        assert (b"Connection: keep-alive\r\n" in head) is persists
+    assert connection.phase in (Phase.SENDING_RESPONSE, Phase.SENDING_AND_RECEIVING)
+
+
+def test_a_response_that_does_not_persist_ends_the_cycle_in_must_close() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    connection.send_response(200, TEXT, b"ok")
+    assert connection.phase is Phase.MUST_CLOSE
+    with pytest.raises(StateError):
+        connection.start_next_cycle()
+
+
+def test_a_persistent_cycle_starts_the_next_one_only_after_both_halves() -> None:
+    connection = make_connection()
+    connection.receive_data(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab")
+    assert isinstance(connection.next_event(), Request)
+    assert connection.next_event() == Data(b"ab")
+    connection.send_response(200, TEXT, b"ok", reads_body=True)
+    assert connection.phase is Phase.DRAINING_BODY
+    with pytest.raises(StateError, match="draining"):
+        connection.start_next_cycle()
+    connection.receive_data(b"cd")
+    assert connection.next_event() == Data(b"cd")
+    assert isinstance(connection.next_event(), EndOfMessage)
+    assert connection.phase is Phase.DONE
+    connection.start_next_cycle()
+    assert connection.phase is Phase.IDLE
+
+
+def test_an_illegal_transition_says_which_phase_refused_it() -> None:
+    connection = make_connection()
+    with pytest.raises(StateError, match="'idle'"):
+        connection.start_response(200, TEXT, 2)
+    with pytest.raises(StateError, match="'idle'"):
+        connection.start_next_cycle()
+    with pytest.raises(StateError):
+        connection.end_response()
+
+
+def test_a_second_response_to_one_request_is_refused() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.start_response(200, TEXT, 0)
+    with pytest.raises(StateError):
+        connection.start_response(200, TEXT, 0)
+
+
+def test_a_bad_field_is_refused_before_anything_changes() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    with pytest.raises(ValueError):
+        connection.start_response(200, [("X-Bad", "a\r\nInjected: yes")], 0)
+    assert connection.phase is Phase.HANDLING and not connection.response_started
+    assert connection.send_response(200, TEXT, b"ok").startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+def test_chunked_framing_of_a_streamed_body() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = connection.start_response(200, TEXT)
+    assert b"Transfer-Encoding: chunked\r\n" in head
+    assert connection.send_data(b"hello") == b"5\r\nhello\r\n"
+    assert connection.send_data(b"") == b""  # an empty chunk would end the body
+    assert connection.end_response() == b"0\r\n\r\n"
+    assert connection.body_bytes == 5 and connection.phase is Phase.DONE
+
+
+def test_a_file_range_gets_its_chunk_framing_around_it() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.start_response(200, TEXT)
+    assert connection.send_file(300) == (b"12c\r\n", b"\r\n")
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.start_response(200, TEXT, 300)
+    assert connection.send_file(300) == (b"", b"")
+
+
+def test_a_body_past_its_content_length_is_refused() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.start_response(200, TEXT, 3)
+    with pytest.raises(StateError):
+        connection.send_data(b"four")
+
+
+def test_a_body_shorter_than_its_content_length_cannot_end() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.start_response(200, TEXT, 3)
+    connection.send_data(b"ab")
+    with pytest.raises(StateError):
+        connection.end_response()
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", 200),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 204),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 304),
+    ],
+)
+def test_responses_without_a_body_send_none(request_bytes: bytes, status: int) -> None:
+    connection = received(request_bytes)
+    data = connection.send_response(status, TEXT, b"ignored")
+    assert data.endswith(b"\r\n\r\n") and b"ignored" not in data
+    assert not connection.sends_body and connection.keep_alive
+
+
+def test_the_error_response_closes_and_drops_what_is_buffered() -> None:
+    connection = make_connection()
+    connection.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\n")
+    assert isinstance(connection.next_event(), Request)
+    data = connection.send_error(503, "busy")
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert b"\r\nConnection: close" in head and b"\r\nContent-Type: text/html" in head
+    assert f"Content-Length: {len(body)}".encode() in head and b"busy" in body
+    assert connection.phase is Phase.MUST_CLOSE and connection.buffered == 0
+
+
+def test_an_error_response_after_a_parse_error_is_one_transition() -> None:
+    moves: list[tuple[Phase, Phase]] = []
+    connection = make_connection()
+    connection.observer = lambda old, new, transition: moves.append((old, new))
+    connection.receive_data(b"GET / HTTP/9.9\r\n\r\n")
+    with pytest.raises(ProtocolError) as raised:
+        connection.next_event()
+    data = connection.send_error(raised.value.status, raised.value.reason)
+    assert data.startswith(b"HTTP/1.1 505 ")
+    assert moves == [(Phase.IDLE, Phase.MUST_CLOSE)]
+
+
+def test_no_error_response_once_a_response_has_started() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.start_response(200, TEXT, 10)
+    with pytest.raises(StateError):
+        connection.send_error(500, "too late")
+
+
+def test_100_continue_is_owed_once_and_only_before_a_response() -> None:
+    connection = received(b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+    assert connection.send_continue() == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert connection.send_continue() == b""
+    assert received(b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n").send_continue() == b""
+
+
+def test_shutdown_closes_after_the_response_in_progress() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.close_after_response()
+    data = connection.send_response(200, TEXT, b"ok")
+    assert b"Connection: close\r\n" in data and connection.phase is Phase.MUST_CLOSE
+
+
+def test_pipelined_requests_wait_for_their_turn() -> None:
+    connection = make_connection()
+    connection.receive_data(b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = connection.next_event()
+    assert isinstance(first, Request) and first.path == "/1"
+    assert connection.next_event() is PAUSED
+    connection.send_response(200, TEXT, b"1")
+    connection.start_next_cycle()
+    second = connection.next_event()
+    assert isinstance(second, Request) and second.path == "/2"
+
+
+PIPELINE = (
+    b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+    b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+    b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nde\r\n0\r\n\r\n"
+    b"GET /d HTTP/1.0\r\n\r\n"
+)
+
+
+def test_responses_are_the_same_however_the_requests_arrive() -> None:
+    events = all_feeds(PIPELINE)
+    assert [event[2] for event in events if event[0] == "request"] == ["/a", "/b", "/c", "/d"]
+    responses = exchange([PIPELINE])[1]
+    assert responses.count(b"HTTP/1.1 200 OK\r\n") == 4
+    assert responses.endswith(b"Connection: close\r\n\r\nok")  # the 1.0 request ends the connection
+
+
+def test_an_error_response_is_the_same_however_the_bytes_arrive() -> None:
+    data = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"
+    events = all_feeds(data)
+    assert events[-1] == ("error", 400)
+    assert exchange([data])[1].count(b"HTTP/1.1 ") == 2
+
+
+@given(st.binary(max_size=300), st.integers(min_value=1, max_value=40))
+def test_any_bytes_give_the_same_responses_whole_or_in_pieces(data: bytes, size: int) -> None:
+    """Whatever arrives, and however it is cut, the connection answers with the same bytes."""
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + data
+    pieces = [request[i : i + size] for i in range(0, len(request), size)]
+    assert exchange(pieces) == exchange([request])
