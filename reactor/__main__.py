@@ -27,6 +27,7 @@ from reactor.listener import bind, reserve
 from reactor.loop import SELECT_MAX_FD, EventLoop, make_selector
 from reactor.server import Server
 from reactor.trace import Tracer
+from reactor.tracering import TraceRing
 from reactor.workers import Supervisor, shares_port_by_reuseport, watch_supervisor
 
 
@@ -107,12 +108,16 @@ def serve(
     gone; it leaves SIGINT ignored."""
     handler, close_handler = build()
     tracer = None
-    if args.trace:
-        tracer = Tracer(sys.stderr, loop=args.trace in ("all", "loop"), connections=args.trace in ("all", "conn"))
+    # The status page's timeline keeps the last seconds of a full trace in memory (and --trace still
+    # prints what it asks for).
+    ring = TraceRing(forward=sys.stderr if args.trace else None) if args.status_path else None
+    if args.trace or ring is not None:
+        scope = args.trace or "all"
+        tracer = Tracer(ring or sys.stderr, loop=scope in ("all", "loop"), connections=scope in ("all", "conn"))
     loop = EventLoop(selector=make_selector(args.selector), tracer=tracer)
     status_page = None
     if args.status_path:
-        handler = status_page = StatusPage(args.status_path, handler)
+        handler = status_page = StatusPage(args.status_path, handler, ring)
     access_log = None if args.quiet else AccessLog(sys.stderr)
     if access_log is not None:
         access_log.flush_on(loop)

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Protocol
 
 from reactor.clock import Clock
+
+
+class LineSink(Protocol):
+    """Where trace lines go: a text stream such as stderr, or a TraceRing (tracering.py)."""
+
+    def write(self, text: str, /) -> object: ...
+
 
 READ, WRITE = 1, 2  # selectors.EVENT_READ, selectors.EVENT_WRITE
 _EVENT_NAMES = {READ: "R", WRITE: "W", READ | WRITE: "RW"}
@@ -22,7 +29,7 @@ class Tracer:
     """Formats and writes trace lines; ``loop`` and ``connections`` say which subjects are traced."""
 
     def __init__(
-        self, stream: TextIO, clock: Clock = time.monotonic, *, loop: bool = True, connections: bool = True
+        self, stream: LineSink, clock: Clock = time.monotonic, *, loop: bool = True, connections: bool = True
     ) -> None:
         self._stream = stream
         self._clock = clock
