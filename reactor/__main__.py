@@ -107,13 +107,16 @@ def serve(
     worker (given its ``lifeline``, see reactor.workers) drains on SIGTERM, or when its supervisor is
     gone; it leaves SIGINT ignored."""
     handler, close_handler = build()
-    tracer = None
+    tracer: Tracer | None = None
     # The status page's timeline keeps the last seconds of a full trace in memory (and --trace still
     # prints what it asks for).
-    ring = TraceRing(forward=sys.stderr if args.trace else None) if args.status_path else None
-    if args.trace or ring is not None:
+    ring = None
+    if args.status_path:
         scope = args.trace or "all"
-        tracer = Tracer(ring or sys.stderr, loop=scope in ("all", "loop"), connections=scope in ("all", "conn"))
+        forward = sys.stderr if args.trace else None
+        tracer = ring = TraceRing(forward=forward, loop=scope in ("all", "loop"), connections=scope in ("all", "conn"))
+    elif args.trace:
+        tracer = Tracer(sys.stderr, loop=args.trace in ("all", "loop"), connections=args.trace in ("all", "conn"))
     loop = EventLoop(selector=make_selector(args.selector), tracer=tracer)
     status_page = None
     if args.status_path:

@@ -1,44 +1,51 @@
 """The last seconds of the trace, kept in memory for the status page's timeline.
 
-A ``TraceRing`` is the stream a Tracer writes to (one whole line per ``write``): it keeps each line
-with the time it came, dropping the oldest beyond ``max_lines``, and passes it on to ``forward``
-(stderr, when ``--trace`` is on too). It exists only while the status page is on: then every event
-is traced, which costs the formatting of its line.
+A ``TraceRing`` is a Tracer that keeps each fact as it comes (time, subject, fact, detail), dropping
+the oldest beyond ``max_lines``, and formats them into trace lines only when they are read: while
+the status page is on every event is traced, and the formatting is most of a trace line's cost.
+With ``forward`` (stderr, when ``--trace`` is on too) each line is also written there as usual.
 """
 
 from __future__ import annotations
 
 import collections
+import io
 import time
 from typing import TextIO
 
 from reactor.clock import Clock
+from reactor.trace import Tracer, format_line
 
-# About 2 MB of lines, and few enough that drawing all of them (on the loop) takes a fraction of a second.
+# Few enough that drawing all of them (on the loop) takes about a tenth of a second.
 MAX_LINES = 20_000
 
 
-class TraceRing:
+class TraceRing(Tracer):
     def __init__(
-        self, max_lines: int = MAX_LINES, clock: Clock = time.monotonic, forward: TextIO | None = None
+        self,
+        max_lines: int = MAX_LINES,
+        clock: Clock = time.monotonic,
+        forward: TextIO | None = None,
+        *,
+        loop: bool = True,
+        connections: bool = True,
     ) -> None:
-        self._lines: collections.deque[tuple[float, str]] = collections.deque(maxlen=max_lines)
-        self._clock = clock
-        self._forward = forward
+        super().__init__(forward or io.StringIO(), clock, loop=loop, connections=connections)
+        self._forward = forward is not None
+        self._facts: collections.deque[tuple[float, str, str, str]] = collections.deque(maxlen=max_lines)
 
-    def write(self, text: str) -> int:
-        self._lines.append((self._clock(), text))
-        if self._forward is not None:
-            self._forward.write(text)
-        return len(text)
+    def line(self, subject: str, fact: str, detail: str = "") -> None:
+        self._facts.append((self._clock(), subject, fact, detail))
+        if self._forward:
+            super().line(subject, fact, detail)
 
     def recent(self, seconds: float) -> list[str]:
-        """The lines written in the last ``seconds``, oldest first."""
+        """The lines of the last ``seconds``, oldest first."""
         since = self._clock() - seconds
         found: list[str] = []
-        for when, text in reversed(self._lines):
+        for when, subject, fact, detail in reversed(self._facts):
             if when < since:
                 break
-            found.append(text)
+            found.append(format_line(when - self._start, subject, fact, detail))
         found.reverse()
         return found

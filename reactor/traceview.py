@@ -21,7 +21,7 @@ from reactor.tracelog import Lane, Mark, Span, Timeline, parse
 
 WIDTH = 1200
 LABEL = 170  # the lane names' column
-PLOT = WIDTH - LABEL - 20
+PLOT = WIDTH - LABEL - 40  # room on the right for the last tick's label
 AXIS = 28  # the time axis above the lanes
 LANE = 26
 
@@ -127,15 +127,17 @@ def _lane(lane: Lane, index: int, scale: Scale, kind: str) -> str:
     return "\n".join(parts)
 
 
-def svg(timeline: Timeline, start: float | None = None, end: float | None = None) -> str:
+def svg(timeline: Timeline, start: float | None = None, end: float | None = None, *, legend: bool = False) -> str:
     """The chart: the loop's lane, then one lane per connection, over [start, end] (the whole trace
-    by default). Shapes carry their times (data-s, data-e, data-t) so a script can lay them out again."""
+    by default), with a legend row under it if asked (the page has its own). Shapes carry their times
+    (data-s, data-e, data-t) so a script can lay them out again."""
     scale = Scale(timeline.start if start is None else start, timeline.end if end is None else end)
     lanes = [lane for lane in timeline.connections if _touches(lane, scale)]
-    height = AXIS + (len(lanes) + 1) * LANE + 4
+    lanes_bottom = AXIS + (len(lanes) + 1) * LANE + 4
+    height = lanes_bottom + (LANE if legend else 0)
     axis = [
         f'<g class="tick" data-t="{tick}" transform="translate({scale.x(tick):.2f},0)">'
-        f'<line y1="{AXIS - 6}" y2="{height}"/><text y="{AXIS - 10}">{_label(tick, timeline.start)}</text></g>'
+        f'<line y1="{AXIS - 6}" y2="{lanes_bottom}"/><text y="{AXIS - 10}">{_label(tick, timeline.start)}</text></g>'
         for tick in (timeline.start + tick for tick in _ticks(scale.start - timeline.start, scale.end - timeline.start))
     ]
     return "\n".join(
@@ -149,6 +151,7 @@ def svg(timeline: Timeline, start: float | None = None, end: float | None = None
             f'<g id="axis">{"".join(axis)}</g>',
             _lane(timeline.loop, 0, scale, "loop"),
             *(_lane(lane, index, scale, "connection") for index, lane in enumerate(lanes, 1)),
+            _svg_legend(lanes_bottom) if legend else "",
             f'<rect id="brush" x="0" y="0" width="0" height="{height}" fill="#3182bd" fill-opacity="0.15"/>',
             "</svg>",
         ]
@@ -159,6 +162,17 @@ def _touches(lane: Lane, scale: Scale) -> bool:
     return any(scale.visible(span.start, span.end) for span in lane.spans) or any(
         scale.visible(mark.time, mark.time) for mark in lane.marks
     )
+
+
+def _svg_legend(top: float) -> str:
+    parts, x = ['<g class="legend">'], 4.0
+    for name, colour, kind in LEGEND:
+        width = 14 if kind == "span" else 3
+        parts.append(f'<rect x="{x}" y="{top + 6}" width="{width}" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{x + width + 4}" y="{top + 15}">{html.escape(name)}</text>')
+        x += width + 12 + 6.2 * len(name)
+    parts.append("</g>")
+    return "".join(parts)
 
 
 def _legend() -> str:
@@ -312,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         output.write_text(page(timeline, f"reactor trace: {args.trace.name}", start, end), encoding="utf-8")
         if args.svg is not None:
-            args.svg.write_text(svg(timeline, start, end) + "\n", encoding="utf-8")
+            args.svg.write_text(svg(timeline, start, end, legend=True) + "\n", encoding="utf-8")
     except OSError as error:
         print(f"cannot write: {error}", file=sys.stderr)
         return 2
