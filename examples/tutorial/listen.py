@@ -6,6 +6,13 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+from typing import NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One clear line and exit code 2, instead of argparse's usage block."""
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def listening_socket(
@@ -13,7 +20,7 @@ def listening_socket(
 ) -> tuple[socket.socket, argparse.Namespace]:
     """Parse ``[port]`` (plus what ``parser`` adds), listen on 127.0.0.1 and print where. A port that
     cannot be used is one line on stderr and exit code 2."""
-    parser = parser or argparse.ArgumentParser()
+    parser = parser or Parser()
     parser.description = description
     parser.add_argument("port", nargs="?", type=int, default=8000, help="port on 127.0.0.1 (default: 8000; 0: any)")
     args = parser.parse_args(argv)

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from examples.tutorial import step6_backpressure
-from examples.tutorial.listen import listening_socket, log
+from examples.tutorial.listen import Parser, listening_socket, log
 from examples.tutorial.step6_backpressure import State
 
 
@@ -151,7 +151,7 @@ def seconds(text: str) -> float:
 
 
 def timeout_arguments() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser()
+    parser = Parser()
     parser.add_argument("--request-timeout", type=seconds, default=5.0, metavar="SECONDS", help="(default: 5)")
     parser.add_argument("--send-timeout", type=seconds, default=10.0, metavar="SECONDS", help="(default: 10)")
     return parser

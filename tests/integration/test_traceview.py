@@ -7,15 +7,17 @@ import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
+from loadtest.__main__ import build_parser as loadtest_parser
 from reactor import traceview
 from reactor.tracelog import parse
 from tests.integration.browser import dump_dom, screenshot
 from tests.integration.client import RawClient, wait_until
 from tests.integration.png import pixels
-from tests.integration.processes import ReactorProcess
+from tests.integration.processes import REPO, ReactorProcess
 
 PIPELINED = 5
 BIG = 8 * 2**20
@@ -90,3 +92,16 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path: Path, capsys: pytest.Ca
     assert traceview.main([str(one), "--from", "5", "--to", "1"]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 3 and "cannot read" in lines[0] and "no trace lines" in lines[1] and "--to" in lines[2]
+
+
+def test_the_readme_picture_is_a_timeline_and_the_readme_says_how_it_was_made() -> None:
+    picture = REPO / "docs" / "timeline.svg"
+    root = ElementTree.parse(picture).getroot()
+    groups = root.iter("{http://www.w3.org/2000/svg}g")
+    lanes = [group for group in groups if "lane connection" in group.get("class", "")]
+    assert len(lanes) >= 3
+    readme = (REPO / "README.md").read_text()
+    assert "](docs/timeline.svg)" in readme
+    assert "python3 -m loadtest -u 3 -t 4 --trace --results /tmp/traced" in readme
+    assert "python3 -m reactor.traceview /tmp/traced/server.log" in readme
+    assert loadtest_parser().parse_args(["--trace"]).trace

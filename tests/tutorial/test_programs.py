@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from examples.tutorial.listen import HELLO
+from tests.integration.processes import ENV, REPO
 from tests.tutorial.program import Program, read_response, receive_all
 
 pytestmark = pytest.mark.timeout(60)
@@ -192,3 +195,26 @@ def test_files_go_out_with_sendfile(directory: Path) -> None:
         assert program.wait_for(r"pause reading")  # a file range counts in the queue's size
     finally:
         program.stop()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("step1_blocking", "99999"),
+        ("step3_selectors", "http"),
+        ("step7_timers", "--request-timeout", "-1", "0"),
+        ("step8_sendfile", "-d", "/nonexistent", "0"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_code_2(args: tuple[str, ...]) -> None:
+    module, *rest = args
+    result = subprocess.run(
+        [sys.executable, "-m", f"examples.tutorial.{module}", *rest],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=ENV,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
