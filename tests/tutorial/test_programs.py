@@ -20,8 +20,6 @@ from examples.tutorial.listen import HELLO
 from tests.integration.processes import ENV, REPO
 from tests.tutorial.program import Program, read_response, receive_all
 
-pytestmark = pytest.mark.timeout(60)
-
 REQUEST = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
 STALL = 0.5  # how long a stalled client is watched getting nothing
 
@@ -83,9 +81,7 @@ def idle_clients(program: Program, count: int) -> list[socket.socket]:
 @pytest.mark.parametrize("program", [("step2_threads",)], indirect=True)
 def test_threads_cost_a_thread_per_idle_client(program: Program) -> None:
     clients = idle_clients(program, 20)
-    deadline = time.monotonic() + 10
-    while program.threads() < 21 and time.monotonic() < deadline:
-        program.wait_for("threads=21")
+    program.wait_for("threads=21")
     assert program.threads() == 21  # the main thread and one per client, each waiting in recv
     for client in clients:
         client.close()
@@ -153,7 +149,7 @@ def test_a_client_that_does_not_read_is_not_read_from(program: Program) -> None:
     assert len(program.wait_for("request GET /big", 8)) == 8
 
 
-@pytest.mark.parametrize("program", [("step7_timers", "--request-timeout", "0.5")], indirect=True)
+@pytest.mark.parametrize("program", [("step7_timers", "--request-timeout", "1")], indirect=True)
 def test_silent_and_trickling_clients_are_closed_by_the_request_timeout(program: Program) -> None:
     started = time.monotonic()
     silent = program.connect()
@@ -166,7 +162,7 @@ def test_silent_and_trickling_clients_are_closed_by_the_request_timeout(program:
         trickling.sendall(REQUEST[10:12])  # progress does not extend a request's time
         assert receive_all(silent) == b""
         assert receive_all(trickling) == b""
-        assert time.monotonic() - started >= 0.5
+        assert time.monotonic() - started >= 1
     assert len(program.wait_for("timeout request", 2)) >= 2
 
 
@@ -185,6 +181,7 @@ def test_files_go_out_with_sendfile(directory: Path) -> None:
             client.settimeout(10)
             client.connect(("127.0.0.1", program.port))
             client.sendall(b"GET /big.bin HTTP/1.1\r\n\r\nGET /hello.txt HTTP/1.1\r\n\r\nGET /../x HTTP/1.1\r\n\r\n")
+            assert program.wait_for(r"pause reading")  # a file range counts in the queue's size
             buffer = bytearray()
             body = read_response(client, buffer)[1]
             assert hashlib.sha256(body).digest() == hashlib.sha256((directory / "big.bin").read_bytes()).digest()
@@ -192,7 +189,6 @@ def test_files_go_out_with_sendfile(directory: Path) -> None:
             assert read_response(client, buffer)[0].startswith(b"HTTP/1.1 404 ")
         moves = program.wait_for(r"sendfile offset=\d+ sent=\d+", 2)
         assert moves[0].startswith("sendfile offset=0 ")  # then on from where each short sendfile stopped
-        assert program.wait_for(r"pause reading")  # a file range counts in the queue's size
     finally:
         program.stop()
 
