@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.browser import dump_dom
 from tests.integration.client import request, wait_until
 from tests.integration.processes import run_cli
 
@@ -96,6 +97,8 @@ def test_the_status_page_serves_a_timeline_of_its_last_seconds(spawn, docroot: P
     text = page.body.decode()
     assert int(re.search(r'data-requests="(\d+)"', text)[1]) >= 4  # type: ignore[index]  # 3, and the status page's
     assert text.count('<g class="lane connection"') >= 4 and '<g class="lane loop"' in text
+    dom = dump_dom(f"http://127.0.0.1:{server.port}/-/status/timeline?seconds=60", tmp_path / "profile")
+    assert dom.count('<g class="lane connection"') >= 4 and dom.count('<g class="mark request"') >= 4
     for query in (b"seconds=0", b"seconds=x", b"seconds=1e9"):
         answer = request(server.port, b"GET /-/status/timeline?" + query + b" HTTP/1.1\r\nHost: t\r\n\r\n")
         assert answer.status == 400 and b"seconds must be" in answer.body
