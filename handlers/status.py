@@ -1,7 +1,8 @@
 """A live status page: what the reactor is doing now and over the last minutes.
 
 ``StatusPage`` answers ``path`` with an HTML page and ``path + ".json"`` with the numbers the page
-polls once a second; every other request goes to the handler it wraps. A sampler on the loop's
+polls once a second, and ``path + "/timeline?seconds=N"`` with the trace timeline (reactor/traceview.py)
+of the last N seconds held by its trace ring; every other request goes to the handler it wraps. A sampler on the loop's
 timer heap turns the server's counters (``Server.statistics()``) into rates once a second and keeps
 the last five minutes for the charts. The page (status.html beside this module) is one
 self-contained document: no external assets.
@@ -11,18 +12,26 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import html
 import json
+import math
 import time
+import urllib.parse
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
+from reactor import traceview
 from reactor.exchange import Exchange, Handler
 from reactor.loop import EventLoop
 from reactor.server import ServerStatistics
+from reactor.tracelog import parse
+from reactor.tracering import TraceRing
 
 SAMPLE_INTERVAL = 1.0
 HISTORY = 300  # samples: five minutes at one a second
+TIMELINE_SECONDS = 5.0  # the timeline's default window
+MAX_TIMELINE_SECONDS = 300.0
 _JSON = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
 _HTML = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
 PAGE = resources.files("handlers").joinpath("status.html").read_text(encoding="utf-8")
@@ -80,11 +89,17 @@ class StatusPage:
     it to them (on the loop thread, before the server starts).
     """
 
-    def __init__(self, path: str, fallback: Handler) -> None:
+    def __init__(self, path: str, fallback: Handler, trace: TraceRing | None = None) -> None:
         self.path = path
         self.json_path = path + ".json"
+        self.timeline_path = path + "/timeline"
         self._fallback = fallback
-        self._page = PAGE.replace("{{JSON}}", json.dumps(self.json_path)).encode()
+        self._trace = trace
+        self._page = (
+            PAGE.replace("{{JSON}}", json.dumps(self.json_path))
+            .replace("{{TIMELINE}}", self._timeline_link() if trace is not None else "")
+            .encode()
+        )
         self._sampler: Sampler | None = None
 
     def watch(
@@ -95,17 +110,40 @@ class StatusPage:
 
     def __call__(self, exchange: Exchange) -> None:
         path = exchange.request.path
-        if path not in (self.path, self.json_path):
+        if path not in (self.path, self.json_path, self.timeline_path):
             self._fallback(exchange)
             return
         if exchange.request.method not in ("GET", "HEAD"):
             exchange.respond_error(405, headers=[("Allow", "GET, HEAD")])
+        elif path == self.timeline_path:
+            self._timeline(exchange)
         elif self._sampler is None:
             exchange.respond_error(503, "the status page is not connected to a server")
         elif path == self.json_path:
             exchange.respond(200, _JSON, json.dumps(self.document()).encode())
         else:
             exchange.respond(200, _HTML, self._page)
+
+    def _timeline_link(self) -> str:
+        href = html.escape(f"{self.timeline_path}?seconds={TIMELINE_SECONDS:g}")
+        return f'&middot; <a id="timeline" href="{href}">timeline of the last {TIMELINE_SECONDS:g} s</a>'
+
+    def _timeline(self, exchange: Exchange) -> None:
+        """The trace of the last ``seconds`` (query parameter) as a timeline page."""
+        if self._trace is None:
+            exchange.respond_error(404, "no trace is kept for this status page")
+            return
+        values = urllib.parse.parse_qs(exchange.request.query).get("seconds", [str(TIMELINE_SECONDS)])
+        try:
+            seconds = float(values[-1])
+        except ValueError:
+            seconds = math.nan
+        if not 0 < seconds <= MAX_TIMELINE_SECONDS:
+            exchange.respond_error(400, f"seconds must be a number above 0 and at most {MAX_TIMELINE_SECONDS:g}")
+            return
+        timeline = parse(self._trace.recent(seconds))
+        title = f"reactor trace: the last {seconds:g} s"
+        exchange.respond(200, _HTML, traceview.page(timeline, title).encode())
 
     def document(self) -> dict[str, Any]:
         """The JSON the page polls (its fields are documented in docs/statistics.md)."""

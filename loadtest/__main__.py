@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-p99-ms", type=_positive(float), help="fail when the p99 latency is above this")
     parser.add_argument("--min-rps", type=_positive(float), help="fail when requests/s is below this")
     parser.add_argument("--core", type=int, default=0, help="CPU core for our server (%(default)s)")
+    parser.add_argument(
+        "--trace", action="store_true", help="run our server with --trace: its trace is RESULTS/server.log"
+    )
     parser.add_argument("locust_args", nargs="*", metavar="-- LOCUST_ARG", help="passed to locust as they are")
     return parser
 
@@ -172,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             manifest, written = build(args.site)
             print(f"site: {args.site} ({len(manifest.files)} files, {'built' if written else 'up to date'})")
             port = servers.free_port()
-            command = servers.reactor_command(args.site.resolve(), port)
+            command = servers.reactor_command(args.site.resolve(), port, *(["--trace"] if args.trace else []))
             server = servers.start("reactor", command, port, str(args.core), results / "server.log")
             host = f"http://127.0.0.1:{port}"
             locust_cores = servers.other_cores(args.core)

@@ -27,6 +27,7 @@ from reactor.listener import bind, reserve
 from reactor.loop import SELECT_MAX_FD, EventLoop, make_selector
 from reactor.server import Server
 from reactor.trace import Tracer
+from reactor.tracering import TraceRing
 from reactor.workers import Supervisor, shares_port_by_reuseport, watch_supervisor
 
 
@@ -106,13 +107,20 @@ def serve(
     worker (given its ``lifeline``, see reactor.workers) drains on SIGTERM, or when its supervisor is
     gone; it leaves SIGINT ignored."""
     handler, close_handler = build()
-    tracer = None
-    if args.trace:
+    tracer: Tracer | None = None
+    # The status page's timeline keeps the last seconds of a full trace in memory (and --trace still
+    # prints what it asks for).
+    ring = None
+    if args.status_path:
+        scope = args.trace or "all"
+        forward = sys.stderr if args.trace else None
+        tracer = ring = TraceRing(forward=forward, loop=scope in ("all", "loop"), connections=scope in ("all", "conn"))
+    elif args.trace:
         tracer = Tracer(sys.stderr, loop=args.trace in ("all", "loop"), connections=args.trace in ("all", "conn"))
     loop = EventLoop(selector=make_selector(args.selector), tracer=tracer)
     status_page = None
     if args.status_path:
-        handler = status_page = StatusPage(args.status_path, handler)
+        handler = status_page = StatusPage(args.status_path, handler, ring)
     access_log = None if args.quiet else AccessLog(sys.stderr)
     if access_log is not None:
         access_log.flush_on(loop)

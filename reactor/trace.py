@@ -18,6 +18,11 @@ READ, WRITE = 1, 2  # selectors.EVENT_READ, selectors.EVENT_WRITE
 _EVENT_NAMES = {READ: "R", WRITE: "W", READ | WRITE: "RW"}
 
 
+def format_line(elapsed: float, subject: str, fact: str, detail: str) -> str:
+    """One trace line, newline included."""
+    return f"{elapsed:11.6f} {subject:<5} {fact}{' ' + detail if detail else ''}\n"
+
+
 class Tracer:
     """Formats and writes trace lines; ``loop`` and ``connections`` say which subjects are traced."""
 
@@ -31,8 +36,7 @@ class Tracer:
         self.connections = connections
 
     def line(self, subject: str, fact: str, detail: str = "") -> None:
-        elapsed = self._clock() - self._start
-        self._stream.write(f"{elapsed:11.6f} {subject:<5} {fact}{' ' + detail if detail else ''}\n")
+        self._stream.write(format_line(self._clock() - self._start, subject, fact, detail))
 
     def select(self, waited: float, ready: Sequence[tuple[int, int]]) -> None:
         """One pass through select: how long it waited and which descriptors became ready for what."""

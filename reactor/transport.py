@@ -369,7 +369,8 @@ class Transport:
             self.trace("state", f"{old.value} -> {new.value} queued={queued}")
             if new is IOState.WRITING:
                 self.trace("backpressure", f"pause reading: queued={queued} > {self._limits.high_water}")
-            elif old is IOState.WRITING and new is not IOState.CLOSED:
+            elif old is IOState.WRITING and new is not IOState.CLOSING and new is not IOState.CLOSED:
+                # as _settle: leaving WRITING to close is no resume (the queue may still be full)
                 self.trace("backpressure", f"resume: queued={queued} <= {self._limits.low_water}")
         self.state = new
         self.closing = new in _ENDING

@@ -1,9 +1,13 @@
-"""The state diagrams in docs/architecture.md say what the code's transition tables say."""
+"""The state diagrams in docs/architecture.md say what the code's transition tables say, and every piece
+of code docs/tutorial names exists."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
+
+import pytest
 
 from reactor.http.state import TRANSITIONS
 from reactor.iostate import IO_TRANSITIONS
@@ -38,3 +42,60 @@ def test_the_cycle_diagram_is_the_table() -> None:
         for (phase, transition), target in TRANSITIONS.items()
     }
     assert diagram == table
+
+
+# docs/tutorial names the real code as `file.py:Name.attribute` (or a bare `file.py` or `folder/`) and
+# its own tests as `test_...`: each must exist, so the tutorial follows the code when it moves.
+REPO = ARCHITECTURE.parents[1]
+TUTORIAL = sorted((REPO / "docs" / "tutorial").glob("*.md"))
+CODE_REFERENCE = re.compile(r"`((?:reactor|handlers|examples|tests|loadtest)/[\w/.-]*)(?::([\w.]+))?`")
+TEST_REFERENCE = re.compile(r"`(test_\w+)`")
+LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+def defined_names(tree: ast.Module | ast.ClassDef) -> dict[str, ast.AST]:
+    """The functions, classes and assigned names at the top of a module or class body."""
+    names: dict[str, ast.AST] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names[node.name] = node
+        elif isinstance(node, ast.Assign):
+            names.update((target.id, node) for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names[node.target.id] = node
+    return names
+
+
+def resolves(path: Path, qualified: str) -> bool:
+    scope: ast.AST = ast.parse(path.read_text())
+    for part in qualified.split("."):
+        if not isinstance(scope, (ast.Module, ast.ClassDef)) or part not in defined_names(scope):
+            return False
+        scope = defined_names(scope)[part]
+    return True
+
+
+def test_the_tutorial_has_its_chapters_and_programs() -> None:
+    assert len(TUTORIAL) >= 9  # the index and eight chapters
+    programs = sorted(path.name for path in (REPO / "examples" / "tutorial").glob("step*.py"))
+    assert len(programs) == 8
+    index = (REPO / "docs" / "tutorial" / "README.md").read_text()
+    assert all(program in index for program in programs)
+
+
+@pytest.mark.parametrize("chapter", TUTORIAL, ids=lambda path: path.name)
+def test_every_file_and_function_the_tutorial_names_exists(chapter: Path) -> None:
+    text = chapter.read_text()
+    references = CODE_REFERENCE.findall(text)
+    assert references or chapter.name == "README.md"
+    for file, qualified in references:
+        path = REPO / file
+        assert path.exists(), f"{chapter.name}: {file} does not exist"
+        if qualified:
+            assert path.suffix == ".py" and resolves(path, qualified), f"{chapter.name}: no {qualified} in {file}"
+    tests = "".join(path.read_text() for path in (REPO / "tests" / "tutorial").glob("test_*.py"))
+    for name in TEST_REFERENCE.findall(text):
+        assert f"def {name}(" in tests, f"{chapter.name}: no test {name}"
+    for link in LINK.findall(text):
+        if "://" not in link:
+            assert (chapter.parent / link).resolve().exists(), f"{chapter.name}: broken link {link}"

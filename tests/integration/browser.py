@@ -17,9 +17,7 @@ def chromium() -> str:
     return path
 
 
-def dump_dom(url: str, profile: Path, virtual_time_ms: int = 10000) -> str:
-    """Load ``url`` in headless Chromium with ``profile`` and return the DOM after ``virtual_time_ms`` of
-    the page's own time (timers run fast; network requests still take real time)."""
+def _headless(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [
         chromium(),
         "--headless",
@@ -31,10 +29,20 @@ def dump_dom(url: str, profile: Path, virtual_time_ms: int = 10000) -> str:
         "--disable-sync",
         "--no-first-run",
         f"--user-data-dir={profile}",
-        f"--virtual-time-budget={virtual_time_ms}",
-        "--dump-dom",
-        url,
+        *args,
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
     assert result.returncode == 0, f"chromium failed ({result.returncode}): {result.stderr[-2000:]}"
-    return result.stdout
+    return result
+
+
+def dump_dom(url: str, profile: Path, virtual_time_ms: int = 10000) -> str:
+    """Load ``url`` in headless Chromium with ``profile`` and return the DOM after ``virtual_time_ms`` of
+    the page's own time (timers run fast; network requests still take real time)."""
+    return _headless(profile, f"--virtual-time-budget={virtual_time_ms}", "--dump-dom", url).stdout
+
+
+def screenshot(url: str, profile: Path, path: Path, size: tuple[int, int] = (1280, 600)) -> None:
+    """Load ``url`` and write what the window shows to ``path`` as a PNG."""
+    _headless(profile, f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=2000", f"--screenshot={path}", url)
+    assert path.stat().st_size > 0

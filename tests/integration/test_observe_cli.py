@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.browser import dump_dom
 from tests.integration.client import request, wait_until
 from tests.integration.processes import run_cli
 
@@ -83,3 +84,23 @@ def test_no_status_page_without_the_flag(spawn, docroot: Path) -> None:
 def test_a_bad_status_path_is_one_line_and_exit_2(value: str) -> None:
     result = run_cli("--status-path", value, "0")
     assert result.returncode == 2 and result.stderr.count("\n") == 1
+
+
+def test_the_status_page_serves_a_timeline_of_its_last_seconds(spawn, docroot: Path, tmp_path: Path) -> None:
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--status-path", "/-/status", "0")
+    for _ in range(3):
+        assert request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").status == 200
+    status = request(server.port, b"GET /-/status HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert b'href="/-/status/timeline?seconds=5"' in status.body
+    page = request(server.port, b"GET /-/status/timeline?seconds=60 HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert page.status == 200 and page.header("Content-Type") == "text/html; charset=utf-8"
+    text = page.body.decode()
+    assert int(re.search(r'data-requests="(\d+)"', text)[1]) >= 4  # type: ignore[index]  # 3, and the status page's
+    assert text.count('<g class="lane connection"') >= 4 and '<g class="lane loop"' in text
+    dom = dump_dom(f"http://127.0.0.1:{server.port}/-/status/timeline?seconds=60", tmp_path / "profile")
+    assert dom.count('<g class="lane connection"') >= 4 and dom.count('<g class="mark request"') >= 4
+    for query in (b"seconds=0", b"seconds=x", b"seconds=1e9"):
+        answer = request(server.port, b"GET /-/status/timeline?" + query + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert answer.status == 400 and b"seconds must be" in answer.body
+    server.stop()
+    assert not any(TRACE_LINE.fullmatch(line) for line in (tmp_path / "stderr0.txt").read_text().splitlines())

@@ -1,0 +1,216 @@
+"""Each tutorial program does what its chapter says, over real sockets on 127.0.0.1: the blocking
+server stalls behind a slow client and the reactor ones do not, threads cost a thread per client,
+pipelined requests are answered in order, a client that does not read is not read from either,
+silent clients are timed out, and files go out with sendfile."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from examples.tutorial.listen import HELLO
+from tests.integration.processes import ENV, REPO
+from tests.tutorial.program import Program, read_response, receive_all
+
+REQUEST = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+STALL = 0.5  # how long a stalled client is watched getting nothing
+
+
+@pytest.fixture
+def program(request: pytest.FixtureRequest) -> Iterator[Program]:
+    module, *args = request.param
+    running = Program(module, *args)
+    yield running
+    running.stop()
+
+
+def gets_nothing_for(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        sock.recv(1)
+    except TimeoutError:
+        return True
+    finally:
+        sock.settimeout(10)
+    return False
+
+
+def slow_and_waiting(program: Program) -> tuple[socket.socket, socket.socket]:
+    """A client that has sent half its request, and then a second client with a whole one."""
+    slow = program.connect()
+    slow.sendall(REQUEST[:20])
+    program.wait_for("accepted")
+    second = program.connect()
+    second.sendall(REQUEST)
+    return slow, second
+
+
+@pytest.mark.parametrize("program", [("step1_blocking",)], indirect=True)
+def test_the_blocking_server_makes_the_second_client_wait_for_the_slow_one(program: Program) -> None:
+    slow, second = slow_and_waiting(program)
+    with slow, second:
+        assert gets_nothing_for(second, STALL)
+        slow.sendall(REQUEST[20:])
+        assert receive_all(slow) == HELLO
+        assert receive_all(second) == HELLO  # only now
+
+
+@pytest.mark.parametrize("program", [("step2_threads",), ("step3_selectors",)], indirect=True)
+def test_threads_and_selectors_answer_the_second_client_at_once(program: Program) -> None:
+    slow, second = slow_and_waiting(program)
+    with slow, second:
+        assert receive_all(second) == HELLO  # while the slow one is still halfway
+        slow.sendall(REQUEST[20:])
+        assert receive_all(slow) == HELLO
+
+
+def idle_clients(program: Program, count: int) -> list[socket.socket]:
+    clients = [program.connect() for _ in range(count)]
+    program.wait_for("accepted", count)
+    return clients
+
+
+@pytest.mark.parametrize("program", [("step2_threads",)], indirect=True)
+def test_threads_cost_a_thread_per_idle_client(program: Program) -> None:
+    clients = idle_clients(program, 20)
+    program.wait_for("threads=21")
+    assert program.threads() == 21  # the main thread and one per client, each waiting in recv
+    for client in clients:
+        client.close()
+
+
+@pytest.mark.parametrize("program", [("step3_selectors",)], indirect=True)
+def test_one_selector_thread_holds_every_idle_client(program: Program) -> None:
+    clients = idle_clients(program, 20)
+    assert program.threads() == 1
+    with program.connect() as client:
+        client.sendall(REQUEST)
+        assert receive_all(client) == HELLO
+    for client in clients:
+        client.close()
+
+
+@pytest.mark.parametrize("program", [("step4_states",), ("step5_sansio",)], indirect=True)
+def test_pipelined_requests_are_answered_in_order_on_one_connection(program: Program) -> None:
+    with program.connect() as client:
+        client.sendall(b"".join(b"GET /%d HTTP/1.1\r\nHost: t\r\n\r\n" % number for number in range(3)))
+        buffer = bytearray()
+        bodies = [read_response(client, buffer)[1] for _ in range(3)]
+        assert [body.split()[1] for body in bodies] == [b"/0", b"/1", b"/2"]
+        for byte in b"GET /last HTTP/1.1\r\nConnection: close\r\n\r\n":  # one byte a send
+            client.send(bytes([byte]))
+        head, body = read_response(client, buffer)
+        assert b"/last" in body and b"Connection: close" in head
+        assert receive_all(client) == b""
+    assert program.wait_for(r"reading -> writing")
+    assert program.wait_for(r"writing -> closed")
+
+
+@pytest.mark.parametrize("program", [("step5_sansio",)], indirect=True)
+def test_the_parser_server_answers_bad_bytes_with_their_status_and_reads_bodies(program: Program) -> None:
+    with program.connect() as client:
+        client.sendall(b"POST /form HTTP/1.1\r\nContent-Length: 5\r\n\r\nab")
+        client.sendall(b"cde")
+        buffer = bytearray()
+        assert read_response(client, buffer)[1] == b"POST /form body=5\n"
+        client.sendall(b"GET / HTTP/2.0\r\n\r\n")
+        head = read_response(client, buffer)[0]
+        assert head.startswith(b"HTTP/1.1 505 ") and b"Connection: close" in head
+        assert receive_all(client) == b""
+    with program.connect() as client:
+        client.sendall(b"\x16\x03\x01 not http\r\n\r\n")
+        assert receive_all(client).startswith(b"HTTP/1.1 400 ")
+
+
+@pytest.mark.parametrize("program", [("step6_backpressure",)], indirect=True)
+def test_a_client_that_does_not_read_is_not_read_from(program: Program) -> None:
+    with socket.socket() as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)  # before connect: a small window
+        client.settimeout(10)
+        client.connect(("127.0.0.1", program.port))
+        client.sendall(b"GET /big HTTP/1.1\r\n\r\n" * 4)
+        paused = program.wait_for(r"pause reading queued=\d+")[0]
+        assert int(paused.split("queued=")[1].split()[0]) <= 2 * 2**20  # at most one answer waits in Python
+        assert len(program.wait_for("request GET /big")) < 4  # the others wait, unparsed
+        client.sendall(b"GET /big HTTP/1.1\r\n\r\n" * 4)
+        assert program.quiet_for(r"recv bytes", STALL)  # paused: the new requests stay in the kernel
+        buffer = bytearray()
+        bodies = [read_response(client, buffer)[1] for _ in range(8)]  # now read: it resumes
+        assert all(len(body) == 2 * 2**20 for body in bodies)
+    assert program.wait_for(r"resume reading queued=\d+ <= 16384")
+    assert len(program.wait_for("request GET /big", 8)) == 8
+
+
+@pytest.mark.parametrize("program", [("step7_timers", "--request-timeout", "1")], indirect=True)
+def test_silent_and_trickling_clients_are_closed_by_the_request_timeout(program: Program) -> None:
+    started = time.monotonic()
+    silent = program.connect()
+    trickling = program.connect()
+    trickling.sendall(REQUEST[:10])
+    with silent, trickling, program.connect() as client:
+        client.sendall(REQUEST + REQUEST)  # two at once, and answered at once
+        buffer = bytearray()
+        assert read_response(client, buffer)[1] == read_response(client, buffer)[1] == b"hello\n"
+        trickling.sendall(REQUEST[10:12])  # progress does not extend a request's time
+        assert receive_all(silent) == b""
+        assert receive_all(trickling) == b""
+        assert time.monotonic() - started >= 1
+    assert len(program.wait_for("timeout request", 2)) >= 2
+
+
+@pytest.fixture
+def directory(tmp_path: Path) -> Path:
+    (tmp_path / "big.bin").write_bytes(os.urandom(8 * 2**20))
+    (tmp_path / "hello.txt").write_bytes(b"hello\n")
+    return tmp_path
+
+
+def test_files_go_out_with_sendfile(directory: Path) -> None:
+    program = Program("step8_sendfile", "-d", str(directory))
+    try:
+        with socket.socket() as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+            client.settimeout(10)
+            client.connect(("127.0.0.1", program.port))
+            client.sendall(b"GET /big.bin HTTP/1.1\r\n\r\nGET /hello.txt HTTP/1.1\r\n\r\nGET /../x HTTP/1.1\r\n\r\n")
+            assert program.wait_for(r"pause reading")  # a file range counts in the queue's size
+            buffer = bytearray()
+            body = read_response(client, buffer)[1]
+            assert hashlib.sha256(body).digest() == hashlib.sha256((directory / "big.bin").read_bytes()).digest()
+            assert read_response(client, buffer)[1] == b"hello\n"
+            assert read_response(client, buffer)[0].startswith(b"HTTP/1.1 404 ")
+        moves = program.wait_for(r"sendfile offset=\d+ sent=\d+", 2)
+        assert moves[0].startswith("sendfile offset=0 ")  # then on from where each short sendfile stopped
+    finally:
+        program.stop()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("step1_blocking", "99999"),
+        ("step3_selectors", "http"),
+        ("step7_timers", "--request-timeout", "-1", "0"),
+        ("step8_sendfile", "-d", "/nonexistent", "0"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_code_2(args: tuple[str, ...]) -> None:
+    module, *rest = args
+    result = subprocess.run(
+        [sys.executable, "-m", f"examples.tutorial.{module}", *rest],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=ENV,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
