@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 
 from handlers import cors
+from handlers.background import BackgroundJobs
+from handlers.compression import Compressions
 from handlers.errorpages import ErrorAnswer, ErrorPages, status_for
 from handlers.fileanswer import FileAnswer
 from handlers.filecache import FileCache
@@ -60,12 +62,14 @@ class StaticFiles:
             for status, path in options.error_pages.items()
         }
         self._file_cache = FileCache(CACHE_SIZE // 2 + CACHE_SIZE // 8, self._target, self._locate, clock)
+        self._jobs = BackgroundJobs()  # its threads start on first use
         self._answer_file = FileAnswer(
             self._file_cache,
             self._resolve,
             mime_types,
             [*cache_control, *self._cors],
             follow_symlinks=options.follow_symlinks,
+            compressions=Compressions(self._jobs) if options.compress else None,
         )
         error_pages = ErrorPages(pages, self._resolve, mime_types, self._cors)
         self._errors: ErrorAnswer = error_pages
@@ -80,6 +84,10 @@ class StaticFiles:
             allowed=None if options.follow_symlinks else self._may_serve,
             clock=clock,
         )
+
+    def close(self) -> None:
+        """Stop the background threads (compression, upload fsyncs) once their queued work is done."""
+        self._jobs.close()
 
     def _configured_file(self, url_path: str, what: str) -> str:
         """The path under the root of a file named on the command line, checked now so a typo fails at
