@@ -28,8 +28,14 @@ LEVEL = 6  # zlib's default, and nginx's gzip_comp_level is 1..9 with 1 by defau
 CACHE_SIZE = 16 * 1024 * 1024  # coded bodies of files at most CACHED_FILE_LIMIT each
 # application/* types that are text (or wasm, which gzip shrinks by half); text/* always is.
 _COMPRESSIBLE = frozenset(
-    {"application/javascript", "application/json", "application/xml", "application/manifest+json", "application/wasm",
-     "image/svg+xml"}
+    {
+        "application/javascript",
+        "application/json",
+        "application/xml",
+        "application/manifest+json",
+        "application/wasm",
+        "image/svg+xml",
+    }
 )
 
 Version = tuple[str, int, int, int]  # real path, inode, size, mtime in ns
@@ -38,11 +44,7 @@ Version = tuple[str, int, int, int]  # real path, inode, size, mtime in ns
 def compressible(content_type: str) -> bool:
     """Whether a body of ``content_type`` (parameters allowed) is worth gzipping: text and its kin."""
     media_type = content_type.partition(";")[0].strip().lower()
-    return (
-        media_type.startswith("text/")
-        or media_type in _COMPRESSIBLE
-        or media_type.endswith(("+json", "+xml"))
-    )
+    return media_type.startswith("text/") or media_type in _COMPRESSIBLE or media_type.endswith(("+json", "+xml"))
 
 
 def gzip_bytes(data: bytes) -> bytes:

@@ -160,6 +160,12 @@ class FileCache:
         """Remember that the request path ``path`` names nothing: its 404 is answered from here on."""
         self._missing.put(path, True, len(path) + 64)
 
+    def forget(self, path: str) -> None:
+        """Drop what is kept for the request path ``path``: its file was just replaced or created."""
+        self._files.discard(path)
+        self._coded.discard(path)
+        self._missing.discard(path)
+
     def _file_still_valid(self, key: str, cached: CachedFile) -> bool:
         """Whether ``key`` still names the same unchanged file, found the way the full path finds it."""
         try:
