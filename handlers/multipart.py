@@ -20,6 +20,9 @@ _PARAMETER = re.compile(
     r';[ \t]*([^=; \t]+)[ \t]*=[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^; \t]*))[ \t]*', re.ASCII | re.DOTALL
 )
 _LINEAR_WHITESPACE = b" \t"
+# Only \" and \\ are unescaped: browsers send a Windows path's backslashes as they are (HTML's
+# form-data encoding writes a quote as %22 and escapes nothing else).
+_ESCAPE = re.compile(r'\\(["\\])')
 
 
 class MultipartError(Exception):
@@ -80,12 +83,12 @@ def boundary_of(content_type: str) -> bytes | None:
 
 def parameters_of(text: str) -> dict[str, str]:
     """The ``; name=value`` parameters of a field value's tail, names lower-cased, the first of a
-    repeated name kept; quoted values unescaped (RFC 9110 5.6.4)."""
+    repeated name kept; in quoted values ``\\"`` and ``\\\\`` unescaped (RFC 9110 5.6.4)."""
     parameters: dict[str, str] = {}
     for match in _PARAMETER.finditer(text):
         name = match.group(1).lower()
         quoted = match.group(2)
-        value = re.sub(r"\\(.)", r"\1", quoted, flags=re.DOTALL) if quoted is not None else match.group(3)
+        value = _ESCAPE.sub(r"\1", quoted) if quoted is not None else match.group(3)
         parameters.setdefault(name, value)
     return parameters
 

@@ -110,7 +110,7 @@ class Uploads:
         it leads outside the root) or UploadError(409) when it is no directory."""
         real = self._resolve(os.path.join(self._root, *segments))
         if not os.path.isdir(real):
-            raise UploadError(409, "the target directory does not exist")  # RFC 9110 9.3.4: no parents made
+            raise UploadError(409, "no such directory to store into")  # RFC 9110 9.3.4: no parents made
         return real
 
     def check_name(self, name: str) -> None:
