@@ -12,13 +12,14 @@ from typing import BinaryIO
 
 from handlers import files
 from handlers.compression import MIN_SIZE, Compressions, compressible
-from handlers.conditional import http_date, make_etag
+from handlers.conditional import evaluate, http_date, make_etag
 from handlers.errorpages import ErrorAnswer, status_for
 from handlers.filecache import CACHED_FILE_LIMIT, FileCache
 from handlers.mimetypes import MimeTypes
 from handlers.negotiation import SUFFIXES, preferred_codings
 from handlers.paths import PathError, RequestPath, Resolve
 from reactor.exchange import Exchange
+from reactor.http.events import Request
 
 # Vary is on every response of every file, sibling or not: learning whether a sibling exists would cost
 # lookups on requests that do not ask for one, and saying that the response depends on
@@ -97,8 +98,10 @@ class FileAnswer:
                 coded = self._compressions.coded(exchange.loop, real, info)
                 if coded == b"":
                     compress = False  # it does not shrink: always the file itself
-                elif coded is not None:
+                elif coded is not None and not _holds_identity(request, info):
                     coding = "gzip"
+                else:
+                    coded = None
         # A coded body's tag is the file's, suffixed as a sibling's is: distinct, and stable per version.
         etag = make_etag(info, coding)
         modified = int(info.st_mtime)
@@ -173,3 +176,12 @@ class FileAnswer:
                 continue
             return file, info, coding
         return None
+
+
+def _holds_identity(request: Request, info: os.stat_result) -> bool:
+    """Whether the request's If-None-Match names the file itself: a client that cached it before its
+    gzip-coded form was made revalidates to a 304 for what it holds, as good an answer as the coded
+    one, rather than fetching the same content again (nginx's weak gzip ETags do the same)."""
+    return bool(request.headers.get_all("if-none-match")) and (
+        evaluate(request.headers, request.method, make_etag(info), int(info.st_mtime)) == 304
+    )

@@ -92,6 +92,7 @@ class FileCache:
                 if cached.has_sibling:
                     return False
                 accept_encoding.append(value)
+        identity = cached
         if accept_encoding and cached.compressible and "gzip" in preferred_codings(", ".join(accept_encoding)):
             coded = self._coded.get(request.path)
             if coded is None:
@@ -99,6 +100,14 @@ class FileCache:
             cached = coded
         if conditional:
             status, _ranges = files.decide(request, cached.etag, cached.modified, len(cached.body))
+            # The client may hold the file itself, cached before the coded form was made: a 304 for it
+            # (fileanswer.py does the same on the full path).
+            if (
+                status != 304
+                and cached is not identity
+                and files.decide(request, identity.etag, identity.modified, len(identity.body))[0] == 304
+            ):
+                status, cached = 304, identity
             if status == 304:
                 exchange.respond(304, cached.not_modified)
                 return True
