@@ -3,6 +3,7 @@ bytes; every refusal a clear status, and nothing half-written left on disk after
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import os
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from handlers.cli import startup_warnings
 from handlers.options import StaticOptions
 from handlers.static import StaticFiles
 from reactor.limits import Limits
@@ -299,3 +301,12 @@ def test_upload_overwrite_without_upload_is_one_line_and_exit_2(docroot: Path) -
     result = run_cli("-b", "127.0.0.1", "-d", str(docroot), "--upload-overwrite", "0")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "add --upload" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [("127.0.0.1", False), ("127.0.0.2", False), ("::1", False), ("0.0.0.0", True), ("::", True), ("192.0.2.7", True)],
+)
+def test_startup_warnings_name_uploads_off_loopback(host: str, warned: bool) -> None:
+    assert bool(startup_warnings(argparse.Namespace(upload=True), host)) is warned
+    assert startup_warnings(argparse.Namespace(upload=False), host) == []
