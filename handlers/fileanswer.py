@@ -179,9 +179,14 @@ class FileAnswer:
 
 
 def _holds_identity(request: Request, info: os.stat_result) -> bool:
-    """Whether the request's If-None-Match names the file itself: a client that cached it before its
-    gzip-coded form was made revalidates to a 304 for what it holds, as good an answer as the coded
-    one, rather than fetching the same content again (nginx's weak gzip ETags do the same)."""
+    """Whether the request names the file itself by its ETag: a client that cached it (or began a
+    ranged download of it) before its gzip-coded form was made revalidates to a 304, or resumes with
+    the ranges of what it holds, rather than fetching the same content again coded (nginx's weak gzip
+    ETags reach the same). Either representation is an acceptable answer."""
+    etag = make_etag(info)
+    if_range = request.headers.get_all("if-range")
+    if len(if_range) == 1 and if_range[0].strip(" \t") == etag:
+        return True
     return bool(request.headers.get_all("if-none-match")) and (
-        evaluate(request.headers, request.method, make_etag(info), int(info.st_mtime)) == 304
+        evaluate(request.headers, request.method, etag, int(info.st_mtime)) == 304
     )

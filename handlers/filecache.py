@@ -83,11 +83,12 @@ class FileCache:
         cached = self._files.get(request.path)
         if cached is None:
             return False
-        conditional = False
+        conditional = ranged = False
         accept_encoding = []
         for name, value in request.headers:
             if name in _CONDITIONAL_FIELDS:
                 conditional = True
+                ranged = ranged or name == "range"
             elif name == "accept-encoding":
                 if cached.has_sibling:
                     return False
@@ -111,8 +112,8 @@ class FileCache:
             if status == 304:
                 exchange.respond(304, cached.not_modified)
                 return True
-            if status != 200:
-                return False
+            if status != 200 or (ranged and cached is not identity):
+                return False  # a range, or one whose If-Range may name the file itself: the full path
         exchange.respond(200, cached.fields, cached.body)
         return True
 
