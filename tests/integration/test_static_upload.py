@@ -16,6 +16,7 @@ import pytest
 from handlers.cli import startup_warnings
 from handlers.options import StaticOptions
 from handlers.static import StaticFiles
+from handlers.upload import UploadError, _store
 from reactor.limits import Limits
 from tests.conftest import LiveServer
 from tests.integration.client import RawClient, wait_until
@@ -310,3 +311,33 @@ def test_upload_overwrite_without_upload_is_one_line_and_exit_2(docroot: Path) -
 def test_startup_warnings_name_uploads_off_loopback(host: str, warned: bool) -> None:
     assert bool(startup_warnings(argparse.Namespace(upload=True), host)) is warned
     assert startup_warnings(argparse.Namespace(upload=False), host) == []
+
+
+def test_a_client_gone_mid_form_leaves_nothing(server: LiveServer, docroot: Path) -> None:
+    whole = form([("done.txt", b"complete"), ("half.bin", bytes(4096))])
+    client = RawClient(server.port)
+    head = (
+        f"POST /listed/ HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
+        f"Content-Length: {len(whole)}\r\n\r\n"
+    ).encode()
+    client.send(head + whole[: len(whole) - 1000])  # the first file whole, the second begun
+    assert wait_until(lambda: len(leftovers(docroot)) == 2)
+    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    client.close()
+    assert wait_until(lambda: leftovers(docroot) == [])
+    assert not (docroot / "listed" / "done.txt").exists()
+    assert not (docroot / "listed" / "half.bin").exists()
+
+
+def test_a_name_taken_while_the_body_arrived_is_409_at_the_move(docroot: Path) -> None:
+    """The no-clobber move is a hard link: a file created meanwhile under the name is kept."""
+    uploads = StaticFiles(str(docroot), StaticOptions(upload=True))._uploads
+    assert uploads is not None
+    target = uploads.new_target(str(docroot), "late.txt", "/late.txt")
+    os.write(target.fd, b"ours")
+    (docroot / "late.txt").write_bytes(b"theirs")
+    with pytest.raises(UploadError) as raised:
+        _store([target], overwrite=False)
+    assert raised.value.status == 409
+    assert (docroot / "late.txt").read_bytes() == b"theirs"
+    assert leftovers(docroot) == []
