@@ -66,6 +66,11 @@ class RevalidatingCache(Generic[K, V]):
             _key, (_value, dropped, _checked) = self._entries.popitem(last=False)
             self.size -= dropped
 
+    def discard_where(self, predicate: Callable[[K, V], bool]) -> None:
+        """Drop every entry for which ``predicate(key, value)`` holds."""
+        for key in [key for key, (value, _size, _checked) in self._entries.items() if predicate(key, value)]:
+            self.discard(key)
+
     def discard(self, key: K) -> None:
         found = self._entries.pop(key, None)
         if found is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import ipaddress
 import os
 import re
 import sys
@@ -107,6 +108,19 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
     static.add_argument(
         "--cors", action="store_true", help="allow cross-origin requests (Access-Control-Allow-Origin: *)"
     )
+    # Compression and uploads (issue 13, part B).
+    static.add_argument(
+        "--compress",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="gzip small text files on the fly for clients that accept it (default: on)",
+    )
+    static.add_argument(
+        "--upload", action="store_true", help="accept uploads: PUT /path, and a form on directory listings"
+    )
+    static.add_argument(
+        "--upload-overwrite", action="store_true", help="let an upload replace an existing file (otherwise 409)"
+    )
     applications = parser.add_argument_group("applications")
     applications.add_argument(
         "--wsgi",
@@ -138,6 +152,9 @@ def _static_options(args: argparse.Namespace) -> StaticOptions:
         spa=args.spa,
         cors=args.cors,
         mime_types=dict(args.mime),
+        compress=args.compress,
+        upload=args.upload,
+        upload_overwrite=args.upload_overwrite,
     )
 
 
@@ -186,6 +203,8 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Bu
     return what builds the handler. Raises ValueError with a one-line reason."""
     if args.threads is not None and not args.wsgi:
         raise ValueError("--threads applies to a WSGI application: add --wsgi MODULE:APP")
+    if args.upload_overwrite and not args.upload:
+        raise ValueError("--upload-overwrite applies to uploads: add --upload")
     options = _static_options(args)
     StaticFiles(directory, options)  # raises for an error page or SPA entry that is not a file
     app = load_wsgi_app(args.wsgi) if args.wsgi else None
@@ -196,21 +215,39 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Bu
 
     def build() -> Built:
         handler: Handler
-        close: Callable[[], None] = _nothing
+        closers: list[Callable[[], None]] = []
         if app is not None:
             gateway = WSGIGateway(app, threads)
-            handler, close = gateway, gateway.close
+            handler = gateway
+            closers.append(gateway.close)
         else:
-            handler = StaticFiles(directory, options)
+            handler = static = StaticFiles(directory, options)
+            closers.append(static.close)
         if mounts:
-            routes: list[tuple[str, Handler]] = [
-                (prefix, StaticFiles(folder, mounted_options, mount=prefix)) for prefix, folder in mounts
-            ]
+            mounted = [(prefix, StaticFiles(folder, mounted_options, mount=prefix)) for prefix, folder in mounts]
+            closers.extend(files.close for _prefix, files in mounted)
+            routes: list[tuple[str, Handler]] = list(mounted)
             handler = PrefixRouter(routes, handler)
+
+        def close() -> None:
+            for closer in closers:
+                closer()
+
         return handler, close
 
     return build
 
 
-def _nothing() -> None:
-    pass
+def startup_warnings(args: argparse.Namespace, host: str) -> list[str]:
+    """What to warn about once the server listens on ``host``: uploads open to other machines."""
+    warnings = []
+    if args.upload and not _is_loopback(host):
+        warnings.append(f"--upload on {host or 'all addresses'}: anyone who can reach this port can write files")
+    return warnings
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.partition("%")[0]).is_loopback
+    except ValueError:
+        return False

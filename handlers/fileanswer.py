@@ -1,6 +1,7 @@
 """The full answer for one file that the static handler located: open it, pick a precompressed sibling
-the request accepts, set its validators and Vary, decide the status (files.decide), then answer a
-small file's 200 from the file cache (keeping it there) or send the file (files.send)."""
+the request accepts (else, with ``--compress``, the gzip-coded body handlers.compression made of a
+small text file), set its validators and Vary, decide the status (files.decide), then answer a small
+file's 200 from the file cache (keeping it there) or send the file (files.send)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from collections.abc import Sequence
 from typing import BinaryIO
 
 from handlers import files
-from handlers.conditional import http_date, make_etag
+from handlers.compression import MIN_SIZE, Compressions, compressible
+from handlers.conditional import evaluate, http_date, make_etag
 from handlers.errorpages import ErrorAnswer, status_for
-from handlers.filecache import FileCache
+from handlers.filecache import CACHED_FILE_LIMIT, FileCache
 from handlers.mimetypes import MimeTypes
 from handlers.negotiation import SUFFIXES, preferred_codings
 from handlers.paths import PathError, RequestPath, Resolve
 from reactor.exchange import Exchange
+from reactor.http.events import Request
 
 # Vary is on every response of every file, sibling or not: learning whether a sibling exists would cost
 # lookups on requests that do not ask for one, and saying that the response depends on
@@ -27,7 +30,8 @@ VARY = "Accept-Encoding"
 class FileAnswer:
     """Answers GET and HEAD with a file: 200, 206, 304, or an error through the caller's ``errors``.
 
-    ``fields`` (Cache-Control, CORS) go on every answer, 304s included.
+    ``fields`` (Cache-Control, CORS) go on every answer, 304s included. With ``compressions``, a
+    compressible file no larger than the file cache takes is answered gzip-coded once that is made.
     """
 
     def __init__(
@@ -38,7 +42,9 @@ class FileAnswer:
         fields: Sequence[tuple[str, str]],
         *,
         follow_symlinks: bool,
+        compressions: Compressions | None = None,
     ) -> None:
+        self._compressions = compressions
         self._cache = cache
         self._resolve = resolve
         self._mime_types = mime_types
@@ -72,36 +78,70 @@ class FileAnswer:
             return
         file, info = opened
         coding = ""
+        content_type = self._mime_types(requested)
+        # gzip on the fly may apply to this file (whether this request accepts it or not).
+        compress = (
+            self._compressions is not None
+            and MIN_SIZE <= info.st_size <= CACHED_FILE_LIMIT
+            and compressible(content_type)
+        )
+        coded: bytes | None = None
         accept_encoding = request.headers.get_all("accept-encoding")
         if accept_encoding:  # no Accept-Encoding, no sibling lookups: the common case pays nothing
-            sibling = self._sibling(real, info, ", ".join(accept_encoding))
+            accepted = ", ".join(accept_encoding)
+            sibling = self._sibling(real, info, accepted)
             if sibling is not None:
                 file.close()
                 file, info, coding = sibling
+            elif compress and "gzip" in preferred_codings(accepted):
+                assert self._compressions is not None
+                coded = self._compressions.coded(exchange.loop, real, info)
+                if coded == b"":
+                    compress = False  # it does not shrink: always the file itself
+                elif coded is not None and not _holds_identity(request, info):
+                    coding = "gzip"
+                else:
+                    coded = None
+        # A coded body's tag is the file's, suffixed as a sibling's is: distinct, and stable per version.
         etag = make_etag(info, coding)
         modified = int(info.st_mtime)
+        length = len(coded) if coded else info.st_size
         # RFC 9110 15.4.5: a 304 carries the validators, Vary and Cache-Control a 200 would, no content metadata.
         validators = [("Last-Modified", http_date(modified)), ("ETag", etag), ("Vary", vary), *self._fields]
-        status, ranges = files.decide(request, etag, modified, info.st_size)
+        status, ranges = files.decide(request, etag, modified, length)
         if status in (200, 206):
-            content_type = self._mime_types(requested)
+            body: BinaryIO | bytes = file
             headers = [("Accept-Ranges", "bytes"), *validators]
-            if status == 200 and not coding and path is not None:
+            if coded:
+                file.close()
+                body = coded
+            if status == 200 and (coded or not coding) and path is not None:
+                kept_headers = [("Content-Encoding", coding), *headers] if coded else headers
                 cached = self._cache.maybe_keep(
-                    request.path, path, requested, real, file, info, etag, content_type, headers, validators
+                    request.path,
+                    path,
+                    requested,
+                    real,
+                    body,
+                    info,
+                    etag,
+                    content_type,
+                    kept_headers,
+                    validators,
+                    compressible=compress,
                 )
                 if cached is not None:
                     file.close()
                     exchange.respond(200, cached.fields, cached.body)
                     return
-            files.send(exchange, file, info.st_size, ranges, content_type, coding, headers)
+            files.send(exchange, body, length, ranges, content_type, coding, headers)
             return
         file.close()
         if status == 304:
             exchange.respond(304, validators)
         elif status == 416:
             # RFC 9110 15.5.17: the length, so the client can ask again.
-            unsatisfied = [("Content-Range", f"bytes */{info.st_size}"), ("Vary", vary)]
+            unsatisfied = [("Content-Range", f"bytes */{length}"), ("Vary", vary)]
             errors(exchange, 416, "no requested range lies within the file", unsatisfied)
         else:
             # A 412 too came from the selected representation's validators (RFC 9110 12.5.5).
@@ -136,3 +176,17 @@ class FileAnswer:
                 continue
             return file, info, coding
         return None
+
+
+def _holds_identity(request: Request, info: os.stat_result) -> bool:
+    """Whether the request names the file itself by its ETag: a client that cached it (or began a
+    ranged download of it) before its gzip-coded form was made revalidates to a 304, or resumes with
+    the ranges of what it holds, rather than fetching the same content again coded (nginx's weak gzip
+    ETags reach the same). Either representation is an acceptable answer."""
+    etag = make_etag(info)
+    if_range = request.headers.get_all("if-range")
+    if len(if_range) == 1 and if_range[0].strip(" \t") == etag:
+        return True
+    return bool(request.headers.get_all("if-none-match")) and (
+        evaluate(request.headers, request.method, etag, int(info.st_mtime)) == 304
+    )

@@ -4,7 +4,8 @@ remembered as naming nothing, so the common request costs no filesystem call.
 A file up to CACHED_FILE_LIMIT is kept under the request path that named it, with the fields of its
 200 and of its 304 encoded once. Both caches are revalidated (handlers.cache) by finding the path again
 the way the full path finds it, so a file changed, deleted, retargeted or given a precompressed
-sibling on disk is seen within a second.
+sibling on disk is seen within a second. With ``--compress`` a text file's gzip-coded answer is kept
+beside it, under the same path, once handlers.compression has made it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import BinaryIO
 from handlers import files
 from handlers.cache import RevalidatingCache
 from handlers.errorpages import status_for
-from handlers.negotiation import SUFFIXES
+from handlers.negotiation import SUFFIXES, preferred_codings
 from handlers.paths import Located, PathError, RequestPath
 from reactor.clock import Clock
 from reactor.exchange import Exchange
@@ -44,6 +45,7 @@ class CachedFile:
     real: str  # the same with symlinks resolved
     identity: tuple[int, int, int]  # inode, size, mtime in ns
     has_sibling: bool  # a .br or .gz next to it: a request with Accept-Encoding takes the full path
+    compressible: bool  # gzip on the fly may apply: a request accepting gzip wants the coded answer
     body: bytes
     etag: str
     modified: int
@@ -64,6 +66,10 @@ class FileCache:
         self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
             max_size, self._file_still_valid, clock=clock
         )
+        # The gzip-coded answers of compressible files, under the same keys (the identity stays above).
+        self._coded: RevalidatingCache[str, CachedFile] = RevalidatingCache(
+            max_size // 4, self._file_still_valid, clock=clock
+        )
         # Paths that named nothing: a scanner's or a broken link's next request costs no syscall.
         self._missing: RevalidatingCache[str, bool] = RevalidatingCache(
             MISSING_CACHE_SIZE, self._still_missing, clock=clock
@@ -72,24 +78,42 @@ class FileCache:
     def answer(self, exchange: Exchange) -> bool:
         """Answer from a cached file when the request's path has one and the answer is its 200 or a
         304; False leaves the request to the full path (nothing cached, ranges, failed preconditions,
-        a precompressed sibling the client may want)."""
+        a precompressed sibling the client may want, a coded answer not made yet)."""
         request = exchange.request
         cached = self._files.get(request.path)
         if cached is None:
             return False
-        conditional = False
-        for name, _value in request.headers:
+        conditional = ranged = False
+        accept_encoding = []
+        for name, value in request.headers:
             if name in _CONDITIONAL_FIELDS:
                 conditional = True
-            elif name == "accept-encoding" and cached.has_sibling:
+                ranged = ranged or name == "range"
+            elif name == "accept-encoding":
+                if cached.has_sibling:
+                    return False
+                accept_encoding.append(value)
+        identity = cached
+        if accept_encoding and cached.compressible and "gzip" in preferred_codings(", ".join(accept_encoding)):
+            coded = self._coded.get(request.path)
+            if coded is None:
                 return False
+            cached = coded
         if conditional:
             status, _ranges = files.decide(request, cached.etag, cached.modified, len(cached.body))
+            # The client may hold the file itself, cached before the coded form was made: a 304 for it
+            # (fileanswer.py does the same on the full path).
+            if (
+                status != 304
+                and cached is not identity
+                and files.decide(request, identity.etag, identity.modified, len(identity.body))[0] == 304
+            ):
+                status, cached = 304, identity
             if status == 304:
                 exchange.respond(304, cached.not_modified)
                 return True
-            if status != 200:
-                return False
+            if status != 200 or (ranged and cached is not identity):
+                return False  # a range, or one whose If-Range may name the file itself: the full path
         exchange.respond(200, cached.fields, cached.body)
         return True
 
@@ -99,35 +123,43 @@ class FileCache:
         parsed: RequestPath,
         requested: str,
         real: str,
-        file: BinaryIO,
+        source: BinaryIO | bytes,
         info: os.stat_result,
         etag: str,
         content_type: str,
         headers: list[tuple[str, str]],
         validators: list[tuple[str, str]],
+        *,
+        compressible: bool = False,
     ) -> CachedFile | None:
         """Keep the 200 answer (``headers`` besides Content-Type) and the 304 answer (``validators``)
-        of the small file ``file`` for the next requests of the path ``key``, and return it. None when
+        of the small file ``source`` for the next requests of the path ``key``, and return it. None when
         the file is too large, changed as we read, or ``key`` is not the canonical URL of ``parsed``
         (what it parses to): its aliases (``/./a``, ``//a``, ``/%61``) are answered but not kept, or
-        each would take a copy of the file and a read on the loop."""
+        each would take a copy of the file and a read on the loop. ``source`` as bytes is the file's
+        gzip-coded body (``headers`` then hold its Content-Encoding), kept beside the identity answer.
+        ``compressible``: a coded answer of the file may be made, so requests accepting gzip look for it."""
         if info.st_size > CACHED_FILE_LIMIT or parsed.url() != key:  # last: url() re-quotes every segment
             return None
-        body = os.pread(file.fileno(), info.st_size, 0)
-        if len(body) != info.st_size:
-            return None
+        if isinstance(source, bytes):
+            body, cache = source, self._coded
+        else:
+            body, cache = os.pread(source.fileno(), info.st_size, 0), self._files
+            if len(body) != info.st_size:
+                return None
         cached = CachedFile(
             requested=requested,
             real=real,
             identity=_identity(info),
             has_sibling=_has_sibling(real),
+            compressible=compressible,
             body=body,
             etag=etag,
             modified=int(info.st_mtime),
             fields=encode_fields([("Content-Type", content_type), *headers]),
             not_modified=encode_fields(validators),  # the fields of a 304 from the full path
         )
-        self._files.put(key, cached, len(body) + 512)
+        cache.put(key, cached, len(body) + 512)
         return cached
 
     def is_missing(self, path: str) -> bool:
@@ -137,6 +169,12 @@ class FileCache:
     def keep_missing(self, path: str) -> None:
         """Remember that the request path ``path`` names nothing: its 404 is answered from here on."""
         self._missing.put(path, True, len(path) + 64)
+
+    def forget(self, path: str) -> None:
+        """Drop what is kept for the request path ``path``: its file was just replaced or created."""
+        self._files.discard(path)
+        self._coded.discard(path)
+        self._missing.discard(path)
 
     def _file_still_valid(self, key: str, cached: CachedFile) -> bool:
         """Whether ``key`` still names the same unchanged file, found the way the full path finds it."""

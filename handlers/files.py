@@ -1,6 +1,7 @@
 """One file as an answer's body: opening it without blocking the loop, which status RFC 9110 13.2.2
 leads to, and sending the whole file, one range, or several as multipart/byteranges. Every body
-leaves through ``Exchange.write_file`` (os.sendfile): not even a multipart body is assembled in memory."""
+leaves through ``Exchange.write_file`` (os.sendfile): not even a multipart body is assembled in memory;
+only a body already in memory (gzip-coded on the fly) is sent as bytes."""
 
 from __future__ import annotations
 
@@ -56,24 +57,25 @@ def decide(request: Request, etag: str, modified: int, length: int) -> tuple[int
 
 def send(
     exchange: Exchange,
-    file: BinaryIO,
+    body: BinaryIO | bytes,
     length: int,
     ranges: list[ByteRange],
     content_type: str,
     content_encoding: str,
     headers: HeaderList,
 ) -> None:
-    """Send ``file`` (``length`` bytes; closed once sent) whole with 200 when ``ranges`` is empty,
-    else as 206 with those ranges. ``headers`` are the validators and the rest of the response's
-    fields, Content-Type and Content-Encoding excepted."""
+    """Send ``body`` (``length`` bytes: a file, closed once sent, or bytes already made, such as a
+    gzip-coded file) whole with 200 when ``ranges`` is empty, else as 206 with those ranges.
+    ``headers`` are the validators and the rest of the response's fields, Content-Type and
+    Content-Encoding excepted. Ranges of a coded body are ranges of the coded bytes (RFC 9110 14.1.1)."""
     encoding = [("Content-Encoding", content_encoding)] if content_encoding else []
     if not ranges:
-        exchange.respond_file(200, [("Content-Type", content_type), *encoding, *headers], file, 0, length)
+        _respond_part(exchange, 200, [("Content-Type", content_type), *encoding, *headers], body, 0, length)
         return
     if len(ranges) == 1:
         only = ranges[0]
         fields = [("Content-Type", content_type), *encoding, ("Content-Range", only.content_range(length)), *headers]
-        exchange.respond_file(206, fields, file, only.start, only.count)
+        _respond_part(exchange, 206, fields, body, only.start, only.count)
         return
     # 96 random bits: a boundary no file will contain by chance (RFC 9110 14.6, RFC 2046 5.1.1).
     layout = multipart_layout(ranges, length, content_type, secrets.token_hex(12), content_encoding)
@@ -81,7 +83,19 @@ def send(
     last = len(layout.parts) - 1
     for index, (head, part) in enumerate(layout.parts):
         exchange.write(head)
-        # The file is closed with the last part, or by the connection if it ends first.
-        exchange.write_file(file, part.start, part.count, owns_file=index == last)
+        if isinstance(body, bytes):
+            exchange.write(body[part.start : part.stop])
+        else:
+            # The file is closed with the last part, or by the connection if it ends first.
+            exchange.write_file(body, part.start, part.count, owns_file=index == last)
     exchange.write(layout.closing)
     exchange.end()
+
+
+def _respond_part(
+    exchange: Exchange, status: int, fields: HeaderList, body: BinaryIO | bytes, start: int, count: int
+) -> None:
+    if isinstance(body, bytes):
+        exchange.respond(status, fields, body[start : start + count])
+    else:
+        exchange.respond_file(status, fields, body, start, count)

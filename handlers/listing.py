@@ -132,9 +132,10 @@ def _column(label: str, key: str, order: Order) -> str:
     return f'<th{align}><a href="{query}">{label}</a>{arrow}</th>'
 
 
-def render_html(url_path: str, entries: list[Entry], order: Order) -> bytes:
+def render_html(url_path: str, entries: list[Entry], order: Order, *, upload_form: bool = False) -> bytes:
     """An HTML page listing ``entries`` (already sorted) of the directory at ``url_path``
-    (percent-encoded, ending in "/"): a breadcrumb, a parent link, sortable columns."""
+    (percent-encoded, ending in "/"): a breadcrumb, a parent link, sortable columns, and with
+    ``upload_form`` a form that posts files to the directory (handlers.upload)."""
     title = html.escape(unquote(url_path, errors="replace"))
     rows = []
     if url_path != "/":
@@ -176,10 +177,17 @@ tbody tr:hover{{background:rgba(128,128,128,.12)}}
 {body}
 </tbody>
 </table>
-</body>
+{_UPLOAD_FORM if upload_form else ""}</body>
 </html>
 """
     return page.encode("utf-8")
+
+
+# Posted to the page's own URL (an empty action): the directory, with the listing's query kept.
+_UPLOAD_FORM = """<form method="post" enctype="multipart/form-data">
+<input type="file" name="file" multiple required> <button type="submit">Upload</button>
+</form>
+"""
 
 
 def render_json(url_path: str, entries: list[Entry]) -> bytes:

@@ -49,6 +49,7 @@ class ListingAnswer:
     the query asks for; at most ``scan_size`` bytes of scans and ``listing_size`` of rendered pages.
 
     Names starting with "." are left out unless ``show_hidden``, symlinks ``allowed`` refuses too.
+    ``upload_form``: the HTML page has a form to upload files into the directory.
     """
 
     def __init__(
@@ -59,8 +60,10 @@ class ListingAnswer:
         *,
         show_hidden: bool,
         allowed: Callable[[str], bool] | None,
+        upload_form: bool = False,
         clock: Clock = time.monotonic,
     ) -> None:
+        self._upload_form = upload_form
         self._cors = cors
         self._show_hidden = show_hidden
         self._allowed = allowed
@@ -98,7 +101,7 @@ class ListingAnswer:
         if json:
             body, content_type = listing.render_json(url, entries), "application/json"
         else:
-            body, content_type = listing.render_html(url, entries, order), _HTML
+            body, content_type = listing.render_html(url, entries, order, upload_form=self._upload_form), _HTML
         fields = encode_fields([("Content-Type", content_type), ("Vary", "Accept"), *self._cors])
         return CachedListing(scan, body, fields)
 
@@ -111,6 +114,11 @@ class ListingAnswer:
             scan = CachedScan(real, mtime_ns, self._clock(), tuple(entries))
             self._scans.put(real, scan, 256 * len(entries) + 256)
         return scan
+
+    def forget(self, real: str) -> None:
+        """Drop the scan and the listings of the directory at ``real``: it just changed."""
+        self._scans.discard(real)
+        self._listings.discard_where(lambda _key, cached: cached.scan.real == real)
 
     def _scan_still_valid(self, real: str, scan: CachedScan) -> bool:
         try:

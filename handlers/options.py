@@ -16,3 +16,7 @@ class StaticOptions:
     spa: str | None = None  # URL path of the page that answers unknown paths asking for HTML
     cors: bool = False  # Access-Control-Allow-Origin: * and answers to preflight OPTIONS
     mime_types: Mapping[str, str] = field(default_factory=dict)  # extension -> Content-Type, added or replaced
+    # Uploads and compression (issue 13, part B).
+    compress: bool = True  # gzip small text files on the fly, off the loop (nginx gzip on)
+    upload: bool = False  # accept PUT and multipart/form-data POST (a form on listings)
+    upload_overwrite: bool = False  # an upload may replace an existing file (otherwise 409)

@@ -1,7 +1,7 @@
 """Serving the files under one directory, as nginx and Caddy do: this module finds what a request
 names and decides who answers; fileanswer.py answers for a file (filecache.py, before it, for a small
 file already seen), listinganswer.py for a directory, errorpages.py for an error (spa.py first, with
-``--spa``).
+``--spa``), upload.py for PUT and POST with ``--upload``.
 
 Nothing outside the root is readable: request paths are resolved by handlers.paths (no "..", no
 encoded separators, no NUL), names starting with "." are private, and unless ``follow_symlinks`` the
@@ -17,6 +17,8 @@ import time
 from collections.abc import Sequence
 
 from handlers import cors
+from handlers.background import BackgroundJobs
+from handlers.compression import Compressions
 from handlers.errorpages import ErrorAnswer, ErrorPages, status_for
 from handlers.fileanswer import FileAnswer
 from handlers.filecache import FileCache
@@ -25,6 +27,7 @@ from handlers.mimetypes import MimeTypes
 from handlers.options import StaticOptions
 from handlers.paths import Located, PathError, RequestPath, parse_request_path
 from handlers.spa import SpaFallback
+from handlers.upload import Uploads
 from reactor.clock import Clock
 from reactor.exchange import Exchange
 
@@ -53,19 +56,21 @@ class StaticFiles:
         self.options = options = options if options is not None else StaticOptions()
         mime_types = MimeTypes(dict(options.mime_types))
         self._cors = list(cors.RESPONSE_HEADERS) if options.cors else []
-        self._allow = cors.METHODS if options.cors else "GET, HEAD"
+        self._allow = (cors.METHODS if options.cors else "GET, HEAD") + (", PUT, POST" if options.upload else "")
         cache_control = [("Cache-Control", options.cache_control)] if options.cache_control else []
         pages = {
             status: self._configured_file(path, f"error page for {status}")
             for status, path in options.error_pages.items()
         }
         self._file_cache = FileCache(CACHE_SIZE // 2 + CACHE_SIZE // 8, self._target, self._locate, clock)
+        self._jobs = BackgroundJobs()  # its threads start on first use
         self._answer_file = FileAnswer(
             self._file_cache,
             self._resolve,
             mime_types,
             [*cache_control, *self._cors],
             follow_symlinks=options.follow_symlinks,
+            compressions=Compressions(self._jobs) if options.compress else None,
         )
         error_pages = ErrorPages(pages, self._resolve, mime_types, self._cors)
         self._errors: ErrorAnswer = error_pages
@@ -78,8 +83,26 @@ class StaticFiles:
             self._cors,
             show_hidden=options.show_hidden,
             allowed=None if options.follow_symlinks else self._may_serve,
+            upload_form=options.upload,
             clock=clock,
         )
+        self._uploads: Uploads | None = None
+        if options.upload:
+            self._uploads = Uploads(
+                self.root,
+                self._under_mount,
+                self._resolve,
+                self._jobs,
+                self._stored,
+                self._errors,
+                self._cors,
+                show_hidden=options.show_hidden,
+                overwrite=options.upload_overwrite,
+            )
+
+    def close(self) -> None:
+        """Stop the background threads (compression, upload fsyncs) once their queued work is done."""
+        self._jobs.close()
 
     def _configured_file(self, url_path: str, what: str) -> str:
         """The path under the root of a file named on the command line, checked now so a typo fails at
@@ -98,7 +121,10 @@ class StaticFiles:
     def __call__(self, exchange: Exchange) -> None:
         request = exchange.request
         if request.method not in _GET_OR_HEAD:
-            self._other_method(exchange)
+            if self._uploads is not None and request.method in ("PUT", "POST"):
+                self._uploads(exchange)
+            else:
+                self._other_method(exchange)
             return
         if self._file_cache.answer(exchange):
             return
@@ -138,16 +164,27 @@ class StaticFiles:
     def _locate(self, raw_path: str) -> Located:
         """What a request path names: the parsed path, its location under the root, that location with
         symlinks resolved, and its stat. Raises PathError (404 outside the mount point) or OSError."""
-        path = parse_request_path(raw_path)
-        mount = self._mount
-        if path.segments[: len(mount)] != mount:
-            raise PathError(404, "not found")  # after normalising, the path left the mount point
-        segments = path.segments[len(mount) :]
+        path, segments = self._under_mount(raw_path)
         if not self.options.show_hidden and _hidden(segments):
             raise PathError(404, "not found")  # as if absent: its existence is private too
         requested = os.path.join(self.root, *segments)
         real = self._resolve(requested)
         return Located(path, requested, real, os.stat(real))
+
+    def _under_mount(self, raw_path: str) -> tuple[RequestPath, tuple[str, ...]]:
+        """The parsed request path and its segments under the root. Raises PathError (404 outside the
+        mount point)."""
+        path = parse_request_path(raw_path)
+        mount = self._mount
+        if path.segments[: len(mount)] != mount:
+            raise PathError(404, "not found")  # after normalising, the path left the mount point
+        return path, path.segments[len(mount) :]
+
+    def _stored(self, url: str, directory: str) -> None:
+        """An upload stored the file at the URL path ``url`` in the directory ``directory`` (real
+        path): answers cached for either are out of date now, not in a second."""
+        self._file_cache.forget(url)
+        self._answer_listing.forget(directory)
 
     def _find_index(self, requested: str) -> tuple[str, str, os.stat_result] | None:
         """The index file of a directory as its (requested, real) paths and stat, or None."""

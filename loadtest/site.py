@@ -7,6 +7,7 @@ load generator anywhere can check what it receives without a copy of the files:
     assets/*.css, assets/*.js        text assets, each with .gz (and .br when brotli is installed) siblings
     images/*.png                     noise PNGs of several sizes (1 KiB to 512 KiB)
     data/{1KiB,64KiB,1MiB,100MiB}.bin  fixed-size blobs; any byte range of them can be recomputed locally
+    data/64KiB.txt                   text with no precompressed sibling, for compression on the fly
     listing/                         1,000 small files and no index: the server answers with a listing
     manifest.json                    every file's path, size and sha256, and which paths play which role
 
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMAT = 1  # bump when the layout or the content generation changes
+FORMAT = 2  # bump when the layout or the content generation changes
 SEED = 20261121
 MANIFEST = "manifest.json"
 MARKER = ".loadtest-site"  # written first, so a half-built site is recognised and rebuilt
@@ -43,6 +44,9 @@ BLOBS = {
     "/data/100MiB.bin": 100 * MiB,
 }
 LARGE = "/data/100MiB.bin"
+# Text without precompressed siblings: what compression on the fly (--compress) is for.
+COMPRESSIBLE = "/data/64KiB.txt"
+COMPRESSIBLE_SIZE = 64 * KiB
 LISTING = "/listing/"
 LISTING_FILES = 1000
 MISSING = "/missing/"  # nothing under this prefix exists: requests there must get 404
@@ -162,6 +166,17 @@ def _png(rng: random.Random, side: int) -> bytes:
     rows = b"".join(b"\x00" + rng.randbytes(side * 3) for _ in range(side))  # filter byte 0 per row
     header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)  # 8-bit depth, colour type 2 (RGB)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+
+
+def _text(rng: random.Random, size: int) -> bytes:
+    """Exactly ``size`` bytes of lines of words: prose compresses about as well as HTML or CSS."""
+    lines = []
+    length = 0
+    while length < size:
+        line = _words(rng, rng.randint(8, 16)) + "\n"
+        lines.append(line)
+        length += len(line)
+    return "".join(lines).encode()[:size]
 
 
 def _words(rng: random.Random, count: int) -> str:
@@ -329,6 +344,7 @@ def build(root: Path, seed: int = SEED) -> tuple[Manifest, bool]:
     names = [f"file-{n:04d}.txt" for n in range(LISTING_FILES)]
     for name in names:
         writer.write(LISTING + name, f"{name}: {_words(rng, rng.randint(2, 30))}\n".encode())
+    writer.write(COMPRESSIBLE, _text(rng, COMPRESSIBLE_SIZE))
 
     manifest = Manifest(
         seed=seed,

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from functools import partial
 
-from handlers.cli import Built, add_handler_arguments, handler_factory
+from handlers.cli import Built, add_handler_arguments, handler_factory, startup_warnings
 from handlers.status import StatusPage
 from reactor.accesslog import AccessLog
 from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args, normalize_argv
@@ -83,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             served,
         )
     host, port = sock.getsockname()[:2]
+    for warning in startup_warnings(args, host):
+        logging.warning("%s", warning)
     print(f"Serving HTTP on {host} port {port} (http://{_url_host(host)}:{port}/) ...", flush=True)
     if args.workers == 1:
         return serve(args, build, limits, sock)

@@ -114,3 +114,10 @@ def test_a_query_of_many_fields_still_gives_an_order() -> None:
     query = "&".join(f"a={index}" for index in range(200)) + "&sort=size&order=desc"
     assert parse_order(query) == Order("size", True)
     assert parse_order("sort=time&sort=size") == Order("time", False), "the first one wins"
+
+
+def test_the_upload_form_is_on_the_page_only_when_asked_for() -> None:
+    with_form = render_html("/inbox/", ENTRIES, Order(), upload_form=True).decode()
+    assert '<form method="post" enctype="multipart/form-data">' in with_form
+    assert with_form.index("</table>") < with_form.index("<form") < with_form.index("</body>")
+    assert "<form" not in render_html("/inbox/", ENTRIES, Order()).decode()
