@@ -15,6 +15,7 @@ while the application computes.
 
 from __future__ import annotations
 
+import abc
 import contextvars
 import io
 import logging
@@ -71,12 +72,10 @@ class WSGIGateway:
         return f"<WSGIGateway {self.app!r} threads={self.threads}>"
 
     def __call__(self, exchange: Exchange) -> None:
-        call = AppCall(self.app, exchange, self._wsgi_environ, threaded=self._pool is not None)
         if self._pool is None:
-            call.start_inline()
+            InlineCall(self.app, exchange, self._wsgi_environ).start()
         else:
-            call.start_threaded()
-            self._pool.submit(call.run_threaded)
+            ThreadedCall(self.app, exchange, self._wsgi_environ, self._pool).start()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -97,26 +96,27 @@ def _is_single(result: Iterable[bytes]) -> bool:
         return False
 
 
-class AppCall:
-    """One request through the application: its environ, ``start_response``, ``write`` and the
-    response's way back to the loop.
+class AppCall(abc.ABC):
+    """One request through the application: its environ, ``start_response``, ``write``, the result's
+    iteration, and the response's way back to the loop. Where the application runs is the strategy
+    of a subclass (InlineCall, ThreadedCall), behind the abstract methods: ``start`` (loop: begin the
+    call), ``_body_wake`` (how wsgi.input asks for the body), ``_post`` (hand a call to the loop),
+    ``_piece_handed`` / ``_piece_queued`` (flow control of a body sent in pieces) and ``_release``
+    (the connection is gone: the application's side stops at its next piece).
 
     Methods marked "loop" run on the loop thread; the others on the application's thread (the loop
     thread itself in inline mode).
     """
 
-    def __init__(
-        self, app: WSGIApplication, exchange: Exchange, wsgi_environ: dict[str, Any], *, threaded: bool
-    ) -> None:
+    def __init__(self, app: WSGIApplication, exchange: Exchange, wsgi_environ: dict[str, Any]) -> None:
         self._app = app
         self._exchange = exchange
         self._loop = exchange.loop
-        self._threaded = threaded
         request = exchange.request
         # Most requests have no body: an empty stream then, and no body to pause, wake or drain.
         self._body: RequestBody | None = None
         if request.has_body:
-            self._body = RequestBody(self._post_wake if threaded else None, BODY_HIGH_WATER, BODY_LOW_WATER)
+            self._body = RequestBody(self._body_wake(), BODY_HIGH_WATER, BODY_LOW_WATER)
         environ = cgi_environ(request, exchange.server_address, exchange.client_address)
         environ.update(wsgi_environ)
         environ["wsgi.input"] = self._body if self._body is not None else io.BytesIO()
@@ -135,94 +135,48 @@ class AppCall:
         self._result: Iterable[bytes] | None = None
         self._iterator: Iterator[bytes] | None = None
         self._single = False
-        # Between the application's thread and the loop; inline, no thread ever waits on a condition.
-        self._cond = threading.Condition() if threaded else None
-        self._in_flight = False  # a piece of body was posted and has not drained yet
         self._gone = False  # the connection closed before the response ended
         self._broken = False  # loop: the exchange refused the response; ignore the rest
         exchange.on_abort(self._connection_lost)
 
     def __repr__(self) -> str:
         request = self._exchange.request
-        return f"<AppCall {request.method} {request.target}>"
+        return f"<{type(self).__name__} {request.method} {request.target}>"
 
-    # -- starting ---------------------------------------------------------------------------------
+    # -- the strategy -----------------------------------------------------------------------------
 
-    def start_inline(self) -> None:
-        """Loop: receive the whole body, then run the application right here."""
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Loop: begin the call."""
+
+    @abc.abstractmethod
+    def _body_wake(self) -> Callable[[], object] | None:
+        """What wsgi.input calls when the application wants (more of) the body; None when the whole
+        body is received before the application runs."""
+
+    @abc.abstractmethod
+    def _post(self, function: Callable[..., object], *args: Any) -> None:
+        """Have the loop run ``function(*args)``."""
+
+    @abc.abstractmethod
+    def _piece_handed(self) -> None:
+        """Before a piece of body that is not the last goes to the loop."""
+
+    @abc.abstractmethod
+    def _piece_queued(self) -> None:
+        """Loop: a piece of body that is not the last was queued."""
+
+    @abc.abstractmethod
+    def _release(self) -> None:
+        """Loop: no piece will drain any more; the application's side stops at its next piece."""
+
+    def _connection_lost(self) -> None:
+        """Loop: the connection closed before the response ended."""
         if self._body is not None:
-            self._exchange.read_body(self._body.feed, self._body_complete_inline)
-        else:
-            self._context.run(self._run_inline)
-
-    def _body_complete_inline(self) -> None:
-        assert self._body is not None
-        self._body.end()
-        self._context.run(self._run_inline)
-
-    def start_threaded(self) -> None:
-        """Loop: hold the body back until the application reads it (which sends 100 Continue)."""
-        if self._body is not None:
-            self._exchange.pause_body()
-
-    def run_threaded(self) -> None:
-        """Worker thread: the whole request."""
-        try:
-            self._context.run(self._run_threaded)
-        except BaseException:
-            # SystemExit or KeyboardInterrupt raised by the application in a worker thread: it
-            # cannot stop the process from here; answer as for any other failure.
-            self._fail()
+            self._body.abort()
+        self._release()
 
     # -- the application's side -------------------------------------------------------------------
-
-    def _run_threaded(self) -> None:
-        if self._gone:
-            return  # the client left while the request waited for a thread
-        result = self._call_app()
-        if result is None:
-            return
-        try:
-            if not self._send_file(result):
-                self._begin_iteration(result)
-                while self._send_next_item():
-                    pass
-        except Exception:
-            self._fail()
-        finally:
-            self._close_result()
-
-    def _run_inline(self) -> None:
-        result = self._call_app()
-        if result is None:
-            return
-        try:
-            sent = self._send_file(result)
-            if not sent:
-                self._begin_iteration(result)
-        except Exception:
-            self._fail()
-            sent = True
-        if sent:
-            self._close_result()
-        else:
-            self._step_in_context()
-
-    def _step(self) -> None:
-        """Loop, inline mode: the previous piece drained; send the next one."""
-        if self._result is not None:
-            self._context.run(self._step_in_context)
-
-    def _step_in_context(self) -> None:
-        try:
-            more = self._send_next_item()
-        except Exception:
-            self._fail()
-            more = False
-        if more and not self._gone:
-            self._exchange.on_drain(self._step)
-        else:
-            self._close_result()
 
     def _call_app(self) -> Iterable[bytes] | None:
         try:
@@ -312,11 +266,7 @@ class AppCall:
                 if file is not None:
                     file[0].close()
                 raise RuntimeError("the application sent its body before calling start_response()")
-            head = self._head
-            length = head.content_length
-            if length is None and last and self._exchange.request.method != "HEAD":
-                length = len(data) if file is None else file[2]  # the whole body is here: no chunking
-            head = ResponseHead(head.status, head.headers, length)
+            head = self._framed_head(data, file, last)
             self._head_sent = True
         if self._remaining is not None:
             if len(data) > self._remaining:
@@ -327,15 +277,19 @@ class AppCall:
         if last:
             self._post(self._deliver, head, data, file, True)
             return
-        cond = self._cond
-        if cond is not None:
-            with cond:
-                while self._in_flight and not self._gone:
-                    cond.wait()
-                if self._gone:
-                    raise ConnectionAbortedError("the client closed the connection")
-                self._in_flight = True
+        self._piece_handed()
         self._post(self._deliver, head, data, None, False)
+
+    def _framed_head(self, data: bytes, file: FilePart | None, last: bool) -> ResponseHead:
+        """The head as it goes out, its framing decided here once: the application's Content-Length;
+        else, when the first piece is the whole body (and the method sends one), its length; else
+        none, and the connection frames the body (chunked, or close-delimited for HTTP/1.0)."""
+        assert self._head is not None
+        head = self._head
+        length = head.content_length
+        if length is None and last and self._exchange.request.method != "HEAD":
+            length = len(data) if file is None else file[2]
+        return ResponseHead(head.status, head.headers, length)
 
     def _fail(self) -> None:
         """Called in an except block: the application (or its iterable) raised. Log it, then answer
@@ -359,16 +313,191 @@ class AppCall:
         except Exception:
             logger.exception("%r: close() of the application's iterable failed", self)
 
-    def _post(self, function: Callable[..., object], *args: Any) -> None:
-        if self._threaded:
-            self._loop.call_soon_threadsafe(function, *args)
+    # -- the loop's side --------------------------------------------------------------------------
+
+    def _deliver(self, head: ResponseHead | None, data: bytes, file: FilePart | None, last: bool) -> None:
+        """Loop: queue the head, a piece of body or a file range; end the response after the last."""
+        exchange = self._exchange
+        if self._broken:
+            if file is not None:
+                file[0].close()
+            return
+        try:
+            if head is not None and last and file is None and head.content_length == len(data):
+                # The whole response at once, the usual small one: one call, one buffer, one send.
+                exchange.respond(head.status, head.headers, data)
+            else:
+                if head is not None:
+                    exchange.start_response(head.status, head.headers, head.content_length)
+                if data:
+                    exchange.write(data)
+                if file is not None:
+                    exchange.write_file(*file, owns_file=True)
+        except Exception:
+            # check_response and the length bookkeeping make this unreachable; stay safe regardless.
+            logger.exception("%r: the response could not be queued", self)
+            self._broken = True
+            self._release()  # it stops at its next piece instead of waiting for a drain
+            self._respond_failure()
+            return
+        if last:
+            self._stop_reading_body()
+            exchange.end()  # nothing left to do once respond has ended the response
         else:
-            function(*args)
+            self._piece_queued()
+
+    def _respond_failure(self) -> None:
+        self._stop_reading_body()
+        self._exchange.fail()
+
+    def _stop_reading_body(self) -> None:
+        """The application is done: whatever of the body it left is read and dropped (or the
+        connection closes, as the connection decides)."""
+        if self._body is not None:
+            self._body.discard()
+            self._exchange.resume_body()
+
+
+class InlineCall(AppCall):
+    """The application runs on the loop thread (``--threads 0``, for study). wsgi.input cannot block
+    the loop, so the whole body is received first; the result is advanced one item per drain, and
+    write() queues without limit."""
+
+    def start(self) -> None:
+        if self._body is not None:
+            self._exchange.read_body(self._body.feed, self._body_complete)
+        else:
+            self._context.run(self._run)
+
+    def _body_wake(self) -> None:
+        return None
+
+    def _post(self, function: Callable[..., object], *args: Any) -> None:
+        function(*args)  # already on the loop
+
+    def _piece_handed(self) -> None:
+        pass  # write() queues without limit: nothing here may wait
+
+    def _piece_queued(self) -> None:
+        pass  # the iteration itself waits for the drain (_step_in_context)
+
+    def _release(self) -> None:
+        self._gone = True
+
+    def _body_complete(self) -> None:
+        assert self._body is not None
+        self._body.end()
+        self._context.run(self._run)
+
+    def _run(self) -> None:
+        result = self._call_app()
+        if result is None:
+            return
+        try:
+            sent = self._send_file(result)
+            if not sent:
+                self._begin_iteration(result)
+        except Exception:
+            self._fail()
+            sent = True
+        if sent:
+            self._close_result()
+        else:
+            self._step_in_context()
+
+    def _step(self) -> None:
+        """Loop: the previous piece drained; send the next one."""
+        if self._result is not None:
+            self._context.run(self._step_in_context)
+
+    def _step_in_context(self) -> None:
+        try:
+            more = self._send_next_item()
+        except Exception:
+            self._fail()
+            more = False
+        if more and not self._gone:
+            self._exchange.on_drain(self._step)
+        else:
+            self._close_result()
+
+    def _connection_lost(self) -> None:
+        super()._connection_lost()
+        # Not from here: this may run inside a step, in the request's context already.
+        self._loop.call_soon(self._close_after_loss)
+
+    def _close_after_loss(self) -> None:
+        if self._result is not None:
+            self._context.run(self._close_result)
+
+
+class ThreadedCall(AppCall):
+    """The application runs on a worker thread of ``pool`` and blocks there as WSGI applications do;
+    the loop thread still owns the socket and the Exchange, the worker only posts calls to it. A body
+    sent in pieces waits for each piece to drain below the low-water mark before the next."""
+
+    def __init__(
+        self, app: WSGIApplication, exchange: Exchange, wsgi_environ: dict[str, Any], pool: WorkerPool
+    ) -> None:
+        super().__init__(app, exchange, wsgi_environ)
+        self._pool = pool
+        self._cond = threading.Condition()
+        self._in_flight = False  # a piece of body was posted and has not drained yet
+
+    def start(self) -> None:
+        if self._body is not None:
+            self._exchange.pause_body()  # held back until the application reads it (then 100 Continue)
+        self._pool.submit(self._run_in_thread)
+
+    def _body_wake(self) -> Callable[[], object]:
+        return self._post_wake
+
+    def _post(self, function: Callable[..., object], *args: Any) -> None:
+        self._loop.call_soon_threadsafe(function, *args)
+
+    def _run_in_thread(self) -> None:
+        """Worker thread: the whole request."""
+        try:
+            self._context.run(self._run)
+        except BaseException:
+            # SystemExit or KeyboardInterrupt raised by the application in a worker thread: it
+            # cannot stop the process from here; answer as for any other failure.
+            self._fail()
+
+    def _run(self) -> None:
+        if self._gone:
+            return  # the client left while the request waited for a thread
+        result = self._call_app()
+        if result is None:
+            return
+        try:
+            if not self._send_file(result):
+                self._begin_iteration(result)
+                while self._send_next_item():
+                    pass
+        except Exception:
+            self._fail()
+        finally:
+            self._close_result()
+
+    def _piece_handed(self) -> None:
+        with self._cond:
+            while self._in_flight and not self._gone:
+                self._cond.wait()
+            if self._gone:
+                raise ConnectionAbortedError("the client closed the connection")
+            self._in_flight = True
+
+    def _piece_queued(self) -> None:
+        self._exchange.on_drain(self._drained)
+
+    def _drained(self) -> None:
+        with self._cond:
+            self._in_flight = False
+            self._cond.notify_all()
 
     def _post_wake(self) -> None:
         self._loop.call_soon_threadsafe(self._deliver_body)
-
-    # -- the loop's side --------------------------------------------------------------------------
 
     def _deliver_body(self) -> None:
         """Loop: the application wants (more of) the body."""
@@ -386,76 +515,7 @@ class AppCall:
         if self._body.feed(data):
             self._exchange.pause_body()
 
-    def _deliver(self, head: ResponseHead | None, data: bytes, file: FilePart | None, last: bool) -> None:
-        """Loop: queue the head, a piece of body or a file range; end the response after the last."""
-        exchange = self._exchange
-        if self._broken:
-            if file is not None:
-                file[0].close()
-            return
-        try:
-            if head is not None and last and file is None and head.content_length == len(data):
-                # The whole response at once, the usual small one: respond joins head and body into one
-                # buffer, one send. A worker's post runs outside the connection's pump, so
-                # start_response and write would send one each.
-                exchange.respond(head.status, head.headers, data)
-            else:
-                if head is not None:
-                    exchange.start_response(head.status, head.headers, head.content_length)
-                if data:
-                    exchange.write(data)
-                if file is not None:
-                    exchange.write_file(*file, owns_file=True)
-        except Exception:
-            # check_response and the length bookkeeping make this unreachable; stay safe regardless.
-            logger.exception("%r: the response could not be queued", self)
-            self._broken = True
-            self._release_worker()  # it stops at its next piece instead of waiting for a drain
-            self._respond_failure()
-            return
-        if last:
-            self._stop_reading_body()
-            exchange.end()  # nothing left to do once respond has ended the response
-        elif self._threaded:
-            exchange.on_drain(self._drained)
-
-    def _drained(self) -> None:
-        cond = self._cond
-        assert cond is not None  # only threaded calls wait for a drain
-        with cond:
-            self._in_flight = False
-            cond.notify_all()
-
-    def _respond_failure(self) -> None:
-        self._stop_reading_body()
-        self._exchange.fail()
-
-    def _stop_reading_body(self) -> None:
-        """The application is done: whatever of the body it left is read and dropped (or the
-        connection closes, as the connection decides)."""
-        if self._body is not None:
-            self._body.discard()
-            self._exchange.resume_body()
-
-    def _connection_lost(self) -> None:
-        """Loop: the connection closed before the response ended."""
-        if self._body is not None:
-            self._body.abort()
-        self._release_worker()
-        if not self._threaded:
-            # Not from here: this may run inside a step, in the request's context already.
-            self._loop.call_soon(self._close_inline)
-
-    def _release_worker(self) -> None:
-        """No piece will drain any more: a worker waiting for one raises ConnectionAbortedError."""
-        cond = self._cond
-        if cond is None:
+    def _release(self) -> None:
+        with self._cond:
             self._gone = True
-            return
-        with cond:
-            self._gone = True
-            cond.notify_all()
-
-    def _close_inline(self) -> None:
-        if self._result is not None:
-            self._context.run(self._close_result)
+            self._cond.notify_all()
