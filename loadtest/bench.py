@@ -5,7 +5,10 @@ Each server serves the test site of ``loadtest.site`` pinned to core 0 (taskset,
 markdown table (requests/s, MiB/s, p50/p99, the server's CPU time, ratios to the reference server) and
 writes it with CSV and JSON beside it. About 5 minutes; ``--quick`` about 1.
 
-    python -m loadtest.bench [--quick] [--peer NAME='CMD {port} {docroot}' ...]
+    python -m loadtest.bench [--quick] [--peer nginx] [--peer NAME='CMD {port} {docroot}' ...]
+
+``--peer nginx`` starts nginx from a generated configuration (loadtest/nginx.py: 1 worker, sendfile,
+access log off, gzip for text).
 
 Rows are data: a Suite is a set of servers, the scenarios they all run and the one to compare with.
 Add a scenario to a suite's list, or a Suite to SUITES, and it is measured, tabulated and saved.
@@ -28,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
 
+import loadtest.nginx
 from loadtest import idle, servers
 from loadtest.site import COMPRESSIBLE, LARGE, LISTING, MISSING, SiteError, build
 from reactor.cli import Parser
@@ -118,6 +122,7 @@ STATIC_SCENARIOS = [
 ]
 REACTOR = Server("reactor", servers.reactor_command)
 HTTP_SERVER = Server("http.server", servers.http_server_command)
+NGINX = Server("nginx", loadtest.nginx.command)  # --peer nginx
 
 
 def static_suite(peers: list[Server]) -> Suite:
@@ -201,13 +206,23 @@ def selectors_suite() -> Suite:
     )
 
 
-def workers_suite() -> Suite:
-    """One process against two sharing the port (each on any core, wrk on core 1 too)."""
+def workers_suite(peers: list[Server]) -> Suite:
+    """One process against two sharing the port (each on any core, wrk on core 1 too); with the nginx
+    peer, nginx with one and two worker processes beside them."""
+    nginx = (
+        [
+            Server("nginx 1 worker", NGINX.command),
+            Server("nginx 2 workers", partial(loadtest.nginx.command, workers=2), pinned=False),
+        ]
+        if NGINX in peers
+        else []
+    )
     return Suite(
         "workers",
         [
             Server("--workers 1", reactor_with("--workers", "1")),
             Server("--workers 2", reactor_with("--workers", "2"), pinned=False),
+            *nginx,
         ],
         "--workers 1",
         [
@@ -222,7 +237,7 @@ SUITES: dict[str, Callable[[list[Server]], Suite]] = {
     "wsgi": lambda peers: wsgi_suite(),
     "idle": lambda peers: idle_suite(),
     "selectors": lambda peers: selectors_suite(),
-    "workers": lambda peers: workers_suite(),
+    "workers": workers_suite,
 }
 DEFAULT_SUITES = ("static", "wsgi")
 
@@ -360,9 +375,16 @@ def write_results(rows: list[Row], table: str, folder: Path) -> None:
 
 
 def _peer(text: str) -> Server:
+    """``nginx`` (the built-in peer, loadtest/nginx.py) or ``NAME='CMD {port} {docroot}'``."""
+    if text == NGINX.name:
+        if not loadtest.nginx.installed():
+            raise argparse.ArgumentTypeError(
+                "nginx is not installed; on Debian or Ubuntu: apt-get install -y nginx-light"
+            )
+        return NGINX
     name, separator, template = text.partition("=")
     if not separator or not name.strip() or "{port}" not in template:
-        raise argparse.ArgumentTypeError(f"expected NAME='CMD {{port}} {{docroot}}', got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected nginx or NAME='CMD {{port}} {{docroot}}', got {text!r}")
     return Server(name.strip(), partial(servers.peer_command, template))
 
 
@@ -376,8 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_peer,
         action="append",
         default=[],
-        metavar="NAME='CMD {port} {docroot}'",
-        help="another server to measure; {port} and {docroot} are filled in (repeatable)",
+        metavar="nginx|NAME='CMD {port} {docroot}'",
+        help="another server to measure: nginx (a generated configuration), or a command in which {port} "
+        "and {docroot} are filled in (repeatable)",
     )
     parser.add_argument(
         "--suite",

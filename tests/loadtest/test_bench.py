@@ -115,8 +115,10 @@ def test_suites_are_chosen_by_name_and_all_means_every_one() -> None:
     assert len(bench.suites([], ["all"])) == len(bench.SUITES)
     idle = bench.idle_suite().scenarios
     assert max(scenario.idle for scenario in idle) == 10_000 and min(scenario.idle for scenario in idle) == 0
-    workers = bench.workers_suite().servers
+    workers = bench.workers_suite([]).servers
     assert [server.pinned for server in workers] == [True, False], "two workers may use both cores"
+    with_nginx = [server.name for server in bench.workers_suite([bench.NGINX]).servers]
+    assert with_nginx == ["--workers 1", "--workers 2", "nginx 1 worker", "nginx 2 workers"]
 
 
 def test_reactor_flags_come_before_the_port() -> None:
@@ -192,8 +194,8 @@ def test_a_peer_is_a_name_and_a_command_with_port_and_docroot() -> None:
         "x",
         "/srv/site",
     ]
-    for bad in ("nginx", "=cmd {port}", "x=cmd without a port"):
-        with pytest.raises(argparse.ArgumentTypeError, match="expected NAME="):
+    for bad in ("nginx2", "=cmd {port}", "x=cmd without a port"):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected nginx or NAME="):
             bench._peer(bad)
 
 

@@ -4,6 +4,8 @@ child processes that ignore the polite signal, each in its own session as the to
 from __future__ import annotations
 
 import contextlib
+import gzip
+import http.client
 import os
 import signal
 import subprocess
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtest import servers
+from loadtest import nginx, servers
 from tests.integration.client import wait_until
 from tests.integration.processes import ENV, REPO
 
@@ -113,3 +115,23 @@ def test_a_ctrl_c_stops_a_locust_that_ignores_it_and_its_children(tmp_path: Path
     assert (loadtest.returncode, err) == (0, "")
     assert out == f"{-signal.SIGKILL}\n", "killed after STOP_TIMEOUT * 3, its exit code returned"
     assert wait_until(lambda: not any(running(pid) for pid in leftovers[1:]))
+
+
+@pytest.mark.skipif(not nginx.installed(), reason="nginx is not installed (apt-get install -y nginx-light)")
+def test_the_nginx_peer_serves_the_docroot_from_its_generated_configuration_and_stops(tmp_path: Path) -> None:
+    docroot = tmp_path / "site"
+    docroot.mkdir()
+    (docroot / "hello.txt").write_text("hello from the docroot\n" * 100)
+    port = servers.free_port()
+    process = servers.start("nginx", nginx.command(docroot, port), port, None, tmp_path / "nginx.log")
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/hello.txt", headers={"Accept-Encoding": "gzip"})
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200 and response.getheader("Content-Encoding") == "gzip"
+        assert gzip.decompress(body) == (docroot / "hello.txt").read_bytes()
+        connection.close()
+    finally:
+        process.stop()
+    assert not running(process.pid)

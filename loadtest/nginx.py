@@ -1,0 +1,74 @@
+"""nginx as a benchmark peer: a generated configuration, run in the foreground, stopped by its pid.
+
+The configuration is the fair comparison for a static file server: ``worker_processes`` as asked (1 by
+default, like our one loop), ``sendfile on``, ``tcp_nopush``/``tcp_nodelay`` as nginx ships them,
+access log off (ours runs ``--quiet``), keep-alive without a request cap, and ``gzip on`` for text at
+nginx's default level 1 so the compressible row compares compression with compression.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+from pathlib import Path
+
+CONFIG = """\
+daemon off;
+master_process on;
+{user}worker_processes {workers};
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    types {{
+        text/html html;
+        text/css css;
+        text/plain txt;
+        application/javascript js;
+        application/json json;
+        image/svg+xml svg;
+    }}
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 75s;
+    gzip on;
+    gzip_types text/css text/plain application/javascript application/json image/svg+xml;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {docroot};
+        autoindex on;
+    }}
+}}
+"""
+
+
+def installed() -> bool:
+    return shutil.which("nginx") is not None
+
+
+def config(docroot: Path, port: int, prefix: Path, workers: int = 1) -> str:
+    """The nginx.conf text serving ``docroot`` on 127.0.0.1:``port``; nginx writes only under ``prefix``."""
+    # Started by root, nginx would run its workers as nobody, who may not read the docroot our server
+    # reads: keep the user we are (a directive only root may give).
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
+    return CONFIG.format(docroot=docroot, port=port, prefix=prefix, workers=workers, user=user)
+
+
+def command(docroot: Path, port: int, workers: int = 1) -> list[str]:
+    """Write a configuration beside ``docroot`` (in ``nginx-PORT/``) and return the argv that runs it."""
+    prefix = docroot.parent / f"nginx-{port}"
+    prefix.mkdir(parents=True, exist_ok=True)
+    path = prefix / "nginx.conf"
+    path.write_text(config(docroot, port, prefix, workers))
+    # -e: where errors go before the configuration is read (the default path may not be writable).
+    return ["nginx", "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(path)]
