@@ -39,13 +39,15 @@ Entry = bytes | memoryview | FileRange
 class SendQueue:
     """A FIFO of pending output. ``size`` counts every byte still owed, file ranges included."""
 
-    __slots__ = ("_entries", "size", "observer")
+    __slots__ = ("_entries", "size", "observer", "_refused")
 
     def __init__(self) -> None:
         self._entries: collections.deque[Entry] = collections.deque()
         self.size = 0
         # Told (fact, detail) about each syscall, for a trace; None costs nothing.
         self.observer: Callable[[str, str], object] | None = None
+        # flush_copying: the buffer a send refused, which the next try offers unchanged.
+        self._refused: bytes | memoryview | None = None
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -106,7 +108,8 @@ class SendQueue:
         now", and must be offered the same bytes again then (OpenSSL's SSL_write retry rule): so
         leading buffers are joined into one entry before the first try, and a file range is read
         ``chunk_size`` bytes at a time into a bytes entry in front of it, only once everything before
-        it is sent. A slow reader therefore holds one chunk of the file in memory, never the file.
+        it is sent; a buffer once refused is offered again as it is, never joined with what came
+        after it. A slow reader therefore holds one chunk of the file in memory, never the file.
 
         Raises OSError when the peer is gone, FileShrunkError when a file ends early.
         """
@@ -129,9 +132,11 @@ class SendQueue:
                             entry.file.close()
                     entries.appendleft(chunk)  # the bytes stay counted in size: only their form changed
                     continue
-                if len(entries) > 1 and not isinstance(entries[1], FileRange):
+                if entry is not self._refused and len(entries) > 1 and not isinstance(entries[1], FileRange):
                     entry = self._join_leading_buffers(chunk_size)
+                self._refused = entry
                 sent = send(entry)
+                self._refused = None
                 if self.observer is not None:
                     self.observer("send", f"bytes={sent}" + (" short" if sent < len(entry) else ""))
                 total += sent

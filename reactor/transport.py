@@ -451,9 +451,6 @@ class Transport:
             return
         self._deadline.set(self._delay(self._timeout))  # LINGER is restarted by reads
 
-    def _close_socket(self) -> None:
-        self.sock.close()
-
     def _on_socket_error(self, error: OSError) -> None:
         if is_peer_gone(error):
             logger.debug("%r: peer gone: %s", self, error)
@@ -478,7 +475,7 @@ class Transport:
             self._events = 0
         self._timeout = Timeout.NONE
         self._deadline.clear()
-        self._close_socket()
+        self.sock.close()
         closes = self.counters.closes
         closes[reason] = closes.get(reason, 0) + 1
         try:
