@@ -198,6 +198,7 @@ class TLSTransport(Transport):
             self._events = 0
         self._tls = self._context.wrap_socket(self.sock, server_side=True, do_handshake_on_connect=False)
         self.sock = self._tls
+        self._flush = self._flush_records  # SSL_write has neither sendmsg nor sendfile
         self._handshake()
 
     def _handshake(self) -> None:
@@ -283,9 +284,7 @@ class TLSTransport(Transport):
         if self.state is IOState.READING:
             self._read_records()
 
-    def _flush(self) -> int:
-        if self._tls is None:
-            return self._queue.flush(self.sock)  # the refusal, in plain text
+    def _flush_records(self, sock: socket.socket) -> int:
         return self._queue.flush_copying(self._send_record, _FILE_CHUNK)
 
     def _send_record(self, data: bytes | memoryview) -> int:
@@ -326,6 +325,7 @@ class TLSTransport(Transport):
                 self._events = 0
             self.sock = socket.socket(fileno=self._tls.detach())
             self.sock.setblocking(False)
+            self._flush = self._queue.flush
             self._tls = None
             self._established = False
         return super()._shut_down_writing()

@@ -115,6 +115,9 @@ class Transport:
         self._limits = limits
         self._on_closed = on_closed
         self._queue = SendQueue()
+        # How the queue goes out on this socket, flush(sock) -> bytes sent: a bound method held here,
+        # not a method of ours, so the plain path pays no extra call (tls.py puts SSL_write here).
+        self._flush: Callable[[socket.socket], int] = self._queue.flush
         self._events = 0  # the selector mask registered now
         # Interest the layer under the protocol needs beyond the state's row: a TLS record to read or
         # write (tls.py). Plain TCP needs none.
@@ -308,7 +311,7 @@ class Transport:
 
     def _send(self) -> None:
         try:
-            sent = self._flush()
+            sent = self._flush(self.sock)
         except FileShrunkError as error:
             logger.warning("%r: %s", self, error)
             self._close("file shrank")
@@ -324,11 +327,6 @@ class Transport:
                 waiters, self._drain_waiters = self._drain_waiters, []
                 for callback, args in waiters:
                     self.loop.call_soon(callback, *args)
-
-    def _flush(self) -> int:
-        """Send what the socket takes of the queue now; return the bytes sent. Raises as
-        SendQueue.flush does."""
-        return self._queue.flush(self.sock)
 
     def _settle(self, closing: bool = False) -> None:
         """Enter the state the table calls for (through every state on the way: reading, closing,
