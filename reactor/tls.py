@@ -22,6 +22,7 @@ import socket
 import ssl
 from collections.abc import Callable
 from typing import Any
+from typing import Protocol as TypingProtocol
 
 from reactor.iostate import IOState
 from reactor.limits import Limits
@@ -97,6 +98,18 @@ def _diagnose(cert: str, key: str | None, has_password: bool, error: ssl.SSLErro
     return f"cannot load the TLS certificate {cert!r} and key {key or cert!r}: {error.reason or 'invalid'}"
 
 
+class _Records(TypingProtocol):
+    """What the transport calls on a wrapped socket's C SSL object (``SSLSocket._sslobj``) once
+    the handshake is done. SSLSocket.recv, send and pending are Python wrappers of these, two or
+    three calls deep, on every request."""
+
+    def read(self, size: int) -> bytes: ...
+
+    def write(self, data: bytes | memoryview) -> int: ...
+
+    def pending(self) -> int: ...
+
+
 class TLSTransport(Transport):
     """A Transport that speaks TLS on its socket (``context``, a server SSLContext); ``refusal()`` is
     the whole response to a client that speaks plain HTTP instead. The other arguments are the
@@ -119,6 +132,7 @@ class TLSTransport(Transport):
         self._context = context
         self._refusal = refusal
         self._tls: ssl.SSLSocket | None = None  # the wrapped socket, once the first byte said TLS
+        self._records: _Records | None = None  # its C SSL object, once the handshake is done
         self._established = False  # the handshake is complete
         self._send_wants_read = False  # SSL_write needs a record from the peer first
         self._recv_wants_write = False  # SSL_read needs to send a record first
@@ -223,6 +237,7 @@ class TLSTransport(Transport):
             self._on_socket_error(error)
             return
         self._established = True
+        self._records = tls._sslobj  # type: ignore[attr-defined]
         self._wanted_events = 0
         if self.trace is not None:
             cipher = tls.cipher()
@@ -246,14 +261,16 @@ class TLSTransport(Transport):
         """Read and deliver records until OpenSSL has nothing decrypted left: a record that arrived
         whole may be handed out in pieces, and what stays inside the SSL object never makes the
         socket readable again."""
-        tls = self._tls
-        assert tls is not None
+        records = self._records
+        assert records is not None
         size = self._limits.recv_size
         while True:
             try:
-                data = tls.recv(size)
+                data = records.read(size)  # b"" after the peer's close_notify
             except ssl.SSLWantReadError:
                 return
+            except ssl.SSLEOFError:
+                data = b""  # the peer closed without close_notify: an end all the same
             except ssl.SSLWantWriteError:
                 self._recv_wants_write = True
                 self._update_wanted()
@@ -262,7 +279,7 @@ class TLSTransport(Transport):
                 self._on_socket_error(error)
                 return
             self._received(data)
-            if not data or self.state is not IOState.READING or not tls.pending():
+            if not data or self.state is not IOState.READING or not records.pending():
                 return
 
     def _settle(self, closing: bool = False) -> None:
@@ -271,10 +288,9 @@ class TLSTransport(Transport):
         # say so, the socket holds nothing more. Read them on the next pass.
         if (
             self.state is IOState.READING
-            and self._established
+            and self._records is not None
             and not self._pending_read_scheduled
-            and self._tls is not None
-            and self._tls.pending()
+            and self._records.pending()
         ):
             self._pending_read_scheduled = True
             self.loop.call_soon(self._read_pending)
@@ -290,9 +306,9 @@ class TLSTransport(Transport):
     def _send_record(self, data: bytes | memoryview) -> int:
         """SSL_write ``data``; "not now" is BlockingIOError for the queue, and a send that needs the
         peer's next record first watches for reads meanwhile."""
-        assert self._tls is not None
+        assert self._records is not None
         try:
-            return self._tls.send(data)
+            return self._records.write(data)
         except ssl.SSLWantWriteError:
             raise BlockingIOError from None
         except ssl.SSLWantReadError:
@@ -327,6 +343,7 @@ class TLSTransport(Transport):
             self.sock.setblocking(False)
             self._flush = self._queue.flush
             self._tls = None
+            self._records = None
             self._established = False
         return super()._shut_down_writing()
 
