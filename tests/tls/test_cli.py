@@ -69,6 +69,24 @@ def test_an_encrypted_key_with_its_password_file_serves(tls_files: TLSFiles, tmp
         assert child.stop() == 0
 
 
+def test_a_cert_file_that_holds_the_key_needs_no_tls_key(tls_files: TLSFiles, tmp_path: Path) -> None:
+    both = tmp_path / "both.pem"
+    both.write_bytes(tls_files.cert.read_bytes() + tls_files.key.read_bytes())
+    child = ChildProcess(
+        "reactor", "--tls-cert", str(both), "-b", "127.0.0.1", "0",
+        stderr_path=tmp_path / "stderr.txt", expect="Serving HTTPS on ",
+    )  # fmt: skip
+    try:
+        context = ssl.create_default_context(cafile=str(tls_files.ca))
+        with (
+            socket.create_connection(("127.0.0.1", child.port), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
+        ):
+            assert sock.version() is not None
+    finally:
+        assert child.stop() == 0
+
+
 def get(port: int, path: str, context: ssl.SSLContext, host: str = "localhost") -> http.client.HTTPResponse:
     connection = http.client.HTTPSConnection(host, port, context=context, timeout=20)
     connection.request("GET", path)
