@@ -274,6 +274,8 @@ class TLSTransport(Transport):
             except ssl.SSLWantWriteError:
                 self._recv_wants_write = True
                 self._update_wanted()
+                if not self._batching:
+                    self._settle()
                 return
             except OSError as error:
                 self._on_socket_error(error)

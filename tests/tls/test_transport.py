@@ -12,7 +12,7 @@ import pytest
 
 from reactor.iostate import IOState, Timeout
 from reactor.limits import Limits
-from reactor.loop import EVENT_READ, EventLoop
+from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.testing import FakeClock
 from reactor.tls import TLSTransport
 from reactor.transport import Protocol
@@ -121,3 +121,68 @@ def test_plain_text_gets_the_refusal_then_the_connection_closes(rig: Rig) -> Non
     assert rig.protocol.lost is None
     rig.transport.on_readable()  # the peer's end
     assert rig.protocol.lost == "plain HTTP on the TLS port"
+
+
+class FakeRecords:
+    """The C SSL object's read/write/pending, scripted: each call pops the next outcome (bytes or a
+    count to return, or an exception to raise)."""
+
+    def __init__(self) -> None:
+        self.reads: list[bytes | Exception] = []
+        self.writes: list[int | Exception] = []
+        self.written = bytearray()
+
+    def read(self, size: int) -> bytes:
+        outcome = self.reads.pop(0) if self.reads else ssl.SSLWantReadError()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def write(self, data: bytes | memoryview) -> int:
+        outcome = self.writes.pop(0) if self.writes else len(data)
+        if isinstance(outcome, Exception):
+            raise outcome
+        self.written += data
+        return len(data)
+
+    def pending(self) -> int:
+        return 0
+
+
+def established(rig: Rig) -> FakeRecords:
+    """The rig's transport as if its handshake had just completed, on scripted records."""
+    transport = rig.transport
+    rig.protocol.connection_made(transport)
+    records = FakeRecords()
+    transport._records = records
+    transport._tls = transport.sock  # type: ignore[assignment]
+    transport._established = True
+    transport._flush = transport._flush_records
+    transport._enter(IOState.READING)
+    transport._settle()
+    return records
+
+
+def test_a_write_that_wants_a_read_watches_for_reads_until_the_retry_goes_through(rig: Rig) -> None:
+    records = established(rig)
+    rig.transport.pause_reading()  # waiting on a handler: by its row, no read interest
+    assert rig.transport.state is IOState.WAITING and rig.interest() == 0
+    records.writes = [ssl.SSLWantReadError()]
+    rig.transport.write(b"response")
+    assert rig.transport.queued == len(b"response")
+    assert rig.interest() & EVENT_READ  # the record it needs comes from the peer
+    rig.transport.on_readable()
+    assert records.written == b"response"
+    assert rig.transport.queued == 0 and rig.interest() == 0
+
+
+def test_a_read_that_wants_a_write_watches_for_writes_then_reads_again(rig: Rig) -> None:
+    records = established(rig)
+    records.reads = [ssl.SSLWantWriteError()]
+    rig.transport.on_readable()
+    assert rig.interest() & EVENT_WRITE
+    records.reads = [b"ping"]
+    rig.transport.on_writable()
+    assert rig.protocol.received == b"ping"
+    assert records.written == b"echo:ping"
+    assert rig.interest() == EVENT_READ
