@@ -37,7 +37,9 @@ class Server:
     """Serves ``handler`` on ``sockets`` (already bound and listening) with ``loop``.
 
     ``shutdown(grace)`` stops accepting, closes idle connections, lets responses in flight finish for
-    up to ``grace`` seconds, then closes what is left and calls ``on_stopped``.
+    up to ``grace`` seconds, then closes what is left and calls ``on_stopped``. ``protocol`` is the HTTP
+    version the responses speak: HTTP/1.1, or HTTP/1.0 (close after each response unless asked to keep
+    the connection).
     """
 
     def __init__(
@@ -48,10 +50,11 @@ class Server:
         limits: Limits | None = None,
         access_log: Callable[[str, str, int, int], None] | None = None,
         tracer: Tracer | None = None,
+        protocol: str = "HTTP/1.1",
     ) -> None:
         self.loop = loop
         self.limits = limits if limits is not None else Limits()
-        config = ConnectionConfig(handler, self.limits, access_log)
+        config = ConnectionConfig(handler, self.limits, access_log, protocol)
         self.acceptor = Acceptor(
             loop,
             sockets,
