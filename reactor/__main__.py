@@ -18,13 +18,15 @@ import sys
 from collections.abc import Callable
 from functools import partial
 
-from handlers.cli import Built, add_handler_arguments, handler_factory, startup_warnings
+from handlers.auth import BasicAuth
+from handlers.cli import Built, add_handler_arguments, auth_users, handler_factory, startup_warnings
 from handlers.status import StatusPage
 from reactor.accesslog import AccessLog
 from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args, normalize_argv
 from reactor.limits import Limits, default_max_connections, descriptor_limit
 from reactor.listener import bind, reserve
 from reactor.loop import SELECT_MAX_FD, EventLoop, make_selector
+from reactor.passwd import PasswordHash
 from reactor.server import Server
 from reactor.trace import Tracer
 from reactor.tracering import TraceRing
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"directory {args.directory!r} does not exist or is not a directory")
     try:
         build = handler_factory(args, directory)
+        users = auth_users(args)
     except ValueError as error:
         parser.error(str(error))
     limits = limits_from_args(args)
@@ -87,13 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         logging.warning("%s", warning)
     print(f"Serving HTTP on {host} port {port} (http://{_url_host(host)}:{port}/) ...", flush=True)
     if args.workers == 1:
-        return serve(args, build, limits, sock)
+        return serve(args, build, users, limits, sock)
 
     def run_worker(number: int, lifeline: int) -> int:
         if reuse_port:
             sock.close()
-            return serve(args, build, limits, bind(host, port, limits.listen_backlog, reuse_port=True), lifeline)
-        return serve(args, build, limits, sock, lifeline)
+            listener = bind(host, port, limits.listen_backlog, reuse_port=True)
+            return serve(args, build, users, limits, listener, lifeline)
+        return serve(args, build, users, limits, sock, lifeline)
 
     return Supervisor(args.workers, run_worker, limits.grace).run()
 
@@ -101,13 +105,15 @@ def main(argv: list[str] | None = None) -> int:
 def serve(
     args: argparse.Namespace,
     build: Callable[[], Built],
+    users: dict[str, PasswordHash] | None,
     limits: Limits,
     sock: socket.socket,
     lifeline: int | None = None,
 ) -> int:
     """Run one reactor on ``sock`` until SIGTERM/SIGINT has drained it; return the exit code. A
     worker (given its ``lifeline``, see reactor.workers) drains on SIGTERM, or when its supervisor is
-    gone; it leaves SIGINT ignored."""
+    gone; it leaves SIGINT ignored. With ``users`` every request must carry one's password, the
+    status page's included."""
     handler, close_handler = build()
     tracer: Tracer | None = None
     # The status page's timeline keeps the last seconds of a full trace in memory (and --trace still
@@ -123,10 +129,13 @@ def serve(
     status_page = None
     if args.status_path:
         handler = status_page = StatusPage(args.status_path, handler, ring)
+    auth = None
+    if users is not None:
+        handler = auth = BasicAuth(users, handler)
     access_log = None if args.quiet else AccessLog(sys.stderr)
     if access_log is not None:
         access_log.flush_on(loop)
-    server = Server(loop, [sock], handler, limits, access_log, tracer)
+    server = Server(loop, [sock], handler, limits, access_log, tracer, args.protocol)
     if status_page is not None:
         status_page.watch(loop, server.statistics)
     server.start()
@@ -152,6 +161,8 @@ def serve(
         server.close()
         loop.close()
         close_handler()
+        if auth is not None:
+            auth.close()
         if access_log is not None:
             access_log.flush()
     return 0
