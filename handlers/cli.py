@@ -18,12 +18,14 @@ import sys
 from collections.abc import Callable
 from typing import cast
 
+from handlers.auth import load_users
 from handlers.options import StaticOptions
 from handlers.router import PrefixRouter, normalize_prefix
 from handlers.static import StaticFiles
 from handlers.wsgi import WSGIApplication, WSGIGateway
 from reactor.exchange import Handler
 from reactor.http.fields import TOKEN_CHAR
+from reactor.passwd import PasswordHash
 
 # A handler and what to call when the process stops serving.
 Built = tuple[Handler, Callable[[], None]]
@@ -39,6 +41,39 @@ def _field_value(text: str) -> str:
     if _FIELD_VALUE.fullmatch(text) is None:
         raise argparse.ArgumentTypeError(f"invalid header value {text!r}")
     return text
+
+
+# Fields a -H may not give: the server frames and dates every response, and the static handler works
+# these out per file; a second copy would contradict the first. Each maps to what to use instead.
+_SET_BY_SERVER = {
+    **dict.fromkeys(
+        ("content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"),
+        "the server frames every response",
+    ),
+    "date": "the server dates every response",
+    "server": "the server names itself",
+    "content-type": "use --mime EXT=TYPE",
+    "cache-control": "use --cache-control",
+    **dict.fromkeys(
+        ("content-encoding", "content-range", "etag", "last-modified", "location", "allow"),
+        "it is worked out for each response",
+    ),
+}
+
+
+def _response_header(text: str) -> tuple[str, str]:
+    name, colon, value = text.partition(":")
+    value = value.strip(" \t")
+    if not colon or re.fullmatch(_TOKEN, name, re.ASCII) is None:
+        raise argparse.ArgumentTypeError(f"invalid header {text!r}: want 'Name: value', the name a token")
+    if _FIELD_VALUE.fullmatch(value) is None:
+        raise argparse.ArgumentTypeError(
+            f"invalid header {text!r}: the value must be printable ASCII, not empty, no control characters"
+        )
+    reason = _SET_BY_SERVER.get(name.lower())
+    if reason is not None:
+        raise argparse.ArgumentTypeError(f"invalid header {text!r}: {name} is not yours to set ({reason})")
+    return name, value
 
 
 def _error_page(text: str) -> tuple[int, str]:
@@ -87,6 +122,15 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
         "--cache-control", type=_field_value, metavar="VALUE", help="Cache-Control value for file responses"
     )
     static.add_argument(
+        "-H",
+        "--header",
+        type=_response_header,
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="add this header to every response of the static files, e.g. 'X-Frame-Options: DENY' (repeatable)",
+    )
+    static.add_argument(
         "--error-page",
         type=_error_page,
         action="append",
@@ -121,6 +165,15 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
     static.add_argument(
         "--upload-overwrite", action="store_true", help="let an upload replace an existing file (otherwise 409)"
     )
+    access = parser.add_argument_group("access")
+    access.add_argument(
+        "--auth-file",
+        metavar="FILE",
+        help="ask for a user and password (HTTP Basic) on every request; FILE holds user:hash lines made by "
+        "python -m reactor.passwd USER",
+    )
+    # miniserve's and http-server's spelling, refused: a password in the arguments shows in ps.
+    access.add_argument("--auth", "--basic-auth", action=_RefusePassword, help=argparse.SUPPRESS)
     applications = parser.add_argument_group("applications")
     applications.add_argument(
         "--wsgi",
@@ -142,6 +195,19 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _RefusePassword(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parser.error(
+            f"{self.option_strings[0]}: a password on the command line shows in ps; write a line with "
+            "'python -m reactor.passwd USER >> FILE' and pass --auth-file FILE"
+        )
+
+
+def auth_users(args: argparse.Namespace) -> dict[str, PasswordHash] | None:
+    """The users of ``--auth-file``, or None without one. Raises ValueError saying what is wrong."""
+    return load_users(args.auth_file) if args.auth_file else None
+
+
 def _static_options(args: argparse.Namespace) -> StaticOptions:
     return StaticOptions(
         listing=not args.no_listing,
@@ -152,6 +218,7 @@ def _static_options(args: argparse.Namespace) -> StaticOptions:
         spa=args.spa,
         cors=args.cors,
         mime_types=dict(args.mime),
+        headers=tuple(args.header),
         compress=args.compress,
         upload=args.upload,
         upload_overwrite=args.upload_overwrite,
@@ -239,10 +306,16 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Bu
 
 
 def startup_warnings(args: argparse.Namespace, host: str) -> list[str]:
-    """What to warn about once the server listens on ``host``: uploads open to other machines."""
-    warnings = []
-    if args.upload and not _is_loopback(host):
-        warnings.append(f"--upload on {host or 'all addresses'}: anyone who can reach this port can write files")
+    """What to warn about once the server listens on ``host``: uploads open to other machines, and
+    passwords that cross the network in the clear."""
+    warnings: list[str] = []
+    if _is_loopback(host):
+        return warnings
+    where = host or "all addresses"
+    if args.upload and not args.auth_file:
+        warnings.append(f"--upload on {where} without --auth-file: anyone who can reach this port can write files")
+    if args.auth_file and getattr(args, "tls_cert", None) is None:  # over HTTPS they travel encrypted
+        warnings.append(f"--auth-file on {where} over plain HTTP: passwords cross the network readable by anyone on it")
     return warnings
 
 

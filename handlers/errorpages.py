@@ -21,21 +21,22 @@ class ErrorAnswer(Protocol):
 
 class ErrorPages:
     """The plain error answer: the file ``pages`` names for the status (a path under the root,
-    checked at start and resolved again on each use), else the built-in page; CORS fields too."""
+    checked at start and resolved again on each use), else the built-in page; with the fields added to
+    every response (CORS, ``-H``)."""
 
     def __init__(
-        self, pages: Mapping[int, str], resolve: Resolve, mime_types: MimeTypes, cors: Sequence[tuple[str, str]]
+        self, pages: Mapping[int, str], resolve: Resolve, mime_types: MimeTypes, added_fields: Sequence[tuple[str, str]]
     ) -> None:
         self._pages = dict(pages)
         self._resolve = resolve
         self._mime_types = mime_types
-        self._cors = cors
+        self._added_fields = added_fields
 
     def __call__(self, exchange: Exchange, status: int, detail: str, headers: HeaderList = ()) -> None:
-        self.answer(exchange, status, detail, [*headers, *self._cors])
+        self.answer(exchange, status, detail, [*headers, *self._added_fields])
 
     def answer(self, exchange: Exchange, status: int, detail: str, fields: list[tuple[str, str]]) -> None:
-        """As calling it, but with exactly ``fields`` (CORS ones included) besides a page's Content-Type."""
+        """As calling it, but with exactly ``fields`` (the added ones included) besides a page's Content-Type."""
         page = self._pages.get(status)
         if page is not None:
             try:

@@ -167,6 +167,13 @@ td:first-child{{white-space:normal;word-break:break-all}}
 th a{{color:inherit}}
 .size{{text-align:right;font-variant-numeric:tabular-nums}}
 tbody tr:hover{{background:rgba(128,128,128,.12)}}
+@media (max-width:40em){{
+body{{margin:.75em}}
+nav{{font-size:1.1em;overflow-wrap:anywhere}}
+th,td{{padding:.45em .6em .45em 0;white-space:normal}}
+.size{{white-space:nowrap}}
+time{{display:inline-block;min-width:6em}}
+}}
 </style>
 </head>
 <body>

@@ -56,7 +56,7 @@ class ListingAnswer:
         self,
         scan_size: int,
         listing_size: int,
-        cors: Sequence[tuple[str, str]],
+        added_fields: Sequence[tuple[str, str]],
         *,
         show_hidden: bool,
         allowed: Callable[[str], bool] | None,
@@ -64,7 +64,7 @@ class ListingAnswer:
         clock: Clock = time.monotonic,
     ) -> None:
         self._upload_form = upload_form
-        self._cors = cors
+        self._added_fields = added_fields
         self._show_hidden = show_hidden
         self._allowed = allowed
         self._clock = clock
@@ -102,7 +102,7 @@ class ListingAnswer:
             body, content_type = listing.render_json(url, entries), "application/json"
         else:
             body, content_type = listing.render_html(url, entries, order, upload_form=self._upload_form), _HTML
-        fields = encode_fields([("Content-Type", content_type), ("Vary", "Accept"), *self._cors])
+        fields = encode_fields([("Content-Type", content_type), ("Vary", "Accept"), *self._added_fields])
         return CachedListing(scan, body, fields)
 
     def _scan(self, real: str) -> CachedScan:

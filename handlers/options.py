@@ -16,6 +16,7 @@ class StaticOptions:
     spa: str | None = None  # URL path of the page that answers unknown paths asking for HTML
     cors: bool = False  # Access-Control-Allow-Origin: * and answers to preflight OPTIONS
     mime_types: Mapping[str, str] = field(default_factory=dict)  # extension -> Content-Type, added or replaced
+    headers: tuple[tuple[str, str], ...] = ()  # added to every response (-H 'Name: value', nginx add_header always)
     # Uploads and compression (issue 13, part B).
     compress: bool = True  # gzip small text files on the fly, off the loop (nginx gzip on)
     upload: bool = False  # accept PUT and multipart/form-data POST (a form on listings)

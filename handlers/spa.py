@@ -28,13 +28,13 @@ class SpaFallback:
         resolve: Resolve,
         answer_file: FileAnswer,
         pages: ErrorPages,
-        cors: Sequence[tuple[str, str]],
+        added_fields: Sequence[tuple[str, str]],
     ) -> None:
         self._entry = entry
         self._resolve = resolve
         self._answer_file = answer_file
         self._pages = pages
-        self._not_found_fields = (*cors, ("Vary", "Accept"))
+        self._not_found_fields = (*added_fields, ("Vary", "Accept"))
 
     def __call__(self, exchange: Exchange, status: int, detail: str, headers: HeaderList = ()) -> None:
         # A 404 comes from a GET or HEAD only: other methods get 405 or 501.

@@ -55,7 +55,8 @@ class StaticFiles:
         self._root_prefix = self.root.rstrip(os.sep) + os.sep
         self.options = options = options if options is not None else StaticOptions()
         mime_types = MimeTypes(dict(options.mime_types))
-        self._cors = list(cors.RESPONSE_HEADERS) if options.cors else []
+        # On every response this handler sends: CORS's fields, then the user's own (-H).
+        self._added_fields = [*(cors.RESPONSE_HEADERS if options.cors else ()), *options.headers]
         self._allow = (cors.METHODS if options.cors else "GET, HEAD") + (", PUT, POST" if options.upload else "")
         cache_control = [("Cache-Control", options.cache_control)] if options.cache_control else []
         pages = {
@@ -68,19 +69,19 @@ class StaticFiles:
             self._file_cache,
             self._resolve,
             mime_types,
-            [*cache_control, *self._cors],
+            [*cache_control, *self._added_fields],
             follow_symlinks=options.follow_symlinks,
             compressions=Compressions(self._jobs) if options.compress else None,
         )
-        error_pages = ErrorPages(pages, self._resolve, mime_types, self._cors)
+        error_pages = ErrorPages(pages, self._resolve, mime_types, self._added_fields)
         self._errors: ErrorAnswer = error_pages
         if options.spa:
             entry = self._configured_file(options.spa, "single-page app entry")
-            self._errors = SpaFallback(entry, self._resolve, self._answer_file, error_pages, self._cors)
+            self._errors = SpaFallback(entry, self._resolve, self._answer_file, error_pages, self._added_fields)
         self._answer_listing = ListingAnswer(
             CACHE_SIZE // 8,
             CACHE_SIZE // 4,
-            self._cors,
+            self._added_fields,
             show_hidden=options.show_hidden,
             allowed=None if options.follow_symlinks else self._may_serve,
             upload_form=options.upload,
@@ -95,7 +96,7 @@ class StaticFiles:
                 self._jobs,
                 self._stored,
                 self._errors,
-                self._cors,
+                self._added_fields,
                 show_hidden=options.show_hidden,
                 overwrite=options.upload_overwrite,
             )
@@ -219,7 +220,8 @@ class StaticFiles:
     def _other_method(self, exchange: Exchange) -> None:
         request = exchange.request
         if request.method == "OPTIONS" and self.options.cors:
-            exchange.respond(204, [("Allow", self._allow), *self._cors, *cors.preflight_headers(request.headers)])
+            preflight = cors.preflight_headers(request.headers)
+            exchange.respond(204, [("Allow", self._allow), *self._added_fields, *preflight])
             return
         status = 405 if request.method in _KNOWN_METHODS else 501
         self._errors(exchange, status, f"{request.method} is not supported here", [("Allow", self._allow)])
@@ -233,7 +235,7 @@ class StaticFiles:
             # Built from the decoded segments, so it starts with exactly one "/" and cannot be read
             # as another host ("//evil.example"): the CVE-2021-28861 class.
             location = path.url(trailing_slash=True) + ("?" + request.query if request.query else "")
-            exchange.respond(301, [("Location", location), ("Content-Type", _HTML), *self._cors], b"")
+            exchange.respond(301, [("Location", location), ("Content-Type", _HTML), *self._added_fields], b"")
             return
         if not self.options.listing:
             self._errors(exchange, 403, "directory listings are turned off")

@@ -19,7 +19,8 @@ import sys
 from collections.abc import Callable
 from functools import partial
 
-from handlers.cli import Built, add_handler_arguments, handler_factory, startup_warnings
+from handlers.auth import BasicAuth
+from handlers.cli import Built, add_handler_arguments, auth_users, handler_factory, startup_warnings
 from handlers.redirect import RedirectToHTTPS
 from handlers.status import StatusPage
 from reactor.accesslog import AccessLog
@@ -27,6 +28,7 @@ from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args, no
 from reactor.limits import Limits, default_max_connections, descriptor_limit
 from reactor.listener import bind, reserve
 from reactor.loop import SELECT_MAX_FD, EventLoop, make_selector
+from reactor.passwd import PasswordHash
 from reactor.server import Server
 from reactor.tls import load_context
 from reactor.trace import Tracer
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"directory {args.directory!r} does not exist or is not a directory")
     try:
         build = handler_factory(args, directory)
+        users = auth_users(args)
     except ValueError as error:
         parser.error(str(error))
     limits = limits_from_args(args)
@@ -102,14 +105,14 @@ def main(argv: list[str] | None = None) -> int:
         logging.info("redirecting plain HTTP on port %d to https port %d", redirect_sock.getsockname()[1], port)
     listening = Listening(tls, redirect_sock)
     if args.workers == 1:
-        return serve(args, build, limits, sock, listening)
+        return serve(args, build, users, limits, sock, listening)
 
     def run_worker(number: int, lifeline: int) -> int:
         if reuse_port:
             sock.close()
-            own = bind(host, port, limits.listen_backlog, reuse_port=True)
-            return serve(args, build, limits, own, listening, lifeline)
-        return serve(args, build, limits, sock, listening, lifeline)
+            listener = bind(host, port, limits.listen_backlog, reuse_port=True)
+            return serve(args, build, users, limits, listener, listening, lifeline)
+        return serve(args, build, users, limits, sock, listening, lifeline)
 
     return Supervisor(args.workers, run_worker, limits.grace).run()
 
@@ -141,6 +144,7 @@ class Listening:
 def serve(
     args: argparse.Namespace,
     build: Callable[[], Built],
+    users: dict[str, PasswordHash] | None,
     limits: Limits,
     sock: socket.socket,
     listening: Listening,
@@ -148,7 +152,8 @@ def serve(
 ) -> int:
     """Run one reactor on ``sock`` until SIGTERM/SIGINT has drained it; return the exit code. A
     worker (given its ``lifeline``, see reactor.workers) drains on SIGTERM, or when its supervisor is
-    gone; it leaves SIGINT ignored."""
+    gone; it leaves SIGINT ignored. With ``users`` every request must carry one's password, the
+    status page's included."""
     handler, close_handler = build()
     tracer: Tracer | None = None
     # The status page's timeline keeps the last seconds of a full trace in memory (and --trace still
@@ -164,14 +169,18 @@ def serve(
     status_page = None
     if args.status_path:
         handler = status_page = StatusPage(args.status_path, handler, ring)
+    auth = None
+    if users is not None:
+        handler = auth = BasicAuth(users, handler)
     access_log = None if args.quiet else AccessLog(sys.stderr)
     if access_log is not None:
         access_log.flush_on(loop)
-    server = Server(loop, [sock], handler, limits, access_log, tracer, tls=listening.tls)
+    server = Server(loop, [sock], handler, limits, access_log, tracer, args.protocol, tls=listening.tls)
     servers = [server]
     if listening.redirect_sock is not None:
         https_port = sock.getsockname()[1]
-        servers.append(Server(loop, [listening.redirect_sock], RedirectToHTTPS(https_port), limits, access_log, tracer))
+        redirect = RedirectToHTTPS(https_port)
+        servers.append(Server(loop, [listening.redirect_sock], redirect, limits, access_log, tracer, args.protocol))
     if status_page is not None:
         status_page.watch(loop, server.statistics)
     for each in servers:
@@ -208,6 +217,8 @@ def serve(
             each.close()
         loop.close()
         close_handler()
+        if auth is not None:
+            auth.close()
         if access_log is not None:
             access_log.flush()
     return 0

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import NoReturn
 
+from reactor.http.writer import HTTP_VERSIONS
 from reactor.limits import Limits
 from reactor.loop import SELECTORS
 from reactor.workers import parse_worker_count
@@ -99,6 +100,13 @@ def _show(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _protocol(text: str) -> str:
+    version = text.upper()
+    if version not in HTTP_VERSIONS:
+        raise argparse.ArgumentTypeError(f"invalid protocol {text!r}: want {' or '.join(HTTP_VERSIONS)}")
+    return version
+
+
 def _status_path(text: str) -> str:
     if _STATUS_PATH.fullmatch(text) is None:
         raise argparse.ArgumentTypeError(f"invalid status path {text!r}: want a path such as /-/status")
@@ -125,6 +133,15 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "-d", "--directory", default=os.getcwd(), help="directory to serve (default: the current directory)"
+    )
+    parser.add_argument(
+        "-p",
+        "--protocol",
+        type=_protocol,
+        default="HTTP/1.1",
+        metavar="VERSION",
+        help="the HTTP version to answer as: HTTP/1.1, or HTTP/1.0 to close after each response unless the "
+        "client asks for keep-alive (default: HTTP/1.1)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print an access log line per request")
     parser.add_argument(

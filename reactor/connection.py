@@ -33,18 +33,20 @@ _JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as th
 class ConnectionConfig:
     """What every HTTP connection of one server shares."""
 
-    __slots__ = ("handler", "limits", "access_log", "http_date")
+    __slots__ = ("handler", "limits", "access_log", "http_date", "protocol")
 
     def __init__(
         self,
         handler: Handler,
         limits: Limits,
         access_log: Callable[[str, str, int, int], None] | None = None,
+        protocol: str = "HTTP/1.1",
     ) -> None:
         self.handler = handler
         self.limits = limits
         self.access_log = access_log
         self.http_date = HttpDate()
+        self.protocol = protocol  # the HTTP version responses speak (-p/--protocol)
 
 
 def refuse_plain_http(config: ConnectionConfig) -> bytes:
@@ -76,6 +78,7 @@ class HTTPConnection(Protocol):
             max_body=limits.max_body,
             max_discard=limits.max_discard,
             date=config.http_date,
+            protocol=config.protocol,
         )
         self._exchange: Exchange | None = None
         self.requests = 0

@@ -40,8 +40,9 @@ class Server:
     """Serves ``handler`` on ``sockets`` (already bound and listening) with ``loop``.
 
     ``shutdown(grace)`` stops accepting, closes idle connections, lets responses in flight finish for
-    up to ``grace`` seconds, then closes what is left and calls ``on_stopped``. With ``tls`` (a server
-    context: tls.load_context) every connection speaks HTTPS.
+    up to ``grace`` seconds, then closes what is left and calls ``on_stopped``. ``protocol`` is the HTTP
+    version the responses speak: HTTP/1.1, or HTTP/1.0 (close after each response unless asked to keep
+    the connection). With ``tls`` (a server context: tls.load_context) every connection speaks HTTPS.
     """
 
     def __init__(
@@ -52,11 +53,12 @@ class Server:
         limits: Limits | None = None,
         access_log: Callable[[str, str, int, int], None] | None = None,
         tracer: Tracer | None = None,
+        protocol: str = "HTTP/1.1",
         tls: ssl.SSLContext | None = None,
     ) -> None:
         self.loop = loop
         self.limits = limits if limits is not None else Limits()
-        config = ConnectionConfig(handler, self.limits, access_log)
+        config = ConnectionConfig(handler, self.limits, access_log, protocol)
         transport_factory: Callable[..., Transport] = Transport
         if tls is not None:
             transport_factory = partial(TLSTransport, context=tls, refusal=partial(refuse_plain_http, config))

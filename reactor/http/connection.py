@@ -14,9 +14,17 @@ from collections.abc import Callable, Iterable
 
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import PAUSED, EndOfMessage, Event, Request
+from reactor.http.fields import split_list
 from reactor.http.parser import RequestParser
 from reactor.http.state import BODY_PHASES, TRANSITIONS, Phase, Transition
-from reactor.http.writer import FieldBlock, ResponseWriter, encode_fields, error_page, interim_continue
+from reactor.http.writer import (
+    HTTP_VERSIONS,
+    FieldBlock,
+    ResponseWriter,
+    encode_fields,
+    error_page,
+    interim_continue,
+)
 
 ERROR_CONTENT_TYPE = ("Content-Type", "text/html; charset=utf-8")  # of error_page's HTML
 _ERROR_FIELDS = encode_fields([ERROR_CONTENT_TYPE])
@@ -41,6 +49,7 @@ class ServerConnection:
         "_keep_alive",
         "_close_wanted",
         "_continue_sent",
+        "_protocol",
     )
 
     def __init__(
@@ -52,7 +61,10 @@ class ServerConnection:
         max_body: int,
         max_discard: int,
         date: Callable[[], bytes],
+        protocol: str = "HTTP/1.1",
     ) -> None:
+        if protocol not in HTTP_VERSIONS:
+            raise ValueError(f"unsupported protocol {protocol!r}: want one of {', '.join(HTTP_VERSIONS)}")
         self.phase = Phase.IDLE
         # Told (old phase, new phase, transition) after each phase change, for a trace; None costs nothing.
         self.observer: Callable[[Phase, Phase, Transition], object] | None = None
@@ -66,6 +78,7 @@ class ServerConnection:
         self._keep_alive = True  # decided by _persists when the response starts
         self._close_wanted = False  # close_after_response() was called
         self._continue_sent = False
+        self._protocol = protocol  # the version we answer as: HTTP/1.1, or HTTP/1.0 (-p HTTP/1.0)
 
     def __repr__(self) -> str:
         return f"<ServerConnection {self.phase.value} buffered={self._parser.buffered}>"
@@ -142,6 +155,8 @@ class ServerConnection:
         request = self.request
         if request is None or not request.expect_continue or self._continue_sent or self._writer is not None:
             return b""
+        if self._protocol == "HTTP/1.0":
+            return b""  # HTTP/1.0 has no 1xx: the client sends its body after a short wait (RFC 9110 10.1.1)
         self._continue_sent = True
         return interim_continue()
 
@@ -164,7 +179,7 @@ class ServerConnection:
         request = self.request
         if request is None or self._writer is not None:
             raise StateError(f"no response can start in phase {self.phase.value!r}")
-        writer = ResponseWriter(request.method, request.version)
+        writer = ResponseWriter(request.method, request.version, self._protocol)
         keep_alive = self._persists(request, writer, status, content_length, close, reads_body)
         head = writer.head(status, block, content_length, self._date(), keep_alive)  # ValueError: a bad status
         self._apply(Transition.RESPONSE_START)
@@ -184,6 +199,8 @@ class ServerConnection:
         """The one place that decides whether the connection outlives this response."""
         if close or self._close_wanted or not request.keep_alive:
             return False  # RFC 9112 9.3, 9.6: either side may end the connection after a response
+        if self._protocol == "HTTP/1.0" and "keep-alive" not in split_list(request.headers.get_all("connection")):
+            return False  # an HTTP/1.0 server persists only when the client asks for keep-alive (RFC 9112 C.2.2)
         if writer.close_delimited(status, content_length):
             return False
         if self.phase is Phase.RECEIVING_BODY and not reads_body:
@@ -237,7 +254,7 @@ class ServerConnection:
         # The method decides whether a body may follow (not after HEAD); a head we could not parse
         # gets one.
         request = self.request
-        writer = ResponseWriter(request.method if request is not None else "GET", "HTTP/1.1")
+        writer = ResponseWriter(request.method if request is not None else "GET", "HTTP/1.1", self._protocol)
         self._writer = writer
         self._keep_alive = False
         body = error_page(status, detail)

@@ -13,6 +13,7 @@ SERVER = b"reactor"
 REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 _STATUS_LINES = {code: f"HTTP/1.1 {code} {phrase}\r\n".encode("latin-1") for code, phrase in REASONS.items()}
+HTTP_VERSIONS = ("HTTP/1.1", "HTTP/1.0")  # what a server may answer as (``-p/--protocol``)
 _LAST_CHUNK = b"0\r\n\r\n"
 _SERVER_DATE = b"Server: " + SERVER + b"\r\nDate: "
 # Lower-case names of the fields every head gets from this writer: handlers drop their own copies,
@@ -37,7 +38,8 @@ def encode_fields(fields: Iterable[tuple[str, str]]) -> FieldBlock:
 
 
 def status_line(status: int) -> bytes:
-    """``HTTP/1.1 <status> <reason>\\r\\n``; we answer every 1.x request as HTTP/1.1 (RFC 9110 6.2)."""
+    """``HTTP/1.1 <status> <reason>\\r\\n``; we answer every 1.x request as HTTP/1.1 (RFC 9110 6.2),
+    unless the server was told to speak HTTP/1.0 (see ResponseWriter)."""
     line = _STATUS_LINES.get(status)
     if line is None:
         if not 100 <= status <= 999:
@@ -64,13 +66,17 @@ class ResponseWriter:
     closes (``close_delimited``), which the caller's keep-alive decision must account for. ``body``
     and ``end`` return the bytes to send (nothing for HEAD, 204, 304). Handlers never pass
     Content-Length, Transfer-Encoding, Connection, Date or Server: those belong to this writer.
+
+    ``protocol`` is the version the server speaks: as HTTP/1.0 (http.server's default) every response
+    says HTTP/1.0 and is framed for an HTTP/1.0 client, whatever the request's version.
     """
 
-    __slots__ = ("_method", "_http10", "send_body", "chunked", "remaining", "body_bytes")
+    __slots__ = ("_method", "_http10", "_speaks_http10", "send_body", "chunked", "remaining", "body_bytes")
 
-    def __init__(self, method: str, version: str) -> None:
+    def __init__(self, method: str, version: str, protocol: str = "HTTP/1.1") -> None:
         self._method = method
-        self._http10 = version == "HTTP/1.0"
+        self._speaks_http10 = protocol == "HTTP/1.0"
+        self._http10 = version == "HTTP/1.0" or self._speaks_http10
         self.send_body = True
         self.chunked = False
         self.remaining: int | None = None  # bytes of body still owed, when the length was declared
@@ -93,7 +99,10 @@ class ResponseWriter:
         connection persists after this response. Raises ValueError for a header that contains CR, LF
         or NUL (response splitting)."""
         block = headers if isinstance(headers, FieldBlock) else encode_fields(headers)
-        parts = [status_line(status), _SERVER_DATE, date, b"\r\n", block]
+        line = status_line(status)
+        if self._speaks_http10:
+            line = b"HTTP/1.0" + line[8:]
+        parts = [line, _SERVER_DATE, date, b"\r\n", block]
         if body_forbidden(self._method, status):
             self.send_body = False
         if status < 200 or status == 204:

@@ -14,10 +14,10 @@ Normalized = tuple[Any, ...]
 DATE = b"Sat, 21 Nov 2026 12:00:00 GMT"
 
 
-def make_connection(**overrides: int) -> ServerConnection:
+def make_connection(protocol: str = "HTTP/1.1", **overrides: int) -> ServerConnection:
     limits = {"max_request_line": 8192, "max_head": 32768, "max_headers": 100, "max_body": 1 << 20}
     limits.update(overrides)
-    return ServerConnection(**limits, max_discard=64 * 1024, date=lambda: DATE)
+    return ServerConnection(**limits, max_discard=64 * 1024, date=lambda: DATE, protocol=protocol)
 
 
 def describe(event: object) -> Normalized:
@@ -76,7 +76,7 @@ def drain(connection: ServerConnection, events: list[Normalized], responses: lis
 def exchange(chunks: list[bytes], eof: bool = False, **limits: int) -> tuple[list[Normalized], bytes]:
     """Feed ``chunks`` in order; return the normalised events (a ProtocolError ends them as
     ("error", status)) and every byte the connection answered with, its error response included."""
-    connection = make_connection(**limits)
+    connection = make_connection("HTTP/1.1", **limits)
     events: list[Normalized] = []
     responses: list[bytes] = []
     try:

@@ -16,9 +16,9 @@ from tests.http.helpers import all_feeds, exchange, make_connection
 TEXT = [("Content-Type", "text/plain")]
 
 
-def received(data: bytes, **limits: int) -> ServerConnection:
+def received(data: bytes, protocol: str = "HTTP/1.1", **limits: int) -> ServerConnection:
     """A connection fed ``data``, its events taken up to the point a response is owed."""
-    connection = make_connection(**limits)
+    connection = make_connection(protocol, **limits)
     connection.receive_data(data)
     while True:
         event = connection.next_event()
@@ -195,6 +195,39 @@ def test_100_continue_is_owed_once_and_only_before_a_response() -> None:
     assert connection.send_continue() == b"HTTP/1.1 100 Continue\r\n\r\n"
     assert connection.send_continue() == b""
     assert received(b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n").send_continue() == b""
+
+
+# Speaking HTTP/1.0 (-p HTTP/1.0): (request bytes, content length, whether the connection persists)
+HTTP10_CASES = [
+    (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2, False),  # a 1.1 client that did not ask
+    (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", 2, True),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Keep-Alive, close\r\n\r\n", 2, False),
+    (b"GET / HTTP/1.0\r\n\r\n", 2, False),
+    (b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 2, True),
+    # No chunked coding in HTTP/1.0: a body of unknown length ends with the connection.
+    (b"GET / HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n", None, False),
+]
+
+
+@pytest.mark.parametrize(("request_bytes", "length", "persists"), HTTP10_CASES)
+def test_a_server_speaking_http10_answers_as_http10_and_keeps_only_asked_connections(
+    request_bytes: bytes, length: int | None, persists: bool
+) -> None:
+    connection = received(request_bytes, "HTTP/1.0")
+    head = connection.start_response(200, TEXT, length)
+    assert head.startswith(b"HTTP/1.0 200 OK\r\n")
+    assert b"Transfer-Encoding" not in head
+    assert connection.keep_alive is persists
+    assert (b"Connection: keep-alive\r\n" in head) is persists
+    assert (b"Connection: close\r\n" in head) is not persists
+
+
+def test_a_server_speaking_http10_sends_no_100_continue_and_its_errors_say_http10() -> None:
+    connection = received(b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n", "HTTP/1.0")
+    assert connection.send_continue() == b""
+    assert connection.send_error(404, "not found").startswith(b"HTTP/1.0 404 Not Found\r\n")
+    with pytest.raises(ValueError, match="unsupported protocol"):
+        make_connection("HTTP/2")
 
 
 def test_shutdown_closes_after_the_response_in_progress() -> None:

@@ -43,7 +43,9 @@ def dump_dom(url: str, profile: Path, virtual_time_ms: int = 10000, flags: tuple
     return _headless(profile, *flags, f"--virtual-time-budget={virtual_time_ms}", "--dump-dom", url).stdout
 
 
-def screenshot(url: str, profile: Path, path: Path, size: tuple[int, int] = (1280, 600)) -> None:
-    """Load ``url`` and write what the window shows to ``path`` as a PNG."""
-    _headless(profile, f"--window-size={size[0]},{size[1]}", "--virtual-time-budget=2000", f"--screenshot={path}", url)
+def screenshot(url: str, profile: Path, path: Path, size: tuple[int, int] = (1280, 600), *flags: str) -> None:
+    """Load ``url`` and write what the window shows to ``path`` as a PNG; ``flags`` go to Chromium
+    (``--force-dark-mode``: the page is told the user prefers a dark scheme)."""
+    window = f"--window-size={size[0]},{size[1]}"
+    _headless(profile, window, "--virtual-time-budget=2000", f"--screenshot={path}", *flags, url)
     assert path.stat().st_size > 0

@@ -14,6 +14,7 @@ class Response:
     reason: str
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    version: str = ""  # of the status line: HTTP/1.1, or HTTP/1.0 from a server speaking it
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -61,8 +62,9 @@ class RawClient:
         head = self._take(end)
         del self.buffer[:4]
         lines = head.decode("latin-1").split("\r\n")
-        _version, status, reason = [*lines[0].split(" ", 2), ""][:3]
-        response = Response(int(status), reason, [tuple(line.split(": ", 1)) for line in lines[1:]])  # type: ignore[misc]
+        version, status, reason = [*lines[0].split(" ", 2), ""][:3]
+        fields = [tuple(line.split(": ", 1)) for line in lines[1:]]
+        response = Response(int(status), reason, fields, version=version)  # type: ignore[arg-type]
         if method == "HEAD" or response.status in (204, 304) or response.status < 200:
             return response
         length = response.header("Content-Length")

@@ -295,7 +295,8 @@ def test_upload_on_a_non_loopback_address_warns(spawn: Callable[..., ReactorProc
     loud = spawn("-b", "0.0.0.0", "-d", str(docroot), "--upload", "0")
     assert fetch(loud.port, "/hello.txt").status == 200
     assert loud.stop() == 0
-    assert "WARNING --upload on 0.0.0.0: anyone who can reach this port can write files" in loud.stderr_path.read_text()
+    warning = "WARNING --upload on 0.0.0.0 without --auth-file: anyone who can reach this port can write files"
+    assert warning in loud.stderr_path.read_text()
 
 
 def test_upload_overwrite_without_upload_is_one_line_and_exit_2(docroot: Path) -> None:
@@ -309,8 +310,12 @@ def test_upload_overwrite_without_upload_is_one_line_and_exit_2(docroot: Path) -
     [("127.0.0.1", False), ("127.0.0.2", False), ("::1", False), ("0.0.0.0", True), ("::", True), ("192.0.2.7", True)],
 )
 def test_startup_warnings_name_uploads_off_loopback(host: str, warned: bool) -> None:
-    assert bool(startup_warnings(argparse.Namespace(upload=True), host)) is warned
-    assert startup_warnings(argparse.Namespace(upload=False), host) == []
+    assert bool(startup_warnings(argparse.Namespace(upload=True, auth_file=None), host)) is warned
+    assert startup_warnings(argparse.Namespace(upload=False, auth_file=None), host) == []
+    # With passwords asked for, the warning is that they cross the network in the clear.
+    with_auth = startup_warnings(argparse.Namespace(upload=True, auth_file="users.txt"), host)
+    assert [warning for warning in with_auth if "--upload" in warning] == []
+    assert any("passwords cross the network" in warning for warning in with_auth) is warned
 
 
 def test_a_client_gone_mid_form_leaves_nothing(server: LiveServer, docroot: Path) -> None:

@@ -3,6 +3,7 @@ with --workers, --redirect-http, and a 64 MiB download over TLS with the server'
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import http.client
 import os
@@ -10,6 +11,7 @@ import socket
 import ssl
 from pathlib import Path
 
+from handlers.cli import startup_warnings
 from tests.integration.client import wait_until
 from tests.integration.processes import ChildProcess, run_cli
 from tests.tls.conftest import TLSFiles
@@ -85,6 +87,13 @@ def test_a_cert_file_that_holds_the_key_needs_no_tls_key(tls_files: TLSFiles, tm
             assert sock.version() is not None
     finally:
         assert child.stop() == 0
+
+
+def test_passwords_over_https_draw_no_clear_text_warning() -> None:
+    plain = startup_warnings(argparse.Namespace(upload=False, auth_file="users.txt"), "0.0.0.0")
+    assert any("passwords cross the network" in warning for warning in plain)
+    https = argparse.Namespace(upload=False, auth_file="users.txt", tls_cert="cert.pem")
+    assert startup_warnings(https, "0.0.0.0") == []
 
 
 def get(port: int, path: str, context: ssl.SSLContext, host: str = "localhost") -> http.client.HTTPResponse:
