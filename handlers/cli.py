@@ -314,7 +314,7 @@ def startup_warnings(args: argparse.Namespace, host: str) -> list[str]:
     where = host or "all addresses"
     if args.upload and not args.auth_file:
         warnings.append(f"--upload on {where} without --auth-file: anyone who can reach this port can write files")
-    if args.auth_file:
+    if args.auth_file and getattr(args, "tls_cert", None) is None:  # over HTTPS they travel encrypted
         warnings.append(f"--auth-file on {where} over plain HTTP: passwords cross the network readable by anyone on it")
     return warnings
 

@@ -8,7 +8,9 @@ writes it with CSV and JSON beside it. About 5 minutes; ``--quick`` about 1.
     python -m loadtest.bench [--quick] [--peer nginx] [--peer NAME='CMD {port} {docroot}' ...]
 
 ``--peer nginx`` starts nginx from a generated configuration (loadtest/nginx.py: 1 worker, sendfile,
-access log off, gzip for text).
+access log off, gzip for text). The tls suite serves HTTPS with a certificate it makes with openssl
+(loadtest/certificate.py) and compares with nginx ``ssl`` when nginx is installed, and with Twisted
+when it is (the load extra installs it).
 
 Rows are data: a Suite is a set of servers, the scenarios they all run and the one to compare with.
 Add a scenario to a suite's list, or a Suite to SUITES, and it is measured, tabulated and saved.
@@ -32,7 +34,7 @@ from functools import partial
 from pathlib import Path
 
 import loadtest.nginx
-from loadtest import idle, servers
+from loadtest import certificate, idle, servers
 from loadtest.site import COMPRESSIBLE, LARGE, LISTING, MISSING, SiteError, build
 from reactor.cli import Parser
 
@@ -66,6 +68,7 @@ class Server:
     name: str
     command: Command
     pinned: bool = True  # on the server core; False lets several worker processes use every core
+    scheme: str = "http"  # "https": it speaks TLS, and wrk too
 
 
 @dataclass(frozen=True)
@@ -232,12 +235,51 @@ def workers_suite(peers: list[Server]) -> Suite:
     )
 
 
+def _tls_files(docroot: Path) -> tuple[Path, Path]:
+    """The tls suite's certificate and key, beside the site in the results folder."""
+    return certificate.self_signed(docroot.parent / "tls")
+
+
+def _reactor_tls(docroot: Path, port: int) -> list[str]:
+    cert, key = _tls_files(docroot)
+    return servers.reactor_command(docroot, port, "--tls-cert", str(cert), "--tls-key", str(key))
+
+
+def _nginx_tls(docroot: Path, port: int) -> list[str]:
+    return loadtest.nginx.command(docroot, port, tls=_tls_files(docroot))
+
+
+def _twisted_tls(docroot: Path, port: int) -> list[str]:
+    cert, key = _tls_files(docroot)
+    listen = f"ssl:port={port}:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+    return [sys.executable, "-m", "twisted", "--log-level=error", "web", "--listen", listen, "--path", str(docroot)]
+
+
+def tls_suite() -> Suite:
+    """HTTPS: our TLS transport against nginx ``ssl`` (1 worker, the same certificate) and Twisted
+    Web's static files with TLS, each when installed. wrk keeps its connections, so these rows
+    measure the record layer (encryption and copying), not handshakes."""
+    ours = Server("reactor https", _reactor_tls, scheme="https")
+    peers = []
+    if loadtest.nginx.installed():
+        peers.append(Server("nginx https", _nginx_tls, scheme="https"))
+    if importlib.util.find_spec("twisted") is not None and importlib.util.find_spec("OpenSSL") is not None:
+        peers.append(Server("twisted https", _twisted_tls, scheme="https"))
+    return Suite(
+        "tls",
+        [ours, *peers],
+        peers[0].name if peers else ours.name,
+        [Scenario("1 KiB keep-alive over TLS", ONE_KIB, 50), Scenario("100 MiB over TLS", LARGE, 4)],
+    )
+
+
 SUITES: dict[str, Callable[[list[Server]], Suite]] = {
     "static": static_suite,
     "wsgi": lambda peers: wsgi_suite(),
     "idle": lambda peers: idle_suite(),
     "selectors": lambda peers: selectors_suite(),
     "workers": workers_suite,
+    "tls": lambda peers: tls_suite(),
 }
 DEFAULT_SUITES = ("static", "wsgi")
 
@@ -445,7 +487,7 @@ def measure(suite: Suite, docroot: Path, seconds: int, folder: Path) -> list[Row
             started.append((server, port, servers.start(server.name, server.command(docroot, port), port, cores, log)))
         for scenario in suite.scenarios:
             for server, port, process in started:
-                row = run_scenario(suite, scenario, server.name, port, process, seconds, client_cores)
+                row = run_scenario(suite, scenario, server.name, port, process, seconds, client_cores, server.scheme)
                 if row is not None:
                     rows.append(row)
     finally:
@@ -462,9 +504,10 @@ def run_scenario(
     process: servers.ServerProcess,
     seconds: int,
     client_cores: str | None,
+    scheme: str = "http",
 ) -> Row | None:
     """One wrk run of ``scenario`` against the server on ``port``; None if wrk printed no figures."""
-    url = f"http://127.0.0.1:{port}{scenario.path}"
+    url = f"{scheme}://127.0.0.1:{port}{scenario.path}"
     command = servers.pinned(wrk_command(scenario, url, seconds), client_cores)
     rss_before = idle.rss_bytes(process.pid)
     held = idle.hold(port, scenario.idle, scenario.path)

@@ -3,7 +3,8 @@
 The configuration is the fair comparison for a static file server: ``worker_processes`` as asked (1 by
 default, like our one loop), ``sendfile on``, ``tcp_nopush``/``tcp_nodelay`` as nginx ships them,
 access log off (ours runs ``--quiet``), keep-alive without a request cap, and ``gzip on`` for text at
-nginx's default level 1 so the compressible row compares compression with compression.
+nginx's default level 1 so the compressible row compares compression with compression. With a
+certificate and key it listens with ``ssl`` instead (TLS 1.2 and 1.3, as ours), for the tls suite.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
     server {{
-        listen 127.0.0.1:{port};
-        root {docroot};
+        listen 127.0.0.1:{port}{ssl};
+{tls}        root {docroot};
         autoindex on;
     }}
 }}
@@ -56,19 +57,29 @@ def installed() -> bool:
     return shutil.which("nginx") is not None
 
 
-def config(docroot: Path, port: int, prefix: Path, workers: int = 1) -> str:
-    """The nginx.conf text serving ``docroot`` on 127.0.0.1:``port``; nginx writes only under ``prefix``."""
+TLS = """\
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+"""
+
+
+def config(docroot: Path, port: int, prefix: Path, workers: int = 1, tls: tuple[Path, Path] | None = None) -> str:
+    """The nginx.conf text serving ``docroot`` on 127.0.0.1:``port``; nginx writes only under ``prefix``.
+    ``tls``: (certificate, key) files to serve HTTPS with."""
     # Started by root, nginx would run its workers as nobody, who may not read the docroot our server
     # reads: keep the user we are (a directive only root may give).
     user = f"user {pwd.getpwuid(os.geteuid()).pw_name};\n" if os.geteuid() == 0 else ""
-    return CONFIG.format(docroot=docroot, port=port, prefix=prefix, workers=workers, user=user)
+    ssl = " ssl" if tls is not None else ""
+    tls_lines = TLS.format(cert=tls[0], key=tls[1]) if tls is not None else ""
+    return CONFIG.format(docroot=docroot, port=port, prefix=prefix, workers=workers, user=user, ssl=ssl, tls=tls_lines)
 
 
-def command(docroot: Path, port: int, workers: int = 1) -> list[str]:
+def command(docroot: Path, port: int, workers: int = 1, tls: tuple[Path, Path] | None = None) -> list[str]:
     """Write a configuration beside ``docroot`` (in ``nginx-PORT/``) and return the argv that runs it."""
     prefix = docroot.parent / f"nginx-{port}"
     prefix.mkdir(parents=True, exist_ok=True)
     path = prefix / "nginx.conf"
-    path.write_text(config(docroot, port, prefix, workers))
+    path.write_text(config(docroot, port, prefix, workers, tls))
     # -e: where errors go before the configuration is read (the default path may not be writable).
     return ["nginx", "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(path)]

@@ -14,12 +14,14 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from functools import partial
 
 from handlers.auth import BasicAuth
 from handlers.cli import Built, add_handler_arguments, auth_users, handler_factory, startup_warnings
+from handlers.redirect import RedirectToHTTPS
 from handlers.status import StatusPage
 from reactor.accesslog import AccessLog
 from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args, normalize_argv
@@ -28,6 +30,7 @@ from reactor.listener import bind, reserve
 from reactor.loop import SELECT_MAX_FD, EventLoop, make_selector
 from reactor.passwd import PasswordHash
 from reactor.server import Server
+from reactor.tls import load_context
 from reactor.trace import Tracer
 from reactor.tracering import TraceRing
 from reactor.workers import Supervisor, shares_port_by_reuseport, watch_supervisor
@@ -56,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     limits = limits_from_args(args)
+    tls = _tls_context(parser, args)
     try:
         make_selector(args.selector).close()
     except ValueError as error:
@@ -73,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as error:
         where = f"{args.bind or 'all addresses'} port {args.port}"
         parser.error(f"cannot listen on {where}: {error.strerror}")
+    redirect_sock = None
+    if args.redirect_http is not None:
+        try:
+            redirect_sock = bind(args.bind, args.redirect_http, limits.listen_backlog)
+        except OSError as error:
+            where = f"{args.bind or 'all addresses'} port {args.redirect_http}"
+            parser.error(f"--redirect-http: cannot listen on {where}: {error.strerror}")
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     descriptors = descriptor_limit()
@@ -88,18 +99,46 @@ def main(argv: list[str] | None = None) -> int:
     host, port = sock.getsockname()[:2]
     for warning in startup_warnings(args, host):
         logging.warning("%s", warning)
-    print(f"Serving HTTP on {host} port {port} (http://{_url_host(host)}:{port}/) ...", flush=True)
+    scheme = "https" if tls is not None else "http"
+    print(f"Serving {scheme.upper()} on {host} port {port} ({scheme}://{_url_host(host)}:{port}/) ...", flush=True)
+    if redirect_sock is not None:
+        logging.info("redirecting plain HTTP on port %d to https port %d", redirect_sock.getsockname()[1], port)
+    listening = Listening(tls, redirect_sock)
     if args.workers == 1:
-        return serve(args, build, users, limits, sock)
+        return serve(args, build, users, limits, sock, listening)
 
     def run_worker(number: int, lifeline: int) -> int:
         if reuse_port:
             sock.close()
             listener = bind(host, port, limits.listen_backlog, reuse_port=True)
-            return serve(args, build, users, limits, listener, lifeline)
-        return serve(args, build, users, limits, sock, lifeline)
+            return serve(args, build, users, limits, listener, listening, lifeline)
+        return serve(args, build, users, limits, sock, listening, lifeline)
 
     return Supervisor(args.workers, run_worker, limits.grace).run()
+
+
+def _tls_context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ssl.SSLContext | None:
+    """The HTTPS context the flags ask for, or None; a bad file is one line and exit code 2, before
+    anything listens."""
+    if args.tls_cert is None:
+        for flag, value in (("--tls-key", args.tls_key), ("--tls-password-file", args.tls_password_file)):
+            if value is not None:
+                parser.error(f"{flag} needs --tls-cert")
+        if args.redirect_http is not None:
+            parser.error("--redirect-http needs --tls-cert: it redirects to the HTTPS port")
+        return None
+    try:
+        return load_context(args.tls_cert, args.tls_key, args.tls_password_file)
+    except ValueError as error:
+        parser.error(str(error))
+
+
+@dataclasses.dataclass(frozen=True)
+class Listening:
+    """What every reactor serves besides the main port's plain HTTP: HTTPS on it, a redirecting port."""
+
+    tls: ssl.SSLContext | None = None
+    redirect_sock: socket.socket | None = None
 
 
 def serve(
@@ -108,6 +147,7 @@ def serve(
     users: dict[str, PasswordHash] | None,
     limits: Limits,
     sock: socket.socket,
+    listening: Listening,
     lifeline: int | None = None,
 ) -> int:
     """Run one reactor on ``sock`` until SIGTERM/SIGINT has drained it; return the exit code. A
@@ -135,21 +175,36 @@ def serve(
     access_log = None if args.quiet else AccessLog(sys.stderr)
     if access_log is not None:
         access_log.flush_on(loop)
-    server = Server(loop, [sock], handler, limits, access_log, tracer, args.protocol)
+    server = Server(loop, [sock], handler, limits, access_log, tracer, args.protocol, tls=listening.tls)
+    servers = [server]
+    if listening.redirect_sock is not None:
+        https_port = sock.getsockname()[1]
+        redirect = RedirectToHTTPS(https_port)
+        servers.append(Server(loop, [listening.redirect_sock], redirect, limits, access_log, tracer, args.protocol))
     if status_page is not None:
         status_page.watch(loop, server.statistics)
-    server.start()
+    for each in servers:
+        each.start()
     stopping: list[str] = []
+    running = len(servers)
+
+    def stopped() -> None:
+        nonlocal running
+        running -= 1
+        if not running:
+            loop.stop()
 
     def stop(why: str) -> None:
         if stopping:
             logging.warning("%s again: closing every connection now", why)
-            server.close()
+            for each in servers:
+                each.close()
             loop.stop()
             return
         stopping.append(why)
         logging.info("%s: finishing responses in flight, then exiting", why)
-        server.shutdown(on_stopped=loop.stop)
+        for each in servers:
+            each.shutdown(on_stopped=stopped)
 
     for signum in (signal.SIGTERM,) if lifeline is not None else (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop, f"{signal.Signals(signum).name} received")
@@ -158,7 +213,8 @@ def serve(
     try:
         loop.run_forever()
     finally:
-        server.close()
+        for each in servers:
+            each.close()
         loop.close()
         close_handler()
         if auth is not None:

@@ -21,7 +21,8 @@ P = TypeVar("P", bound=Protocol)
 class Acceptor(Generic[P]):
     """Accepts on ``sockets`` (bound and listening) and runs ``protocol_factory()`` on each connection.
     While ``limits.max_connections`` are open no listener accepts: newcomers wait in the kernel's
-    backlog. ``on_closed(protocol)`` is told when a connection has closed."""
+    backlog. ``on_closed(protocol)`` is told when a connection has closed. ``transport_factory`` takes
+    the Transport's arguments (TLSTransport bound to its context, for HTTPS)."""
 
     def __init__(
         self,
@@ -32,6 +33,7 @@ class Acceptor(Generic[P]):
         *,
         tracer: Tracer | None = None,
         on_closed: Callable[[P], object] | None = None,
+        transport_factory: Callable[..., Transport] = Transport,
     ) -> None:
         self.loop = loop
         self.limits = limits
@@ -41,6 +43,7 @@ class Acceptor(Generic[P]):
         self._protocol_factory = protocol_factory
         self._tracer = tracer
         self._on_closed = on_closed
+        self._transport_factory = transport_factory  # Transport, or TLSTransport with its context (tls.py)
         self._ids = itertools.count(1)
 
     @property
@@ -56,7 +59,7 @@ class Acceptor(Generic[P]):
 
     def _on_accept(self, sock: socket.socket, address: tuple[str, int]) -> None:
         protocol = self._protocol_factory()
-        transport = Transport(
+        transport = self._transport_factory(
             self.loop,
             sock,
             address,

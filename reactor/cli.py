@@ -89,6 +89,7 @@ LIMIT_FLAGS: tuple[tuple[str, str, Callable[[str], object], str, str], ...] = (
     ("--keepalive-timeout", "keepalive_timeout", _timeout, "SECONDS", "idle time allowed between two requests"),
     ("--body-timeout", "body_timeout", _timeout, "SECONDS", "time allowed between two reads of a request body"),
     ("--send-timeout", "send_timeout", _timeout, "SECONDS", "time allowed between two sends that move data"),
+    ("--handshake-timeout", "handshake_timeout", _timeout, "SECONDS", "time to complete a TLS handshake (--tls-cert)"),
     ("--max-body", "max_body", _size, "BYTES", "largest request body accepted (larger: 413)"),
     ("--max-connections", "max_connections", _count, "N", "connections held at once; more wait in the listen backlog"),
     ("--grace", "grace", _duration, "SECONDS", "on SIGTERM/SIGINT, time left for responses in flight"),
@@ -149,6 +150,16 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         metavar="N",
         help="processes sharing the port, each a single-threaded reactor; 'auto' = one per CPU (default: 1)",
+    )
+    https = parser.add_argument_group("HTTPS (the flags of python -m http.server 3.14; README.md, HTTPS)")
+    https.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate chain")
+    https.add_argument("--tls-key", metavar="FILE", help="its private key (default: the key in --tls-cert)")
+    https.add_argument("--tls-password-file", metavar="FILE", help="a file whose first line decrypts the key")
+    https.add_argument(
+        "--redirect-http",
+        type=_port,
+        metavar="PORT",
+        help="also listen for plain HTTP on PORT, answering every request with 308 to the https URL",
     )
     seeing = parser.add_argument_group("seeing the reactor work (docs/architecture.md)")
     seeing.add_argument(

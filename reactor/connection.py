@@ -49,6 +49,21 @@ class ConnectionConfig:
         self.protocol = protocol  # the HTTP version responses speak (-p/--protocol)
 
 
+def refuse_plain_http(config: ConnectionConfig) -> bytes:
+    """The whole answer to a plain-HTTP request on a TLS port: a 400 that says to use https, as nginx
+    gives, after which the connection closes. What the client asked is never read."""
+    limits = config.limits
+    conn = ServerConnection(
+        max_request_line=limits.max_request_line,
+        max_head=limits.max_head,
+        max_headers=limits.max_headers,
+        max_body=limits.max_body,
+        max_discard=limits.max_discard,
+        date=config.http_date,
+    )
+    return conn.send_error(400, "This port speaks HTTPS: use an https:// URL.")
+
+
 class HTTPConnection(Protocol):
     """Reads requests, hands each to the handler through an Exchange, and sends responses in order."""
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 class IOState(enum.Enum):
     __hash__ = object.__hash__  # identity, in C: states are looked up in dicts on every transition
 
+    HANDSHAKING = "handshaking"  # TLS only: the handshake runs; interest is what it asks for (read or write)
     READING = "reading"  # the protocol wants bytes
     WAITING = "waiting"  # the protocol wants none now: its handler owes the next move
     WRITING = "writing"  # queued output above the high-water mark: no reading until it is below the low mark
@@ -37,6 +38,7 @@ class Timeout(enum.Enum):
     BODY = "body"  # between two reads of a request body
     SEND = "send"  # between two sends that moved data
     LINGER = "linger"  # between two reads while lingering, within the whole lingering time
+    HANDSHAKE = "handshake"  # a whole TLS handshake, however slowly it trickles in: progress does not extend it
 
 
 # Progress that starts a running timeout again: bytes read, or bytes sent.
@@ -54,6 +56,9 @@ class Behaviour:
 
 S, T = IOState, Timeout
 IO_STATES: dict[IOState, Behaviour] = {
+    # Neither reads nor writes: the TLS transport watches what the handshake asks for, and only that
+    # (read interest while it waits to write would spin on bytes it does not read yet).
+    S.HANDSHAKING: Behaviour(reads=False, writes=False, timeout=T.HANDSHAKE, idle_timeout=T.HANDSHAKE),
     S.READING: Behaviour(reads=True, writes=True, timeout=T.READ, idle_timeout=T.READ),
     S.WAITING: Behaviour(reads=False, writes=True, timeout=T.SEND, idle_timeout=T.NONE),
     S.WRITING: Behaviour(reads=False, writes=True, timeout=T.SEND, idle_timeout=T.SEND),
@@ -63,6 +68,7 @@ IO_STATES: dict[IOState, Behaviour] = {
 }
 
 IO_TRANSITIONS: dict[IOState, frozenset[IOState]] = {
+    S.HANDSHAKING: frozenset({S.READING, S.CLOSING, S.CLOSED}),
     S.READING: frozenset({S.WAITING, S.WRITING, S.CLOSING, S.CLOSED}),
     S.WAITING: frozenset({S.READING, S.WRITING, S.CLOSING, S.CLOSED}),
     S.WRITING: frozenset({S.READING, S.WAITING, S.CLOSING, S.CLOSED}),
@@ -87,8 +93,11 @@ def next_state(
     asked for now (a transport already closing goes on closing); ``linger``, the peer may still be
     sending when our last byte is out. Backpressure has hysteresis: above ``high_water`` reading
     stops, and it starts again at ``low_water``. Returns ``state`` itself when nothing moves; only
-    the peer or a timer ends LINGERING."""
+    the peer or a timer ends LINGERING, and only its end (the TLS transport's move to READING), a
+    close or a timer ends HANDSHAKING."""
     if state is S.LINGERING or state is S.CLOSED:
+        return state
+    if state is S.HANDSHAKING and not closing:
         return state
     if closing or state is S.CLOSING:  # once closing, always closing
         if state is not S.CLOSING or queued:

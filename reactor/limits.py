@@ -43,6 +43,9 @@ class Limits:
     send_timeout: float = 60.0  # between two sends that moved data: nginx send_timeout 60s
     lingering_timeout: float = 5.0  # between reads while draining before close: nginx lingering_timeout 5s
     lingering_time: float = 30.0  # whole drain before close: nginx lingering_time 30s
+    # Whole TLS handshake, from accept: nginx bounds it by client_header_timeout (60s); a handshake
+    # takes two round trips, so 10 s is ample, and a client that stalls in it holds a descriptor.
+    handshake_timeout: float = 10.0
 
     # Connections.
     max_connections: int = field(default_factory=default_max_connections)  # nginx worker_connections

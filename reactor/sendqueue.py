@@ -39,13 +39,15 @@ Entry = bytes | memoryview | FileRange
 class SendQueue:
     """A FIFO of pending output. ``size`` counts every byte still owed, file ranges included."""
 
-    __slots__ = ("_entries", "size", "observer")
+    __slots__ = ("_entries", "size", "observer", "_refused")
 
     def __init__(self) -> None:
         self._entries: collections.deque[Entry] = collections.deque()
         self.size = 0
         # Told (fact, detail) about each syscall, for a trace; None costs nothing.
         self.observer: Callable[[str, str], object] | None = None
+        # flush_copying: the buffer a send refused, which the next try offers unchanged.
+        self._refused: bytes | memoryview | None = None
 
     def __bool__(self) -> bool:
         return bool(self._entries)
@@ -99,6 +101,70 @@ class SendQueue:
             if self.observer is not None:
                 self.observer("blocked", f"queued={self.size}")
         return total
+
+    def flush_copying(self, send: Callable[[bytes | memoryview], int], chunk_size: int) -> int:
+        """Send as much as ``send`` takes now, for a socket with neither sendmsg nor sendfile (TLS
+        encrypts in user space); return the bytes sent. ``send`` raises BlockingIOError to mean "not
+        now", and must be offered the same bytes again then (OpenSSL's SSL_write retry rule): so
+        leading buffers are joined into one entry before the first try, and a file range is read
+        ``chunk_size`` bytes at a time into a bytes entry in front of it, only once everything before
+        it is sent; a buffer once refused is offered again as it is, never joined with what came
+        after it. A slow reader therefore holds one chunk of the file in memory, never the file.
+
+        Raises OSError when the peer is gone, FileShrunkError when a file ends early.
+        """
+        entries = self._entries
+        total = 0
+        try:
+            while entries:
+                entry = entries[0]
+                if isinstance(entry, FileRange):
+                    chunk = os.pread(entry.file.fileno(), min(chunk_size, entry.remaining), entry.offset)
+                    if not chunk:
+                        raise FileShrunkError(f"{entry.file.name!r} ended before offset {entry.offset}")
+                    if self.observer is not None:
+                        self.observer("pread", f"fd={entry.file.fileno()} offset={entry.offset} bytes={len(chunk)}")
+                    entry.offset += len(chunk)
+                    entry.remaining -= len(chunk)
+                    if not entry.remaining:
+                        entries.popleft()
+                        if entry.owns_file:
+                            entry.file.close()
+                    entries.appendleft(chunk)  # the bytes stay counted in size: only their form changed
+                    continue
+                if entry is not self._refused and len(entries) > 1 and not isinstance(entries[1], FileRange):
+                    entry = self._join_leading_buffers(chunk_size)
+                self._refused = entry
+                sent = send(entry)
+                self._refused = None
+                if self.observer is not None:
+                    self.observer("send", f"bytes={sent}" + (" short" if sent < len(entry) else ""))
+                total += sent
+                self.size -= sent
+                if sent < len(entry):
+                    entries[0] = memoryview(entry)[sent:]
+                    break
+                entries.popleft()
+        except (BlockingIOError, InterruptedError):
+            if self.observer is not None:
+                self.observer("blocked", f"queued={self.size}")
+        return total
+
+    def _join_leading_buffers(self, limit: int) -> bytes:
+        """Replace the leading byte buffers, up to about ``limit`` bytes, by one; return it."""
+        entries = self._entries
+        buffers: list[bytes | memoryview] = []
+        size = 0
+        while entries and size < limit:
+            entry = entries[0]
+            if isinstance(entry, FileRange):
+                break
+            buffers.append(entry)
+            size += len(entry)
+            entries.popleft()
+        joined = b"".join(buffers)
+        entries.appendleft(joined)
+        return joined
 
     def _send_buffers(self, sock: socket.socket) -> tuple[int, bool]:
         """Send the leading run of byte buffers in one syscall; return (sent, stopped short)."""

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from functools import partial
 
 from reactor.acceptor import Acceptor
-from reactor.connection import ConnectionConfig, HTTPConnection
+from reactor.connection import ConnectionConfig, HTTPConnection, refuse_plain_http
 from reactor.exchange import Handler
 from reactor.limits import Limits
 from reactor.loop import EventLoop, LoopStatistics
 from reactor.timers import Handle
+from reactor.tls import TLSTransport
 from reactor.trace import Tracer
+from reactor.transport import Transport
 
 logger = logging.getLogger("reactor.server")
 
@@ -39,7 +42,7 @@ class Server:
     ``shutdown(grace)`` stops accepting, closes idle connections, lets responses in flight finish for
     up to ``grace`` seconds, then closes what is left and calls ``on_stopped``. ``protocol`` is the HTTP
     version the responses speak: HTTP/1.1, or HTTP/1.0 (close after each response unless asked to keep
-    the connection).
+    the connection). With ``tls`` (a server context: tls.load_context) every connection speaks HTTPS.
     """
 
     def __init__(
@@ -51,10 +54,14 @@ class Server:
         access_log: Callable[[str, str, int, int], None] | None = None,
         tracer: Tracer | None = None,
         protocol: str = "HTTP/1.1",
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.loop = loop
         self.limits = limits if limits is not None else Limits()
         config = ConnectionConfig(handler, self.limits, access_log, protocol)
+        transport_factory: Callable[..., Transport] = Transport
+        if tls is not None:
+            transport_factory = partial(TLSTransport, context=tls, refusal=partial(refuse_plain_http, config))
         self.acceptor = Acceptor(
             loop,
             sockets,
@@ -62,6 +69,7 @@ class Server:
             self.limits,
             tracer=tracer,
             on_closed=self._on_connection_closed,
+            transport_factory=transport_factory,
         )
         self._shutting_down = False
         self._grace_timer: Handle | None = None

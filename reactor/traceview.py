@@ -26,6 +26,7 @@ AXIS = 28  # the time axis above the lanes
 LANE = 26
 
 STATE_COLOURS = {
+    "handshaking": "#c7e9c0",  # TLS only
     "reading": "#9ecae1",
     "waiting": "#fdd0a2",
     "writing": "#fb6a4a",  # backpressure: not reading

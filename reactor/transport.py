@@ -115,7 +115,13 @@ class Transport:
         self._limits = limits
         self._on_closed = on_closed
         self._queue = SendQueue()
+        # How the queue goes out on this socket, flush(sock) -> bytes sent: a bound method held here,
+        # not a method of ours, so the plain path pays no extra call (tls.py puts SSL_write here).
+        self._flush: Callable[[socket.socket], int] = self._queue.flush
         self._events = 0  # the selector mask registered now
+        # Interest the layer under the protocol needs beyond the state's row: a TLS record to read or
+        # write (tls.py). Plain TCP needs none.
+        self._wanted_events = 0
         self._reading = True  # the protocol wants bytes (pause_reading / resume_reading)
         self._read_timeout = Timeout.NONE  # and how long it waits for them
         self._eof = False  # the peer ended its side
@@ -253,17 +259,7 @@ class Transport:
             except OSError as error:
                 self._on_socket_error(error)
                 return
-            self.counters.bytes_received += len(data)
-            if self.trace is not None:
-                self.trace("recv", f"bytes={len(data)}" if data else "end of stream")
-            if data:
-                if self._timeout in RESTARTED_BY_READ:
-                    self._deadline.set(self._delay(self._timeout))
-                self._call(self.protocol.data_received, data)
-            else:
-                self._eof = True
-                if not self._call(self.protocol.eof_received):
-                    self.close()
+            self._received(data)
         elif state is IOState.LINGERING:
             self._linger_read()
 
@@ -272,6 +268,20 @@ class Transport:
             self._progress()
 
     # -- the engine -------------------------------------------------------------------------------
+
+    def _received(self, data: bytes) -> None:
+        """Hand what one read returned to the protocol: bytes, or (empty) the peer's end."""
+        self.counters.bytes_received += len(data)
+        if self.trace is not None:
+            self.trace("recv", f"bytes={len(data)}" if data else "end of stream")
+        if data:
+            if self._timeout in RESTARTED_BY_READ:
+                self._deadline.set(self._delay(self._timeout))
+            self._call(self.protocol.data_received, data)
+        else:
+            self._eof = True
+            if not self._call(self.protocol.eof_received):
+                self.close()
 
     def _call(self, callback: Callable[..., Any], *args: Any, settle: bool = True) -> Any:
         """Run a protocol callback, then send what it wrote and settle. A callback made from inside
@@ -301,7 +311,7 @@ class Transport:
 
     def _send(self) -> None:
         try:
-            sent = self._queue.flush(self.sock)
+            sent = self._flush(self.sock)
         except FileShrunkError as error:
             logger.warning("%r: %s", self, error)
             self._close("file shrank")
@@ -344,7 +354,11 @@ class Transport:
         state = self.state
         behaviour = IO_STATES[state]
         queued = bool(self._queue)
-        events = (EVENT_READ if behaviour.reads else 0) | (EVENT_WRITE if behaviour.writes and queued else 0)
+        events = (
+            (EVENT_READ if behaviour.reads else 0)
+            | (EVENT_WRITE if behaviour.writes and queued else 0)
+            | self._wanted_events
+        )
         if events != self._events:
             self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)
             self._events = events
@@ -394,6 +408,8 @@ class Transport:
             return limits.body_timeout
         if timeout is Timeout.SEND:
             return limits.send_timeout
+        if timeout is Timeout.HANDSHAKE:
+            return limits.handshake_timeout
         assert timeout is Timeout.LINGER
         return min(limits.lingering_timeout, max(0.0, self._linger_deadline - self.loop.time()))
 
@@ -402,7 +418,7 @@ class Transport:
         self._timeout = Timeout.NONE
         if self.trace is not None:
             self.trace("timeout", timeout.value)
-        if timeout is Timeout.SEND or timeout is Timeout.LINGER:
+        if timeout is Timeout.SEND or timeout is Timeout.LINGER or timeout is Timeout.HANDSHAKE:
             self._close(f"{timeout.value} timeout")
         else:
             self._call(self.protocol.timed_out, timeout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,13 +22,21 @@ T = TypeVar("T")
 
 
 class LiveServer:
-    """A Server running its loop on a background thread, listening on 127.0.0.1 port 0."""
+    """A Server running its loop on a background thread, listening on ``host`` (127.0.0.1) port 0;
+    HTTPS with ``tls``, a server SSLContext."""
 
-    def __init__(self, handler: Handler, limits: Limits | None = None, access_log=None) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        limits: Limits | None = None,
+        access_log=None,
+        tls: ssl.SSLContext | None = None,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.loop = EventLoop()
         self.limits = limits or Limits()
-        sock = bind("127.0.0.1", 0, self.limits.listen_backlog)
-        self.server = Server(self.loop, [sock], handler, self.limits, access_log)
+        sock = bind(host, 0, self.limits.listen_backlog)
+        self.server = Server(self.loop, [sock], handler, self.limits, access_log, tls=tls)
         self.server.start()
         self.host, self.port = self.server.addresses[0]
         self._thread = threading.Thread(target=self.loop.run_forever, name="reactor-test-loop", daemon=True)

@@ -62,6 +62,7 @@ def test_the_flag_column_is_the_command_line() -> None:
         ("--keepalive-timeout", "keepalive_timeout", "500ms", 0.5),
         ("--body-timeout", "body_timeout", "1m", 60.0),
         ("--send-timeout", "send_timeout", "30s", 30.0),
+        ("--handshake-timeout", "handshake_timeout", "250ms", 0.25),
         ("--max-body", "max_body", "64k", 65536),
         ("--max-body", "max_body", "0", 0),
         ("--max-connections", "max_connections", "500", 500),

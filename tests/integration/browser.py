@@ -36,10 +36,11 @@ def _headless(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def dump_dom(url: str, profile: Path, virtual_time_ms: int = 10000) -> str:
-    """Load ``url`` in headless Chromium with ``profile`` and return the DOM after ``virtual_time_ms`` of
-    the page's own time (timers run fast; network requests still take real time)."""
-    return _headless(profile, f"--virtual-time-budget={virtual_time_ms}", "--dump-dom", url).stdout
+def dump_dom(url: str, profile: Path, virtual_time_ms: int = 10000, flags: tuple[str, ...] = ()) -> str:
+    """Load ``url`` in headless Chromium with ``profile`` (and more command-line ``flags``) and return
+    the DOM after ``virtual_time_ms`` of the page's own time (timers run fast; network requests still
+    take real time)."""
+    return _headless(profile, *flags, f"--virtual-time-budget={virtual_time_ms}", "--dump-dom", url).stdout
 
 
 def screenshot(url: str, profile: Path, path: Path, size: tuple[int, int] = (1280, 600), *flags: str) -> None:

@@ -99,3 +99,71 @@ def test_clear_closes_owned_files() -> None:
         queue.clear()
         assert file.closed
     assert queue.size == 0
+
+
+class RecordSender:
+    """Stands in for SSL_write: takes a whole buffer or nothing (BlockingIOError once ``budget``
+    writes are spent), and checks that a retry offers the same bytes as the try it refused."""
+
+    def __init__(self, budget: int | None = None) -> None:
+        self.budget = budget
+        self.sent = bytearray()
+        self.refused: bytes | None = None
+
+    def __call__(self, data: bytes | memoryview) -> int:
+        if self.refused is not None:
+            assert bytes(data) == self.refused, "a retry must offer the same bytes"
+        if self.budget is not None:
+            if self.budget == 0:
+                self.refused = bytes(data)
+                raise BlockingIOError
+            self.budget -= 1
+        self.refused = None
+        self.sent += data
+        return len(data)
+
+
+def held_in_memory(queue: SendQueue) -> int:
+    return sum(len(entry) for entry in queue._entries if isinstance(entry, (bytes, memoryview)))
+
+
+def test_copying_joins_buffers_into_one_write_and_retries_the_same_bytes() -> None:
+    queue = SendQueue()
+    for piece in (b"head ", b"body ", b"tail"):
+        queue.push_bytes(piece)
+    send = RecordSender(budget=0)
+    assert queue.flush_copying(send, 65536) == 0
+    assert queue.size == 14
+    queue.push_bytes(b" more")
+    send.budget = None
+    assert queue.flush_copying(send, 65536) == 19  # the refused write first, as it was
+    assert bytes(send.sent) == b"head body tail more"
+    assert not queue and queue.size == 0
+
+
+def test_copying_reads_a_file_in_chunks_only_once_what_precedes_is_sent() -> None:
+    data = os.urandom(300_000)
+    chunk = 65536
+    with tempfile.TemporaryFile() as file:
+        file.write(data)
+        queue = SendQueue()
+        queue.push_bytes(b"head")
+        queue.push_file(file, 1000, len(data) - 2000, owns_file=False)
+        queue.push_bytes(b"tail")
+        send = RecordSender()
+        while queue:
+            # A slow reader: one write goes through per flush, then the socket is full.
+            send.budget = 1
+            assert queue.flush_copying(send, chunk) <= chunk + 4
+            assert held_in_memory(queue) <= chunk + 4  # a chunk of the file (and the tail), never the file
+        assert bytes(send.sent) == b"head" + data[1000:-1000] + b"tail"
+        assert queue.size == 0
+
+
+def test_copying_a_file_that_shrinks_is_an_error() -> None:
+    with tempfile.TemporaryFile() as file:
+        file.write(b"short")
+        queue = SendQueue()
+        queue.push_file(file, 0, 100, owns_file=False)
+        with pytest.raises(FileShrunkError):
+            queue.flush_copying(RecordSender(), 65536)
