@@ -60,6 +60,7 @@ def refuse_plain_http(config: ConnectionConfig) -> bytes:
         max_body=limits.max_body,
         max_discard=limits.max_discard,
         date=config.http_date,
+        protocol=config.protocol,
     )
     return conn.send_error(400, "This port speaks HTTPS: use an https:// URL.")
 

@@ -10,6 +10,7 @@ import http.client
 import socket
 import ssl
 
+from reactor.connection import ConnectionConfig, refuse_plain_http
 from reactor.limits import Limits
 from tests.integration.client import wait_until
 from tests.tls.conftest import ServeTLS
@@ -127,3 +128,10 @@ def test_bytes_left_decrypted_inside_openssl_are_read_without_waiting(
             chunk = sock.recv(65536)
             assert chunk, f"closed after {received.count(b'hello world')} responses"
             received += chunk
+
+
+def test_the_refusal_speaks_the_servers_http_version() -> None:
+    for protocol in ("HTTP/1.1", "HTTP/1.0"):
+        refusal = refuse_plain_http(ConnectionConfig(lambda exchange: None, Limits(), None, protocol))
+        assert refusal.startswith(f"{protocol} 400 Bad Request\r\n".encode())
+        assert b"Connection: close\r\n" in refusal and b"https://" in refusal
