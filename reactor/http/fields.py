@@ -52,6 +52,26 @@ def parse_field_line(line: bytes) -> tuple[str, str]:
     return name.decode("ascii").lower(), value.decode("latin-1")
 
 
+class FieldLineCache(dict[bytes, tuple[str, str]]):
+    """Field lines already parsed, with the (name, value) each gave, shared by the connections of one
+    server. Clients repeat most of their lines (Host, User-Agent, Accept...) on every request, and a
+    line's parse depends on its bytes alone, so a line seen before costs one dict lookup. Only valid
+    lines are kept, at most ``MAX_LINES`` of at most ``MAX_LINE`` bytes: past that it starts again
+    empty, so a client sending ever new lines costs a bounded memory and nothing else."""
+
+    MAX_LINES = 1024
+    MAX_LINE = 1024
+
+    def parse(self, line: bytes) -> tuple[str, str]:
+        """``parse_field_line(line)``, kept for the next time. Raises ProtocolError as it does."""
+        field = parse_field_line(line)
+        if len(line) <= self.MAX_LINE:
+            if len(self) >= self.MAX_LINES:
+                self.clear()
+            self[line] = field
+        return field
+
+
 def split_lines(block: bytes) -> list[bytes]:
     """Split a head or trailer block (ending in its empty line) into lines without terminators.
 
