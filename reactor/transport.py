@@ -293,7 +293,7 @@ class Transport:
 
     def _progress(self) -> None:
         """Send what is queued, as far as the socket takes it, then settle."""
-        if self._queue:
+        if self._queue.size:  # the byte count, not the queue's __bool__: an attribute, not a call
             self._send()
             if self.state is IOState.CLOSED:
                 return
@@ -343,7 +343,7 @@ class Transport:
             self._enter(new)
         state = self.state
         behaviour = IO_STATES[state]
-        queued = bool(self._queue)
+        queued = self._queue.size > 0
         events = (EVENT_READ if behaviour.reads else 0) | (EVENT_WRITE if behaviour.writes and queued else 0)
         if events != self._events:
             self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)

@@ -77,9 +77,11 @@ def split_lines(block: bytes) -> list[bytes]:
 
     Raises ProtocolError(400) for a bare CR (RFC 9112 2.2: a bare CR MUST be rejected or replaced).
     """
-    crlf = block.count(b"\r\n")
+    lines = block.split(b"\r\n")
+    crlf = len(lines) - 1
     if block.count(b"\n") == crlf and block.count(b"\r") == crlf:
-        return block[:-4].split(b"\r\n")  # every line ends in CRLF: the usual head, split in C
+        del lines[-2:]  # every line ends in CRLF (the usual head): drop the empty line and what follows it
+        return lines
     lines = block.split(b"\n")
     del lines[-2:]  # the empty line and what follows the final LF
     out = []

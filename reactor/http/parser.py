@@ -210,28 +210,28 @@ class RequestParser:
         headers = Headers(fields)
         # Most requests carry none of the fields that change framing or persistence: look those up
         # only when they are there.
-        present = _FRAMING_FIELDS.intersection([name for name, _value in fields])
+        present = _FRAMING_FIELDS.intersection(dict(fields))  # dict(): the names, gathered in C
         path, query, target_host = _split_target(method, target)
         host = _host(headers, version, target_host)
-        if "transfer-encoding" in present or "content-length" in present:
-            content_length, chunked = self._body_framing(headers, version)
-        else:
-            content_length, chunked = None, False
-        connection = split_list(headers.get_all("connection")) if "connection" in present else []
+        content_length: int | None = None
+        chunked = expect_continue = False
+        connection: list[str] = []
+        if present:
+            if "transfer-encoding" in present or "content-length" in present:
+                content_length, chunked = self._body_framing(headers, version)
+            if "connection" in present:
+                connection = split_list(headers.get_all("connection"))
+            if "expect" in present:
+                if split_list(headers.get_all("expect")) != ["100-continue"]:
+                    # RFC 9110 10.1.1: an expectation we cannot meet may be answered 417.
+                    raise ProtocolError(417, "unsupported expectation")
+                # RFC 9110 10.1.1: a 100-continue in an HTTP/1.0 request MUST be ignored.
+                expect_continue = version == "HTTP/1.1"
         if version == "HTTP/1.1":
             keep_alive = "close" not in connection
         else:
             # RFC 9112 9.3: an HTTP/1.0 connection persists only if the client asks for keep-alive.
             keep_alive = "keep-alive" in connection and "close" not in connection
-        expect_continue = False
-        expect = headers.get_all("expect") if "expect" in present else None
-        if expect:
-            expectations = split_list(expect)
-            if expectations != ["100-continue"]:
-                # RFC 9110 10.1.1: an expectation we cannot meet may be answered 417.
-                raise ProtocolError(417, "unsupported expectation")
-            # RFC 9110 10.1.1: a 100-continue in an HTTP/1.0 request MUST be ignored.
-            expect_continue = version == "HTTP/1.1"
         return Request(
             method,
             target,
