@@ -22,18 +22,19 @@ from reactor.limits import Limits
 from reactor.loop import EventLoop
 from reactor.transport import Transport
 
-REQUEST = b"GET /1k.bin HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n"
+REQUEST = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n"
 
 
 class StubSocket:
     """Enough of a socket for a connection: recv always has the request, send takes all.
     The descriptor is a real socket's, so the selector accepts it."""
 
-    def __init__(self, real: socket.socket) -> None:
+    def __init__(self, real: socket.socket, request: bytes) -> None:
         self._real = real
+        self._request = request
 
     def recv(self, size: int) -> bytes:
-        return REQUEST
+        return self._request
 
     def send(self, data: bytes) -> int:
         return len(data)
@@ -48,15 +49,16 @@ class StubSocket:
         pass
 
 
-def microseconds_per_request(requests: int, repeat: int) -> float:
-    """The best of ``repeat`` timings of ``requests`` requests, per request, in microseconds."""
+def microseconds_per_request(requests: int, repeat: int, target: str = "/1k.bin") -> float:
+    """The best of ``repeat`` timings of ``requests`` requests for ``target``, per request, in
+    microseconds."""
     with tempfile.TemporaryDirectory() as root:
         (Path(root) / "1k.bin").write_bytes(bytes(range(256)) * 4)
         real, peer = socket.socketpair()
         loop = EventLoop()
         limits = Limits()
         connection = HTTPConnection(ConnectionConfig(StaticFiles(root), limits))
-        sock = StubSocket(real)
+        sock = StubSocket(real, REQUEST % target.encode())
         transport = Transport(loop, sock, ("127.0.0.1", 40000), connection, limits)  # type: ignore[arg-type]
         transport.start()
         best = min(timeit.repeat(transport.on_readable, number=requests, repeat=repeat))
@@ -71,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m loadtest.hotpath", description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=20_000, help="requests per timing (%(default)s)")
     parser.add_argument("--repeat", type=int, default=15, help="timings, the best one counts (%(default)s)")
+    parser.add_argument("--target", default="/1k.bin", help="what to ask for (%(default)s; /missing for a 404)")
     args = parser.parse_args(argv)
-    print(f"{microseconds_per_request(args.requests, args.repeat):.2f} us of Python per request")
+    print(f"{microseconds_per_request(args.requests, args.repeat, args.target):.2f} us of Python per request")
     return 0
 
 

@@ -19,6 +19,7 @@ from reactor.exchange import Exchange, Handler
 from reactor.http.connection import Fields, ServerConnection
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import CLOSED, Data, EndOfMessage, Request
+from reactor.http.fields import FieldLineCache
 from reactor.http.state import BODY_PHASES, Phase, Transition
 from reactor.iostate import Timeout
 from reactor.limits import Limits
@@ -33,7 +34,7 @@ _JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as th
 class ConnectionConfig:
     """What every HTTP connection of one server shares."""
 
-    __slots__ = ("handler", "limits", "access_log", "http_date", "protocol")
+    __slots__ = ("handler", "limits", "access_log", "http_date", "protocol", "field_lines")
 
     def __init__(
         self,
@@ -47,6 +48,7 @@ class ConnectionConfig:
         self.access_log = access_log
         self.http_date = HttpDate()
         self.protocol = protocol  # the HTTP version responses speak (-p/--protocol)
+        self.field_lines = FieldLineCache()  # request field lines parsed before, by any connection
 
 
 def refuse_plain_http(config: ConnectionConfig) -> bytes:
@@ -80,6 +82,7 @@ class HTTPConnection(Protocol):
             max_discard=limits.max_discard,
             date=config.http_date,
             protocol=config.protocol,
+            field_lines=config.field_lines,
         )
         self._exchange: Exchange | None = None
         self.requests = 0

@@ -110,7 +110,8 @@ class Transport:
         self.id = ident
         self.counters = counters if counters is not None else Counters()
         self.state = IOState.READING
-        self.closing = False  # close() or abort() was called: nothing more is written (set by _enter)
+        self.closing = False  # close() or abort() was called: nothing more is written (set by close and _enter)
+        self._close_asked = False  # close() was called; the state follows at the next _settle
         self.close_reason = ""
         self._limits = limits
         self._on_closed = on_closed
@@ -153,7 +154,7 @@ class Transport:
         if self.trace is not None:
             self.trace("accept", f"from={self.address[0]}:{self.address[1]} fd={self.sock.fileno()}")
         self._call(self.protocol.connection_made, self, settle=False)
-        if self.state is IOState.READING and self._reading:
+        if self.state is IOState.READING and self._reading and not self.closing:
             self.on_readable()
         if self.state is not IOState.CLOSED:
             self._progress()
@@ -236,12 +237,17 @@ class Transport:
         """Read no more, send what is queued, then close. ``linger``: the peer may still be sending
         (an unread body, pipelined requests), so shut down our side and read and drop what comes
         until the peer closes, or our close would reset the connection and could destroy the last
-        response before the client reads it. Idempotent."""
+        response before the client reads it. Idempotent. Inside a protocol callback the state moves
+        after it, once its output has been sent: a response that leaves whole in that send closes the
+        connection without it ever waiting for the selector (no register and unregister, no timer)."""
         if self.closing:
             return
         self.close_reason = reason
         self._linger_wanted = linger
-        self._settle(closing=True)
+        self._close_asked = True
+        self.closing = True
+        if not self._batching:
+            self._settle()
 
     def abort(self, reason: str = "aborted") -> None:
         """Close now, dropping what is queued."""
@@ -303,7 +309,7 @@ class Transport:
 
     def _progress(self) -> None:
         """Send what is queued, as far as the socket takes it, then settle."""
-        if self._queue:
+        if self._queue.size:  # the byte count, not the queue's __bool__: an attribute, not a call
             self._send()
             if self.state is IOState.CLOSED:
                 return
@@ -331,7 +337,8 @@ class Transport:
     def _settle(self, closing: bool = False) -> None:
         """Enter the state the table calls for (through every state on the way: reading, closing,
         closed), then match the selector interest and the timer to it, and tell the protocol when
-        backpressure starts or ends. ``closing``: close() asks for it now."""
+        backpressure starts or ends. ``closing``: a close is asked for now (close() records it)."""
+        closing = closing or self._close_asked
         old = self.state
         limits = self._limits
         while True:
@@ -353,7 +360,7 @@ class Transport:
             self._enter(new)
         state = self.state
         behaviour = IO_STATES[state]
-        queued = bool(self._queue)
+        queued = self._queue.size > 0
         events = (
             (EVENT_READ if behaviour.reads else 0)
             | (EVENT_WRITE if behaviour.writes and queued else 0)

@@ -99,3 +99,15 @@ def test_every_file_and_function_the_tutorial_names_exists(chapter: Path) -> Non
     for link in LINK.findall(text):
         if "://" not in link:
             assert (chapter.parent / link).resolve().exists(), f"{chapter.name}: broken link {link}"
+
+
+def test_every_function_the_performance_notes_name_exists() -> None:
+    # docs/performance.md names the code its profile points at: renamed code must not leave it behind.
+    text = (REPO / "docs" / "performance.md").read_text()
+    references = CODE_REFERENCE.findall(text)
+    assert references
+    for file, qualified in references:
+        path = REPO / file
+        assert path.exists(), f"performance.md: {file} does not exist"
+        if qualified:
+            assert path.suffix == ".py" and resolves(path, qualified), f"performance.md: no {qualified} in {file}"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import PAUSED, EndOfMessage, Event, Request
-from reactor.http.fields import split_list
+from reactor.http.fields import FieldLineCache, split_list
 from reactor.http.parser import RequestParser
 from reactor.http.state import BODY_PHASES, TRANSITIONS, Phase, Transition
 from reactor.http.writer import (
@@ -36,7 +36,8 @@ class ServerConnection:
     """One connection's request/response cycles. ``date()`` gives the Date field's value (the caller
     owns the clock); the limits bound what a request may make us hold (RFC 9112 2.3, 5; 413 past
     ``max_body``), and a body the handler will not read is drained, to keep the connection, only up to
-    ``max_discard`` bytes."""
+    ``max_discard`` bytes. ``field_lines``: the field lines already parsed, shared by the connections
+    of one server (FieldLineCache)."""
 
     __slots__ = (
         "phase",
@@ -62,6 +63,7 @@ class ServerConnection:
         max_discard: int,
         date: Callable[[], bytes],
         protocol: str = "HTTP/1.1",
+        field_lines: FieldLineCache | None = None,
     ) -> None:
         if protocol not in HTTP_VERSIONS:
             raise ValueError(f"unsupported protocol {protocol!r}: want one of {', '.join(HTTP_VERSIONS)}")
@@ -69,7 +71,11 @@ class ServerConnection:
         # Told (old phase, new phase, transition) after each phase change, for a trace; None costs nothing.
         self.observer: Callable[[Phase, Phase, Transition], object] | None = None
         self._parser = RequestParser(
-            max_request_line=max_request_line, max_head=max_head, max_headers=max_headers, max_body=max_body
+            max_request_line=max_request_line,
+            max_head=max_head,
+            max_headers=max_headers,
+            max_body=max_body,
+            field_lines=field_lines,
         )
         self._date = date
         self._max_discard = max_discard

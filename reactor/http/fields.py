@@ -52,14 +52,36 @@ def parse_field_line(line: bytes) -> tuple[str, str]:
     return name.decode("ascii").lower(), value.decode("latin-1")
 
 
+class FieldLineCache(dict[bytes, tuple[str, str]]):
+    """Field lines already parsed, with the (name, value) each gave, shared by the connections of one
+    server. Clients repeat most of their lines (Host, User-Agent, Accept...) on every request, and a
+    line's parse depends on its bytes alone, so a line seen before costs one dict lookup. Only valid
+    lines are kept, at most ``MAX_LINES`` of at most ``MAX_LINE`` bytes: past that it starts again
+    empty, so a client sending ever new lines costs a bounded memory and nothing else."""
+
+    MAX_LINES = 1024
+    MAX_LINE = 1024
+
+    def parse(self, line: bytes) -> tuple[str, str]:
+        """``parse_field_line(line)``, kept for the next time. Raises ProtocolError as it does."""
+        field = parse_field_line(line)
+        if len(line) <= self.MAX_LINE:
+            if len(self) >= self.MAX_LINES:
+                self.clear()
+            self[line] = field
+        return field
+
+
 def split_lines(block: bytes) -> list[bytes]:
     """Split a head or trailer block (ending in its empty line) into lines without terminators.
 
     Raises ProtocolError(400) for a bare CR (RFC 9112 2.2: a bare CR MUST be rejected or replaced).
     """
-    crlf = block.count(b"\r\n")
+    lines = block.split(b"\r\n")
+    crlf = len(lines) - 1
     if block.count(b"\n") == crlf and block.count(b"\r") == crlf:
-        return block[:-4].split(b"\r\n")  # every line ends in CRLF: the usual head, split in C
+        del lines[-2:]  # every line ends in CRLF (the usual head): drop the empty line and what follows it
+        return lines
     lines = block.split(b"\n")
     del lines[-2:]  # the empty line and what follows the final LF
     out = []

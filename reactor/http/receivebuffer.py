@@ -26,8 +26,12 @@ class ReceiveBuffer(bytearray):
         self._head_searched = self._line_searched = 0
 
     def _take(self, count: int) -> bytes:
-        out = bytes(self[:count])
-        del self[:count]
+        if count == len(self):  # the usual case, one request in the buffer: one copy, not a slice and a copy
+            out = bytes(self)
+            del self[:]
+        else:
+            out = bytes(self[:count])
+            del self[:count]
         self._head_searched = self._line_searched = 0
         return out
 

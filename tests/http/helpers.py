@@ -15,7 +15,7 @@ DATE = b"Sat, 21 Nov 2026 12:00:00 GMT"
 
 
 def make_connection(protocol: str = "HTTP/1.1", **overrides: int) -> ServerConnection:
-    limits = {"max_request_line": 8192, "max_head": 32768, "max_headers": 100, "max_body": 1 << 20}
+    limits: dict[str, Any] = {"max_request_line": 8192, "max_head": 32768, "max_headers": 100, "max_body": 1 << 20}
     limits.update(overrides)
     return ServerConnection(**limits, max_discard=64 * 1024, date=lambda: DATE, protocol=protocol)
 

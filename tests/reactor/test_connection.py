@@ -506,3 +506,47 @@ def test_a_peer_reset_mid_response_is_a_quiet_close(caplog: pytest.LogCaptureFix
         rig.close()
     assert [r for r in caplog.records if r.name == "reactor.transport" and r.levelno == logging.DEBUG]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+class RecordingLoop(EventLoop):
+    """An EventLoop that remembers every file object registered with its selector."""
+
+    def __init__(self) -> None:
+        self.registered: list[object] = []
+        super().__init__(clock=FakeClock())
+
+    def register(
+        self,
+        fileobj: socket.socket | int,
+        events: int,
+        on_readable: Callable[[], object] | None,
+        on_writable: Callable[[], object] | None,
+    ) -> None:
+        self.registered.append(fileobj)
+        super().register(fileobj, events, on_readable, on_writable)
+
+
+def test_a_close_answered_in_one_send_never_waits_for_the_selector() -> None:
+    # The request is there at the accept; its response leaves whole in the send after the handler,
+    # so the close needs neither write interest nor a send timer.
+    loop = RecordingLoop()
+    client, server_side = socket.socketpair()
+    client.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    server_side.setblocking(False)
+    limits = Limits()
+    transport = Transport(
+        loop, server_side, ("127.0.0.1", 40000), HTTPConnection(ConnectionConfig(hello, limits)), limits
+    )
+    try:
+        transport.start()
+        assert transport.state is IOState.CLOSED and transport.close_reason == "closed"
+        assert loop.registered == [loop._wakeup_read], "the connection was never registered"
+        assert loop.statistics().timers == 0, "no send timer was armed"
+        client.settimeout(5)
+        received = b""
+        while chunk := client.recv(65536):
+            received += chunk
+        assert b"\r\nConnection: close\r\n" in received and received.endswith(b"\r\n\r\nhello")
+    finally:
+        client.close()
+        loop.close()

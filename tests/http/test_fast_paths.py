@@ -1,0 +1,91 @@
+"""The parser's shortcuts answer exactly as the long way does: a field line remembered from an earlier
+request (FieldLineCache) parses as it did the first time, and the Host pattern written for speed
+accepts exactly the strings of RFC 3986's grammar as spelled out."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reactor.http import parser
+from reactor.http.connection import ServerConnection
+from reactor.http.errors import ProtocolError
+from reactor.http.fields import FieldLineCache, parse_field_line
+from tests.http.helpers import DATE, Normalized, drain
+
+# RFC 3986 3.2.2 as written: uri-host = IP-literal / reg-name, reg-name = *( unreserved / pct-encoded
+# / sub-delims ), one alternation per character.
+_SPELLED_OUT_HOST = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?", re.ASCII
+)
+
+host_texts = st.lists(
+    st.sampled_from([*"aZ09-._~!$&'()*+,;=%:[]/@ é\t", "%2f", "%4", "%zz", "[::1]", "127.0.0.1", ":80"]),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=1000)
+@given(host_texts)
+def test_the_host_pattern_accepts_what_the_grammar_spelled_out_accepts(text: str) -> None:
+    assert (parser._HOST.fullmatch(text) is None) == (_SPELLED_OUT_HOST.fullmatch(text) is None)
+
+
+LINE_PIECES = [b"Host", b"Accept", b"X-A", b":", b" ", b"\t", b"a", b"1", b"/", b"\x00", b"\x7f", b"\xe9", b"\x01"]
+field_lines = st.lists(st.sampled_from(LINE_PIECES), min_size=1, max_size=10).map(b"".join)
+
+
+def _exchange(heads: list[bytes], field_lines: FieldLineCache | None) -> tuple[list[Normalized], bytes]:
+    """Each head on its own connection, in turn; their events and answer bytes, error pages included."""
+    events: list[Normalized] = []
+    responses: list[bytes] = []
+    for head in heads:
+        connection = ServerConnection(
+            max_request_line=8192,
+            max_head=32768,
+            max_headers=100,
+            max_body=1 << 20,
+            max_discard=64 * 1024,
+            date=lambda: DATE,
+            field_lines=field_lines,
+        )
+        try:
+            connection.receive_data(head)
+            drain(connection, events, responses)
+        except ProtocolError as error:
+            events.append(("error", error.status))
+            responses.append(connection.send_error(error.status, error.reason))
+    return events, b"".join(responses)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(field_lines, max_size=4), min_size=1, max_size=4))
+def test_remembered_field_lines_give_the_events_and_bytes_of_a_first_parse(requests: list[list[bytes]]) -> None:
+    heads = [
+        b"GET / HTTP/1.1\r\nHost: h\r\n" + b"".join(line + b"\r\n" for line in lines) + b"\r\n" for lines in requests
+    ]
+    # Each head alone, parsed with nothing remembered, against all of them twice through one cache.
+    first_parses = [_exchange([head], None) for head in heads]
+    expected = (
+        [event for events, _ in first_parses for event in events] * 2,
+        b"".join(answer for _, answer in first_parses) * 2,
+    )
+    assert _exchange(heads * 2, FieldLineCache()) == expected
+
+
+def test_the_cache_keeps_valid_lines_only_and_stays_bounded() -> None:
+    cache = FieldLineCache()
+    assert cache.parse(b"Host: example") == ("host", "example")
+    assert cache[b"Host: example"] == ("host", "example")
+    with pytest.raises(ProtocolError):
+        cache.parse(b"Bad Name: x")
+    assert b"Bad Name: x" not in cache
+    long_line = b"X-Long: " + b"a" * FieldLineCache.MAX_LINE
+    assert cache.parse(long_line) == parse_field_line(long_line)
+    assert long_line not in cache
+    for number in range(FieldLineCache.MAX_LINES + 10):
+        cache.parse(b"X-N: %d" % number)
+    assert 0 < len(cache) <= FieldLineCache.MAX_LINES
