@@ -40,6 +40,32 @@ def open_sockets(pid: int) -> int:
     return count
 
 
+def listening(pid: int, port: int) -> bool:
+    """True when ``pid`` holds a socket listening on 127.0.0.1:``port`` (/proc/net/tcp, state 0A). With
+    SO_REUSEPORT each worker binds and listens after the fork, a moment after it exists."""
+    inodes = set()
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False  # it exited while we looked
+    for fd in descriptors:
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(f":{port:04X}") and fields[3] == "0A" and fields[9] in inodes:
+                return True
+    return False
+
+
+def all_listening(server: ReactorProcess, count: int) -> bool:
+    workers = children(server.process.pid)
+    return len(workers) == count and all(listening(pid, server.port) for pid in workers)
+
+
 def gone(pid: int) -> bool:
     """True once ``pid`` has exited (a zombie counts: it runs no more)."""
     try:
@@ -72,7 +98,7 @@ def supervise(spawn: Callable[..., ReactorProcess], docroot: Path) -> Iterator[C
 @pytest.fixture
 def two_workers(supervise: Callable[[str], ReactorProcess]) -> ReactorProcess:
     server = supervise("2")
-    assert wait_until(lambda: len(children(server.process.pid)) == 2)
+    assert wait_until(lambda: all_listening(server, 2))
     return server
 
 
@@ -133,7 +159,7 @@ def test_auto_starts_one_worker_per_cpu(supervise: Callable[[str], ReactorProces
     if cpus == 1:
         pytest.skip("one CPU: auto is a single reactor without a supervisor")
     server = supervise("auto")
-    assert wait_until(lambda: len(children(server.process.pid)) == cpus)
+    assert wait_until(lambda: all_listening(server, cpus))
     assert request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
     assert server.stop() == 0
 
