@@ -13,6 +13,9 @@ from typing import BinaryIO
 # Buffers gathered into one sendmsg call (well under IOV_MAX, 1024 on Linux).
 _MAX_GATHER = 64
 
+# os.sendfile's shape: (socket fd, file fd, offset, count) -> bytes sent. A simulated network gives its own.
+SendFile = Callable[[int, int, int, int], int]
+
 
 class FileRange:
     """``count`` bytes of ``file`` from ``offset``; ``owns_file`` closes the file once they are sent."""
@@ -39,11 +42,12 @@ Entry = bytes | memoryview | FileRange
 class SendQueue:
     """A FIFO of pending output. ``size`` counts every byte still owed, file ranges included."""
 
-    __slots__ = ("_entries", "size", "observer")
+    __slots__ = ("_entries", "size", "observer", "_sendfile")
 
-    def __init__(self) -> None:
+    def __init__(self, sendfile: SendFile = os.sendfile) -> None:
         self._entries: collections.deque[Entry] = collections.deque()
         self.size = 0
+        self._sendfile = sendfile
         # Told (fact, detail) about each syscall, for a trace; None costs nothing.
         self.observer: Callable[[str, str], object] | None = None
 
@@ -78,7 +82,7 @@ class SendQueue:
                     if self.observer is not None:
                         self.observer("send", f"bytes={sent}" + (" short" if short else ""))
                 else:
-                    sent = os.sendfile(sock.fileno(), entry.file.fileno(), entry.offset, entry.remaining)
+                    sent = self._sendfile(sock.fileno(), entry.file.fileno(), entry.offset, entry.remaining)
                     if sent == 0:
                         raise FileShrunkError(f"{entry.file.name!r} ended before offset {entry.offset}")
                     if self.observer is not None:

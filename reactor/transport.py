@@ -18,6 +18,7 @@ logged at debug), anything else (logged, that connection closed, the loop goes o
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable
 from functools import partial
@@ -35,7 +36,7 @@ from reactor.iostate import (
 )
 from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
-from reactor.sendqueue import FileShrunkError, SendQueue
+from reactor.sendqueue import FileShrunkError, SendFile, SendQueue
 from reactor.timers import Deadline
 from reactor.trace import Tracer
 
@@ -88,7 +89,8 @@ class Counters:
 
 
 class Transport:
-    """One accepted TCP connection, driven by the loop for its ``protocol``. ``start()`` begins it."""
+    """One accepted TCP connection, driven by the loop for its ``protocol``. ``start()`` begins it.
+    ``sendfile`` stands in for os.sendfile on a socket that has no kernel behind it (tests/simulation)."""
 
     def __init__(
         self,
@@ -102,6 +104,7 @@ class Transport:
         counters: Counters | None = None,
         tracer: Tracer | None = None,
         on_closed: Callable[[Transport], object] | None = None,
+        sendfile: SendFile = os.sendfile,
     ) -> None:
         self.loop = loop
         self.sock = sock
@@ -114,7 +117,7 @@ class Transport:
         self.close_reason = ""
         self._limits = limits
         self._on_closed = on_closed
-        self._queue = SendQueue()
+        self._queue = SendQueue(sendfile)
         self._events = 0  # the selector mask registered now
         self._reading = True  # the protocol wants bytes (pause_reading / resume_reading)
         self._read_timeout = Timeout.NONE  # and how long it waits for them
