@@ -1,0 +1,191 @@
+"""The deterministic simulation as tests: its parts behave like the real things they stand for, a
+seed replays byte for byte, and the checks catch the bugs they are for."""
+
+from __future__ import annotations
+
+import errno
+import io
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reactor.iostate import Timeout
+from reactor.limits import Limits
+from reactor.loop import EVENT_READ, EVENT_WRITE
+from reactor.sendqueue import SendQueue
+from reactor.transport import Transport
+from tests.simulation.network import Faults, SimNetwork, SimSelector
+from tests.simulation.requests import SimRequest, final_responses, make_request
+from tests.simulation.site import site_root
+from tests.simulation.world import Simulation
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def simulation() -> Simulation:
+    return Simulation(site_root())
+
+
+# -- the simulated parts ------------------------------------------------------------------------
+
+
+def test_a_recv_returns_at_most_max_recv_bytes_then_eagain_then_the_end() -> None:
+    network = SimNetwork(Faults(max_recv=3, eagain=0.0, short=0.0, capacity=10), random.Random(1))
+    sock = network.socket()
+    sock.inbound += b"abcdefgh"
+    pieces = []
+    while sock.inbound:
+        piece = sock.recv(100)
+        assert 1 <= len(piece) <= 3
+        pieces.append(piece)
+    assert b"".join(pieces) == b"abcdefgh"
+    with pytest.raises(BlockingIOError):
+        sock.recv(100)
+    sock.peer_eof = True
+    assert sock.recv(100) == b""
+
+
+def test_sends_fill_the_capacity_then_block_and_a_reset_raises() -> None:
+    network = SimNetwork(Faults(max_recv=1, eagain=0.0, short=0.0, capacity=5), random.Random(1))
+    sock = network.socket()
+    assert sock.send(b"abc") == 3
+    assert sock.sendmsg([b"de", b"fg"]) == 2
+    assert bytes(sock.outbound) == b"abcde"
+    with pytest.raises(BlockingIOError):
+        sock.send(b"x")
+    sock.reset = True
+    with pytest.raises(ConnectionResetError):
+        sock.send(b"x")
+    sock.close()
+    with pytest.raises(OSError) as raised:
+        sock.recv(1)
+    assert raised.value.errno == errno.EBADF
+
+
+def test_sendfile_copies_the_file_bytes_the_socket_accepts(tmp_path: Path) -> None:
+    path = tmp_path / "file"
+    path.write_bytes(b"0123456789")
+    network = SimNetwork(Faults(max_recv=1, eagain=0.0, short=0.0, capacity=4), random.Random(1))
+    sock = network.socket()
+    with path.open("rb") as file:
+        assert network.sendfile(sock.fileno(), file.fileno(), 3, 7) == 4
+    assert bytes(sock.outbound) == b"3456"
+
+
+def test_the_selector_reports_readiness_only_for_the_events_asked() -> None:
+    network = SimNetwork(Faults(max_recv=1, eagain=0.0, short=0.0, capacity=4), random.Random(1))
+    sock = network.socket()
+    selector = SimSelector()
+    selector.register(sock, EVENT_READ, "data")
+    assert selector.select(None) == []  # writable, but only reads are watched
+    sock.inbound += b"x"
+    assert [(key.fd, events) for key, events in selector.select(None)] == [(sock.fd, EVENT_READ)]
+    selector.modify(sock, EVENT_READ | EVENT_WRITE, "data")
+    assert selector.select(None)[0][1] == EVENT_READ | EVENT_WRITE
+    sock.close()
+    assert selector.unregister(sock).fd == sock.fd  # found by identity once its fileno is -1
+    assert not selector.get_map()
+
+
+def test_the_response_splitter_knows_head_chunked_and_interim_responses() -> None:
+    stream = (
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"  # to a HEAD: no body follows
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"
+    )
+    finals, interims, end = final_responses(stream, ["POST", "HEAD", "GET"], False)
+    assert [response.status for response in finals] == [200, 200, 200]
+    assert len(interims) == 1
+    assert end == len(stream)
+
+
+# -- determinism ----------------------------------------------------------------------------------
+
+
+def test_the_same_seed_gives_the_same_trace_and_transcript_byte_for_byte(simulation: Simulation) -> None:
+    for seed in (3, 17, 1234):
+        first, second = io.StringIO(), io.StringIO()
+        one = simulation.run(seed, first)
+        two = simulation.run(seed, second)
+        assert first.getvalue() == second.getvalue()
+        assert one.transcript == two.transcript and one.steps == two.steps and one.closes == two.closes
+        assert "peer1 connect" in first.getvalue() and "#1    accept" in first.getvalue()
+    assert simulation.run(3).transcript != simulation.run(4).transcript
+
+
+def test_a_seed_replays_the_same_in_a_new_process() -> None:
+    def replay() -> str:
+        command = [sys.executable, "-m", "tests.simulation", "--seed", "42"]
+        done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+        return done.stdout
+
+    first = replay()
+    assert first.startswith("seed 42: steps=")
+    assert replay() == first
+
+
+def test_the_command_runs_a_batch_and_traces_one_seed() -> None:
+    command = [sys.executable, "-m", "tests.simulation", "--seeds", "5", "--from", "100"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "5 seeds from 100" in done.stdout and "0 failed" in done.stdout
+    command = [sys.executable, "-m", "tests.simulation", "--seed", "7", "--trace"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert " sim   limits " in done.stdout and " peer1 " in done.stdout and " #1    accept " in done.stdout
+
+
+# -- the checks catch what they are for -----------------------------------------------------------
+
+
+def test_a_server_that_forgets_its_timers_is_caught(simulation: Simulation, monkeypatch: pytest.MonkeyPatch) -> None:
+
+    arm = Transport._arm
+
+    def no_keepalive_timer(self: Transport, timeout: Timeout) -> None:
+        arm(self, Timeout.NONE if timeout is Timeout.KEEP_ALIVE else timeout)
+
+    monkeypatch.setattr(Transport, "_arm", no_keepalive_timer)
+    violations = [violation for seed in range(40) for violation in simulation.run(seed).violations]
+    assert any("no timer" in violation for violation in violations)
+
+
+def test_a_body_wrong_on_every_connection_is_caught_by_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    push = SendQueue.push_bytes
+
+    def drop_last_byte(self: SendQueue, data: bytes) -> None:
+        push(self, data[:-1] if len(data) > 1000 else data)
+
+    monkeypatch.setattr(SendQueue, "push_bytes", drop_last_byte)
+    simulation = Simulation(site_root())  # references worked out under the same bug
+    violations = [violation for seed in range(40) for violation in simulation.run(seed).violations]
+    assert any("alone, on a clean connection" in violation for violation in violations)
+
+
+def test_a_close_without_lingering_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    close = Transport.close
+
+    def close_at_once(self: Transport, reason: str = "closed", *, linger: bool = False) -> None:
+        close(self, reason, linger=False)
+
+    monkeypatch.setattr(Transport, "close", close_at_once)
+    simulation = Simulation(site_root())
+    violations = [violation for seed in range(60) for violation in simulation.run(seed).violations]
+    assert any("no answer" in violation or "reset" in violation for violation in violations)
+
+
+def test_every_request_the_simulation_sends_is_answered_alone(simulation: Simulation) -> None:
+    """The references are sound: each kind of request gets a whole answer the model accepts."""
+
+    rng = random.Random(5)
+    root = site_root()
+    requests: list[SimRequest] = [make_request(rng, Limits(), root) for _ in range(300)]
+    for request in requests:
+        reference = simulation.reference(Limits(), request)
+        assert not reference.error, f"{request.label}: {reference.error}"

@@ -1,0 +1,571 @@
+"""One simulated run: the real EventLoop, Transport, HTTPConnection, static handler and inline WSGI
+gateway over simulated sockets, a simulated selector and a fake clock, driven step by step by a
+seeded random source; then the invariants, checked against a reference.
+
+Every run is a pure function of its seed: the scenario (limits, network faults, clients and their
+requests) is drawn first, then each step picks one action of a peer (send, read, half-close, reset)
+or of the clock (a jump, often just past the next timer), and runs one loop iteration. When no peer
+can act and nothing is ready, the clock jumps to the next timer: a connection that makes no
+progress must be closed by a timeout. ``check`` lists every broken invariant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import os
+import random
+import socket
+from dataclasses import dataclass, field
+from typing import TextIO, cast
+from unittest import mock
+
+from handlers import files
+from reactor.clock import HttpDate
+from reactor.connection import ConnectionConfig, HTTPConnection
+from reactor.iostate import IO_STATES, IOState
+from reactor.limits import KiB, Limits, MiB
+from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.testing import FakeClock
+from reactor.trace import Tracer
+from reactor.transport import Counters, Transport
+from tests.simulation.model import check_reference
+from tests.simulation.network import Faults, SimNetwork, SimSelector, SimSocket
+from tests.simulation.peer import Peer, PeerScript
+from tests.simulation.requests import INTERIM_CONTINUE, SimRequest, Unparseable, make_request, parse_response
+from tests.simulation.site import CONTENTS, SimAppError, build_handler
+
+DATE = 1_750_000_000.0  # the Date header's wall clock, fixed: responses are compared byte for byte
+MAX_STEPS = 20_000
+MAX_FORCED_JUMPS = 60
+STEPS_PER_STREAM = 300  # at least this many bytes' share of a stream per send, recv or read
+FRAMING_SLACK = 64  # chunk-size lines and the last chunk, around a body piece
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything a seed decides before the first step."""
+
+    limits: Limits
+    faults: Faults
+    peers: tuple[PeerScript, ...]
+    clock_chaos: float  # chance per step of a clock jump while the peers are busy
+
+
+def draw_scenario(rng: random.Random, root: str) -> Scenario:
+    high_water = rng.choice((4 * KiB, 16 * KiB, 64 * KiB))
+    max_head = rng.choice((2 * KiB, 32 * KiB))
+    limits = dataclasses.replace(
+        Limits(),
+        max_request_line=rng.choice((512, 8 * KiB)),
+        max_head=max_head,
+        max_headers=rng.choice((20, 100)),
+        max_body=rng.choice((16 * KiB, 1 * MiB)),
+        max_discard=rng.choice((1 * KiB, 64 * KiB)),
+        recv_size=rng.choice((512, 64 * KiB)),
+        high_water=high_water,
+        low_water=high_water // 4,
+        max_connections=16,
+    )
+    scripts = []
+    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+        scripts.append(tuple(make_request(rng, limits, root) for _ in range(rng.choice((1, 2, 3, 5, 8)))))
+    # Floors on the bytes moved per step keep a run within a few thousand steps: one byte at a time
+    # is drawn for small exchanges, never for a 260 KiB file.
+    sent = max(sum(len(request.data) for request in requests) for requests in scripts)
+    answered = max(sum(_answer_size(request) for request in requests) for requests in scripts)
+    faults = Faults(
+        max_recv=max(rng.choice((1, 7, 100, 1500, 1 << 20)), sent // STEPS_PER_STREAM),
+        eagain=rng.choice((0.0, 0.1, 0.5)),
+        short=rng.choice((0.0, 0.3, 0.8)),
+        capacity=max(rng.choice((1, 100, 8 * KiB, 200 * KiB)), answered // STEPS_PER_STREAM),
+    )
+    peers = []
+    for requests in scripts:
+        total = sum(len(request.data) for request in requests)
+        peers.append(
+            PeerScript(
+                requests=requests,
+                pipelined=rng.random() < 0.5,
+                stall_at=rng.randint(0, total - 1) if rng.random() < 0.15 and total else None,
+                half_close=rng.random() < 0.3,
+                reset_at_step=rng.randint(1, 400) if rng.random() < 0.1 else None,
+                stop_reading_at=rng.randint(0, 200_000) if rng.random() < 0.1 else None,
+                start_step=rng.choice((0, 0, rng.randint(1, 50))),
+                max_send=max(rng.choice((1, 10, 1000, 1 << 20)), total // STEPS_PER_STREAM),
+                max_read=max(rng.choice((1, 50, 4000, 1 << 20)), answered // STEPS_PER_STREAM),
+            )
+        )
+    return Scenario(limits, faults, tuple(peers), clock_chaos=rng.choice((0.0, 0.0, 0.02, 0.2)))
+
+
+def _answer_size(request: SimRequest) -> int:
+    """About how many bytes answer ``request`` (its body at most)."""
+    target = request.data.split(b" ", 2)[1] if b" " in request.data else b""
+    if target.startswith((b"/big.bin", b"/app/file")):
+        return len(CONTENTS["big.bin"])
+    if target.startswith(b"/medium.bin"):
+        return len(CONTENTS["medium.bin"])
+    if target.startswith(b"/app/stream"):
+        query = dict(part.partition(b"=")[::2] for part in target.partition(b"?")[2].split(b"&"))
+        return int(query[b"n"]) * int(query[b"size"])
+    return len(request.data) + 1000
+
+
+class _Records(logging.Handler):
+    """Collects what the reactor and the handlers log at WARNING and above during a run."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+class _FixedBoundary:
+    """Stands in for ``secrets`` in handlers.files, which draws each multipart/byteranges boundary
+    at random: the simulation compares bytes, so every boundary is this one."""
+
+    @staticmethod
+    def token_hex(nbytes: int) -> str:
+        return "5e" * nbytes
+
+
+class _Logs:
+    """Routes the ``reactor`` and ``handlers`` loggers into a _Records for the length of a run."""
+
+    def __init__(self) -> None:
+        self.collected = _Records()
+        self._saved: list[tuple[logging.Logger, bool]] = []
+
+    def __enter__(self) -> _Records:
+        for name in ("reactor", "handlers"):
+            logger = logging.getLogger(name)
+            self._saved.append((logger, logger.propagate))
+            logger.addHandler(self.collected)
+            logger.propagate = False
+        return self.collected
+
+    def __exit__(self, *exc: object) -> None:
+        for logger, propagate in self._saved:
+            logger.removeHandler(self.collected)
+            logger.propagate = propagate
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@dataclass
+class Connection:
+    """One connection of a world: the server's transport and its simulated peer."""
+
+    transport: Transport
+    peer: Peer
+    largest_write: int = 0  # the largest single write or file range the protocol handed over
+
+
+@dataclass
+class Reference:
+    """What a request alone gets on a clean network: its final response, and whether the server closed after."""
+
+    response: bytes
+    closes: bool
+    error: str  # what the model finds wrong with it ("" when nothing)
+
+
+class World:
+    """The loop, the handler, the network and the clock of one run (or of one reference)."""
+
+    def __init__(
+        self, root: str, limits: Limits, faults: Faults, rng: random.Random, clock: FakeClock, tracer: Tracer | None
+    ) -> None:
+        self.limits = limits
+        self.rng = rng
+        self.tracer = tracer
+        self.clock = clock
+        self.network = SimNetwork(faults, rng)
+        self.selector = SimSelector()
+        self.loop = EventLoop(clock=self.clock, selector=self.selector, tracer=tracer)
+        handler, self._close_handler = build_handler(root, self.clock)
+        self.config = ConnectionConfig(handler, limits)
+        self.config.http_date = HttpDate(lambda: DATE)
+        self.counters = Counters()
+        self.connections: list[Connection] = []
+        self.by_transport: dict[Transport, Connection] = {}
+
+    def say(self, subject: str, fact: str, detail: str = "") -> None:
+        if self.tracer is not None:
+            self.tracer.line(subject, fact, detail)
+
+    def connect(self, ident: int, script: PeerScript) -> Connection:
+        """Accept a connection from a new peer playing ``script``."""
+        sock = self.network.socket()
+        peer = Peer(ident, script, sock, self.rng)
+        transport = Transport(
+            self.loop,
+            cast(socket.socket, sock),
+            ("127.0.0.1", 40000 + peer.ident),
+            HTTPConnection(self.config),
+            self.limits,
+            ident=peer.ident,
+            counters=self.counters,
+            tracer=self.tracer,
+            on_closed=self._on_closed,
+            sendfile=self.network.sendfile,
+        )
+        connection = Connection(transport, peer)
+        self._count_writes(connection)
+        self.connections.append(connection)
+        self.by_transport[transport] = connection
+        transport.start()
+        return connection
+
+    def _count_writes(self, connection: Connection) -> None:
+        """Wrap the transport's write and write_file to learn the largest piece handed to it."""
+        transport = connection.transport
+        write, write_file = transport.write, transport.write_file
+
+        def counted_write(data: bytes) -> None:
+            connection.largest_write = max(connection.largest_write, len(data))
+            write(data)
+
+        def counted_write_file(file: object, offset: int, count: int, owns_file: bool) -> None:
+            connection.largest_write = max(connection.largest_write, count)
+            write_file(file, offset, count, owns_file)  # type: ignore[arg-type]
+
+        transport.write = counted_write  # type: ignore[method-assign]
+        transport.write_file = counted_write_file  # type: ignore[method-assign]
+
+    def _on_closed(self, transport: Transport) -> None:
+        self.by_transport[transport].peer.server_closed()
+
+    def open_connections(self) -> list[Connection]:
+        return [connection for connection in self.connections if connection.transport.state is not IOState.CLOSED]
+
+    def quiet(self) -> bool:
+        """Nothing would happen without a peer's action or time passing."""
+        return not self.selector.has_ready() and self.loop.select_timeout() != 0
+
+    def close(self) -> None:
+        for connection in self.open_connections():
+            connection.transport.abort("simulation over")
+        self.loop.close()
+        self._close_handler()
+
+
+@dataclass
+class Result:
+    seed: int
+    violations: list[str] = field(default_factory=list)
+    steps: int = 0
+    requests: int = 0
+    responses: int = 0
+    closes: dict[str, int] = field(default_factory=dict)
+    transcript: str = ""  # a digest of everything every peer read, and of every close
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+class Simulation:
+    """Runs seeds against the files under ``root``; keeps the reference answers it has worked out."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self._references: dict[tuple[Limits, bytes], Reference] = {}
+
+    def run(self, seed: int, trace: TextIO | None = None) -> Result:
+        rng = random.Random(seed)
+        scenario = draw_scenario(rng, self.root)
+        result = Result(seed)
+        descriptors = _open_descriptors()
+        clock = FakeClock()
+        tracer = Tracer(trace, clock) if trace is not None else None
+        with _Logs() as logs, mock.patch.object(files, "secrets", _FixedBoundary):
+            world = World(self.root, scenario.limits, scenario.faults, rng, clock, tracer)
+            self._describe(world, scenario)
+            try:
+                self._drive(world, scenario, result)
+            except Exception as error:  # the loop itself raised, or the simulation has a bug
+                logging.getLogger("tests.simulation").debug("run failed", exc_info=True)
+                result.violations.append(f"raised {type(error).__name__}: {error}")
+            self._check_end(world, result)
+            world.close()
+            for script in scenario.peers:
+                for request in script.requests:
+                    self.reference(world.limits, request)
+        for record in logs.records:
+            failure = record.exc_info[1] if record.exc_info else None
+            if not isinstance(failure, SimAppError):
+                result.violations.append(f"logged {record.levelname} {record.name}: {record.getMessage()}")
+        if _open_descriptors() != descriptors:
+            result.violations.append(f"descriptors: {descriptors} open before the run, {_open_descriptors()} after")
+        for connection in world.connections:
+            self._check_responses(connection, scenario, world.limits, result)
+        result.closes = dict(world.counters.closes)
+        digest = hashlib.sha256()
+        for connection in world.connections:
+            digest.update(bytes(connection.peer.received) + b"\0" + connection.transport.close_reason.encode() + b"\0")
+        result.transcript = digest.hexdigest()
+        return result
+
+    # -- driving ----------------------------------------------------------------------------------
+
+    def _describe(self, world: World, scenario: Scenario) -> None:
+        limits, faults = scenario.limits, scenario.faults
+        world.say(
+            "sim",
+            "limits",
+            f"high_water={limits.high_water} recv_size={limits.recv_size} max_head={limits.max_head} "
+            f"max_body={limits.max_body} max_discard={limits.max_discard}",
+        )
+        world.say(
+            "sim",
+            "network",
+            f"max_recv={faults.max_recv} eagain={faults.eagain} short={faults.short} capacity={faults.capacity} "
+            f"clock_chaos={scenario.clock_chaos}",
+        )
+        for ident, script in enumerate(scenario.peers, 1):
+            world.say(
+                f"peer{ident}",
+                "script",
+                f"pipelined={script.pipelined} stall_at={script.stall_at} half_close={script.half_close} "
+                f"reset_at_step={script.reset_at_step} stop_reading_at={script.stop_reading_at} "
+                f"start_step={script.start_step} max_send={script.max_send} max_read={script.max_read}",
+            )
+            for request in script.requests:
+                world.say(f"peer{ident}", "request", f"{request.label} bytes={len(request.data)}")
+
+    def _drive(self, world: World, scenario: Scenario, result: Result) -> None:
+        rng = world.rng
+        waiting = list(enumerate(scenario.peers, 1))
+        forced = 0
+        for step in range(MAX_STEPS):
+            result.steps = step + 1
+            while waiting and waiting[0][1].start_step <= step:
+                ident, script = waiting.pop(0)
+                world.say(f"peer{ident}", "connect")
+                world.connect(ident, script)
+                self._check_step(world, result)
+            now = world.clock()
+            actions: list[tuple[str, Connection]] = []
+            for connection in world.connections:
+                peer = connection.peer
+                if peer.can_reset(step):
+                    actions.append(("reset", connection))
+                if peer.can_send(now):
+                    actions += [("send", connection)] * 3
+                if peer.can_read():
+                    actions += [("read", connection)] * 3
+                if peer.can_half_close():
+                    actions.append(("half-close", connection))
+            if actions and rng.random() < scenario.clock_chaos:
+                self._jump(world, rng.choice((rng.uniform(0.0, 2.0), None)), "chaos")
+            elif actions:
+                kind, connection = rng.choice(actions)
+                self._act(world, kind, connection.peer, step)
+            elif not world.quiet():
+                pass  # something is ready: the loop runs it
+            elif waiting:
+                continue
+            elif not world.open_connections():
+                if all(connection.peer.done for connection in world.connections):
+                    return
+            else:
+                forced += 1
+                if forced > MAX_FORCED_JUMPS:
+                    result.violations.append(f"no progress: {MAX_FORCED_JUMPS} timer jumps left connections open")
+                    return
+                if world.loop.select_timeout() is None:
+                    states = ", ".join(repr(c.transport) for c in world.open_connections())
+                    result.violations.append(f"stuck at step {step}: open connections with no timer: {states}")
+                    return
+                self._jump(world, None, "idle")
+            world.loop.run_once()
+            self._check_step(world, result)
+        result.violations.append(f"not finished after {MAX_STEPS} steps")
+
+    def _jump(self, world: World, seconds: float | None, why: str) -> None:
+        """Move the clock by ``seconds``, or just past the next timer (None)."""
+        if seconds is None:
+            timeout = world.loop.select_timeout()
+            seconds = 1.0 if timeout is None else timeout + 0.001
+        world.clock.advance(seconds)
+        world.say("sim", "clock", f"+{seconds:.3f}s ({why})")
+
+    def _act(self, world: World, kind: str, peer: Peer, step: int) -> None:
+        subject = f"peer{peer.ident}"
+        if kind == "send":
+            world.say(subject, "send", f"bytes={peer.send(world.clock())} sent={peer.sent}/{len(peer.stream)}")
+        elif kind == "read":
+            world.say(subject, "read", f"bytes={peer.read()} received={len(peer.received)}")
+        elif kind == "half-close":
+            peer.half_close()
+            world.say(subject, "half-close")
+        else:
+            peer.do_reset()
+            world.say(subject, "reset")
+
+    # -- invariants -------------------------------------------------------------------------------
+
+    def _check_step(self, world: World, result: Result) -> None:
+        """After every step: the queue bound, and interest follows state."""
+        high_water = world.limits.high_water
+        for connection in world.open_connections():
+            transport = connection.transport
+            if transport.closing:
+                connection.peer.stopped_serving()
+            over = transport.queued - high_water
+            if over > connection.largest_write + FRAMING_SLACK:
+                result.violations.append(
+                    f"{transport!r}: queued {transport.queued} > high water {high_water} "
+                    f"+ largest write {connection.largest_write}"
+                )
+            behaviour = IO_STATES[transport.state]
+            sock = cast(SimSocket, transport.sock)
+            wanted = (EVENT_READ if behaviour.reads else 0) | (
+                EVENT_WRITE if behaviour.writes and transport.queued else 0
+            )
+            registered = world.selector.events_of(sock)
+            if registered != wanted:
+                result.violations.append(f"{transport!r}: registered for {registered}, its state wants {wanted}")
+        if len(result.violations) > 20:
+            raise RuntimeError("too many violations")
+
+    def _check_end(self, world: World, result: Result) -> None:
+        """After the last step: nothing outlives its connection."""
+        for _ in range(3):
+            world.loop.run_once()  # callbacks scheduled by the last closes run (and do nothing)
+        for connection in world.open_connections():
+            result.violations.append(f"{connection.transport!r} still open at the end")
+        wakeup_only = 1
+        if len(world.selector.get_map()) != wakeup_only:
+            result.violations.append(f"selector still watches {len(world.selector.get_map()) - 1} socket(s)")
+        if world.loop.select_timeout() is not None:
+            result.violations.append(f"a timer or callback outlives the connections: {world.loop.statistics()}")
+        closed = [c.transport for c in world.connections if c.transport.state is IOState.CLOSED]
+        counted = sum(world.counters.closes.values())
+        if counted != len(closed):
+            result.violations.append(f"{counted} closes counted for {len(closed)} closed connections")
+        for transport in closed:
+            if transport.queued:
+                result.violations.append(f"{transport!r}: {transport.queued} bytes still queued after close")
+            if not transport.close_reason:
+                result.violations.append(f"{transport!r}: closed without a reason")
+
+    def _check_responses(self, connection: Connection, scenario: Scenario, limits: Limits, result: Result) -> None:
+        """Every complete request got exactly its reference response, in order, unless a fault cut
+        the connection; what follows the last one is nothing, a cut-short response, or the server's
+        own error for a request it did not get whole."""
+        peer, transport = connection.peer, connection.transport
+        requests = peer.script.requests
+        result.requests += len(requests)
+        where = f"connection #{peer.ident} (closed: {transport.close_reason})"
+        actual = bytes(peer.received)
+        references = [self.reference(limits, request) for request in requests]
+        for request, reference in zip(requests, references, strict=True):
+            if reference.error:
+                result.violations.append(f"{request.label!r} alone, on a clean connection: {reference.error}")
+        position = answered = 0
+        while answered < len(references):
+            while actual.startswith(INTERIM_CONTINUE, position):
+                if not requests[answered].expect_continue:
+                    result.violations.append(f"{where}: 100 Continue to {requests[answered].label!r}")
+                position += len(INTERIM_CONTINUE)
+            expected = references[answered].response
+            if actual[position : position + len(expected)] != expected:
+                break
+            position += len(expected)
+            answered += 1
+            if references[answered - 1].closes:
+                break
+        result.responses += answered
+        closing = next((index for index, ref in enumerate(references) if ref.closes), len(references))
+        owed = min(peer.complete_requests(), closing + 1)
+        reason = transport.close_reason
+        # An application failing mid-response aborts: what was queued is dropped (the client sees
+        # a cut body either way, HTTP/1.1 has no other signal).
+        cut = bool(peer.reset or peer.lost or peer.stopped_reading or reason in ("peer reset", "response aborted"))
+        timed_out = reason.endswith("timeout")
+        rest = actual[position:]
+        # A server may answer a request before it has all of it: on its head alone (a POST to a file),
+        # or at once, to close (a 431 for a head too large).
+        may_answer = min(peer.complete_heads() + 1, closing + 1)
+        if answered > may_answer or (
+            answered > owed and not references[answered - 1].closes and answered > peer.complete_heads()
+        ):
+            result.violations.append(f"{where}: {answered} responses for {owed} complete requests")
+        if not rest:
+            if answered < owed and not cut and not (timed_out and scenario.clock_chaos):
+                result.violations.append(
+                    f"{where}: {answered} of {owed} complete requests answered; next: {requests[answered].label!r}"
+                    + (f" ({peer.lost})" if peer.lost else "")
+                )
+            return
+        stopped_early = cut or timed_out or not peer.ended
+        if answered < len(references) and references[answered].response.startswith(rest):
+            if not stopped_early:
+                result.violations.append(
+                    f"{where}: response to {requests[answered].label!r} cut after {len(rest)} bytes"
+                )
+            return
+        # The server's own answer to a request it did not get whole: 408 (a timeout), 400 (an end mid-request).
+        if answered >= peer.complete_requests() and any(
+            line.startswith(rest[: len(line)]) for line in (b"HTTP/1.1 400 ", b"HTTP/1.1 408 ")
+        ):
+            try:
+                tail = parse_response(rest, 0, "GET", peer.ended)
+            except Unparseable:
+                tail = None
+            if (tail is not None and tail.end == len(rest) and tail.closes) or (tail is None and stopped_early):
+                return
+        if answered < len(references):
+            expected = references[answered].response
+            at = next(
+                (i for i, (a, b) in enumerate(zip(rest, expected, strict=False)) if a != b),
+                min(len(rest), len(expected)),
+            )
+            result.violations.append(
+                f"{where}: response {answered + 1} to {requests[answered].label!r} differs at byte {at} "
+                f"(got {len(rest)} bytes, expected {len(expected)}): got {rest[max(0, at - 40) : at + 80]!r}, "
+                f"expected {expected[max(0, at - 40) : at + 80]!r}"
+            )
+        else:
+            result.violations.append(f"{where}: bytes after the last response: {rest[:160]!r}")
+
+    # -- references -------------------------------------------------------------------------------
+
+    def reference(self, limits: Limits, request: SimRequest) -> Reference:
+        """What ``request`` alone gets on a clean network with no time passing: sent whole, read whole."""
+        key = (limits, request.data)
+        known = self._references.get(key)
+        if known is None:
+            with mock.patch.object(files, "secrets", _FixedBoundary):
+                known = self._references[key] = self._reference(limits, request)
+        return known
+
+    def _reference(self, limits: Limits, request: SimRequest) -> Reference:
+        rng = random.Random(0)
+        world = World(self.root, limits, Faults.clean(), rng, FakeClock(), None)
+        script = PeerScript((request,), True, None, False, None, None, 0, 1 << 30, 1 << 30)
+        connection = world.connect(1, script)
+        peer = connection.peer
+        for _ in range(1000):
+            if peer.can_send(world.clock()):
+                peer.sent = len(peer.stream)
+                peer.sock.inbound += peer.stream
+            if peer.can_read():
+                peer.read()
+            elif world.quiet():
+                break
+            world.loop.run_once()
+        data = bytes(peer.received)
+        while data.startswith(INTERIM_CONTINUE):
+            data = data[len(INTERIM_CONTINUE) :]
+        closes = connection.transport.closing
+        world.close()
+        return Reference(data, closes, check_reference(request, data, closes) if data else "no answer")
