@@ -189,3 +189,20 @@ def test_every_request_the_simulation_sends_is_answered_alone(simulation: Simula
     for request in requests:
         reference = simulation.reference(Limits(), request)
         assert not reference.error, f"{request.label}: {reference.error}"
+
+
+# -- seeds that found bugs (see the commits that name them) ---------------------------------------
+
+# Seeds refer to the scenario generator of world.draw_scenario and requests.make_request as they are
+# now: a change to either draws other scenarios from the same seeds. Each bug also has a plain
+# example test beside the code it fixed.
+REGRESSION_SEEDS = {
+    40: "a POST to a static file kept or closed its connection depending on how much body had arrived",
+    134: "the same, the body trickling in 7 bytes per recv",
+}
+
+
+@pytest.mark.parametrize("seed", sorted(REGRESSION_SEEDS))
+def test_a_seed_that_found_a_bug_passes(simulation: Simulation, seed: int) -> None:
+    result = simulation.run(seed)
+    assert result.ok, f"seed {seed} ({REGRESSION_SEEDS[seed]}): {result.violations}"
