@@ -199,6 +199,8 @@ def test_every_request_the_simulation_sends_is_answered_alone(simulation: Simula
 REGRESSION_SEEDS = {
     40: "a POST to a static file kept or closed its connection depending on how much body had arrived",
     134: "the same, the body trickling in 7 bytes per recv",
+    132: "a request line too long was answered 431 while arriving, 414 when whole (head limit 2 KiB)",
+    1784: "the same, pipelined behind four other requests",
 }
 
 
