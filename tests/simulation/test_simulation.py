@@ -1,13 +1,17 @@
 """The deterministic simulation as tests: its parts behave like the real things they stand for, a
-seed replays byte for byte, and the checks catch the bugs they are for."""
+seed replays byte for byte, the checks catch the bugs they are for, a fixed batch of seeds passes, a
+time-boxed random batch passes (its seeds are printed, and named in any failure), and each seed that
+once found a bug passes now."""
 
 from __future__ import annotations
 
 import errno
 import io
+import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,12 +26,18 @@ from tests.simulation.requests import SimRequest, final_responses, make_request
 from tests.simulation.site import site_root
 from tests.simulation.world import Simulation
 
+FIXED_SEEDS = 2000
+RANDOM_BATCH_SECONDS = 8.0
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def simulation() -> Simulation:
     return Simulation(site_root())
+
+
+def _report(results: list[tuple[int, list[str]]]) -> str:
+    return "\n".join(f"seed {seed}: {violations[0]}" for seed, violations in results[:10])
 
 
 # -- the simulated parts ------------------------------------------------------------------------
@@ -150,6 +160,7 @@ def test_a_server_that_forgets_its_timers_is_caught(simulation: Simulation, monk
         arm(self, Timeout.NONE if timeout is Timeout.KEEP_ALIVE else timeout)
 
     monkeypatch.setattr(Transport, "_arm", no_keepalive_timer)
+    simulation = Simulation(site_root())  # references worked out under the same bug
     violations = [violation for seed in range(40) for violation in simulation.run(seed).violations]
     assert any("no timer" in violation for violation in violations)
 
@@ -189,6 +200,36 @@ def test_every_request_the_simulation_sends_is_answered_alone(simulation: Simula
     for request in requests:
         reference = simulation.reference(Limits(), request)
         assert not reference.error, f"{request.label}: {reference.error}"
+
+
+# -- the batches ----------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(180)
+def test_a_fixed_batch_of_seeds_passes(simulation: Simulation) -> None:
+    failed = []
+    for seed in range(FIXED_SEEDS):
+        result = simulation.run(seed)
+        if not result.ok:
+            failed.append((seed, result.violations))
+    assert not failed, (
+        f"{len(failed)} of {FIXED_SEEDS} seeds failed (replay: python -m tests.simulation "
+        f"--seed S --trace):\n{_report(failed)}"
+    )
+
+
+def test_a_time_boxed_batch_of_random_seeds_passes(simulation: Simulation) -> None:
+    first = int.from_bytes(os.urandom(4), "big")
+    deadline = time.monotonic() + RANDOM_BATCH_SECONDS
+    seed = first
+    failed = []
+    while time.monotonic() < deadline:
+        result = simulation.run(seed)
+        if not result.ok:
+            failed.append((seed, result.violations))
+        seed += 1
+    print(f"random batch: seeds {first}..{seed - 1} ({seed - first} seeds)")
+    assert not failed, f"random seeds {first}..{seed - 1}: {len(failed)} failed:\n{_report(failed)}"
 
 
 # -- seeds that found bugs (see the commits that name them) ---------------------------------------
