@@ -44,10 +44,11 @@ class SendQueue:
 
     __slots__ = ("_entries", "size", "observer", "_sendfile")
 
-    def __init__(self, sendfile: SendFile = os.sendfile) -> None:
+    def __init__(self, sendfile: SendFile | None = None) -> None:
         self._entries: collections.deque[Entry] = collections.deque()
         self.size = 0
-        self._sendfile = sendfile
+        # Looked up now, not at import: a test may have put a spy in os.sendfile's place.
+        self._sendfile = os.sendfile if sendfile is None else sendfile
         # Told (fact, detail) about each syscall, for a trace; None costs nothing.
         self.observer: Callable[[str, str], object] | None = None
 

@@ -18,7 +18,6 @@ logged at debug), anything else (logged, that connection closed, the loop goes o
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from collections.abc import Callable
 from functools import partial
@@ -104,7 +103,7 @@ class Transport:
         counters: Counters | None = None,
         tracer: Tracer | None = None,
         on_closed: Callable[[Transport], object] | None = None,
-        sendfile: SendFile = os.sendfile,
+        sendfile: SendFile | None = None,
     ) -> None:
         self.loop = loop
         self.sock = sock
