@@ -217,6 +217,28 @@ def test_a_response_still_leaving_is_not_cut_by_the_keep_alive_timeout() -> None
         rig.close()
 
 
+@pytest.mark.parametrize(("connection", "lingers"), [("keep-alive", True), ("close", False)])
+def test_a_close_the_client_did_not_ask_for_lingers(connection: str, lingers: bool) -> None:
+    """Found by the simulation (seeds 215, 1240): a server that closed a connection the client
+    meant to keep (a shutdown, a body delimited by the close) did not linger, so the next request,
+    already on its way, drew a reset that could destroy the response (RFC 9112 9.6)."""
+    rig = Rig(lambda exchange: exchange.respond(200, [], b"bye", close=True))
+    try:
+        rig.client.send(f"GET / HTTP/1.1\r\nHost: t\r\nConnection: {connection}\r\n\r\n".encode())
+        rig.tick()
+        assert rig.received().endswith(b"\r\n\r\nbye")
+        assert rig.transport.state is (IOState.LINGERING if lingers else IOState.CLOSED)
+        if lingers:
+            rig.client.send(b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n")  # sent before it saw the close
+            rig.tick()
+            assert rig.transport.state is IOState.LINGERING, "what still arrives is read and dropped"
+            rig.client.shutdown(socket.SHUT_WR)
+            rig.tick()
+        assert rig.transport.state is IOState.CLOSED and rig.transport.close_reason == "closed"
+    finally:
+        rig.close()
+
+
 def test_send_timeout_closes_a_client_that_stops_reading() -> None:
     body = b"x" * (8 << 20)
     rig = Rig(lambda exchange: exchange.respond(200, [], body), send_timeout=30)
