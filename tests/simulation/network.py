@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from reactor.clock import Clock
+
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
 FIRST_FD = 1000  # far above the process's real descriptors, so the two never meet in one map
@@ -31,20 +33,23 @@ class Faults:
     eagain: float  # chance that a send finds the buffer full (0 bytes, EAGAIN)
     short: float  # chance that a send takes fewer bytes than offered (and than there is room for)
     capacity: int  # bytes in flight towards the peer before sends block
+    spurious: float  # chance that select reports a watched socket ready when it is not
 
     @classmethod
     def clean(cls) -> Faults:
         """A network that takes and delivers everything at once: the reference runs."""
-        return cls(max_recv=1 << 30, eagain=0.0, short=0.0, capacity=1 << 30)
+        return cls(max_recv=1 << 30, eagain=0.0, short=0.0, capacity=1 << 30, spurious=0.0)
 
 
 class SimSocket:
     """The server's end of a simulated TCP connection: the calls the Transport makes on a socket."""
 
-    def __init__(self, fd: int, faults: Faults, rng: random.Random) -> None:
+    def __init__(self, fd: int, faults: Faults, rng: random.Random, clock: Clock) -> None:
         self.fd = fd
         self.faults = faults
         self.rng = rng
+        self.clock = clock
+        self.last_sent = clock()  # when a send last moved bytes (the accept counts as one)
         self.inbound = bytearray()
         self.outbound = bytearray()
         self.peer_eof = False  # the peer shut down its sending side
@@ -111,6 +116,7 @@ class SimSocket:
         count = min(offered, room)
         if count > 1 and self.rng.random() < self.faults.short:
             count = self.rng.randint(1, count - 1)
+        self.last_sent = self.clock()
         return count
 
     def readiness(self) -> int:
@@ -132,13 +138,14 @@ class SimSocket:
 class SimNetwork:
     """The simulated sockets of one run, by descriptor, and the sendfile that writes into them."""
 
-    def __init__(self, faults: Faults, rng: random.Random) -> None:
+    def __init__(self, faults: Faults, rng: random.Random, clock: Clock) -> None:
         self.faults = faults
         self.rng = rng
+        self.clock = clock
         self.sockets: dict[int, SimSocket] = {}
 
     def socket(self) -> SimSocket:
-        sock = SimSocket(FIRST_FD + len(self.sockets), self.faults, self.rng)
+        sock = SimSocket(FIRST_FD + len(self.sockets), self.faults, self.rng, self.clock)
         self.sockets[sock.fd] = sock
         return sock
 
@@ -152,11 +159,15 @@ class SimNetwork:
 
 class SimSelector(selectors.BaseSelector):
     """A selector over simulated sockets that never waits: ``select`` reports what is ready now, in
-    registration order. Real file objects (the loop's wakeup socket) may be registered and are
-    never ready: nothing in a simulation calls the loop from another thread."""
+    registration order, and with ``faults.spurious`` a socket that is not (as epoll may after a
+    reset, or any selector after another thread's read). Real file objects (the loop's wakeup
+    socket) may be registered and are never ready: nothing in a simulation calls the loop from
+    another thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, faults: Faults, rng: random.Random) -> None:
         self._keys: dict[int, selectors.SelectorKey] = {}
+        self._spurious = faults.spurious
+        self._rng = rng
 
     def _fd(self, fileobj: Any) -> int:
         if isinstance(fileobj, int):
@@ -200,6 +211,8 @@ class SimSelector(selectors.BaseSelector):
         for key in self._keys.values():
             if isinstance(key.fileobj, SimSocket):
                 events = key.fileobj.readiness() & key.events
+                if not events and self._spurious and self._rng.random() < self._spurious:
+                    events = key.events
                 if events:
                     ready.append((key, events))
         return ready

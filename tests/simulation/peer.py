@@ -24,6 +24,7 @@ class PeerScript:
     start_step: int  # the step at which it connects
     max_send: int  # bytes per send, at most
     max_read: int  # bytes per read, at most
+    early: bool  # the first bytes are there before the server accepts
 
 
 class Peer:
@@ -48,6 +49,7 @@ class Peer:
         self.received = bytearray()
         self.reset = False  # we reset the connection
         self.lost = ""  # our unread bytes were destroyed by a reset from the server's side: why
+        self.destroyed = 0  # bytes of the answer destroyed by a close of the server's with our bytes unread
         self.half_closed = False
         self.consumed_at_closing: int | None = None  # stream bytes the server had read when it began closing
         self.head_sent_at: dict[int, tuple[float, int]] = {}  # request -> (time, bytes received then)
@@ -167,6 +169,7 @@ class Peer:
         self.stopped_serving()
         if self.sock.inbound and not self.reset:
             self.lost = f"the server closed with {len(self.sock.inbound)} of our bytes unread: reset"
+            self.destroyed = len(self.sock.outbound)
             self.sock.outbound.clear()
 
     def stopped_serving(self) -> None:

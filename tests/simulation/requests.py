@@ -29,6 +29,7 @@ class SimRequest:
     label: str  # what the trace calls it
     target: str = ""
     body: bytes = b""  # the body's payload (a chunked body decoded)
+    closes: bool = False  # the client ends the connection with it (Connection: close, HTTP/1.0)
 
 
 def _request(
@@ -44,8 +45,13 @@ def _request(
     payload = body if payload is None else payload
     head = f"{method} {target} {version}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in fields) + "\r\n"
     expect = any(name.lower() == "expect" for name, _ in fields)
+    keep_alive = any(name.lower() == "connection" and value == "keep-alive" for name, value in fields)
+    closes = any(name.lower() == "connection" and value == "close" for name, value in fields) or (
+        version == "HTTP/1.0" and not keep_alive
+    )
     encoded = head.encode("latin-1")
-    return SimRequest(encoded + body, method, len(encoded), expect, label or f"{method} {target}", target, payload)
+    label = label or f"{method} {target}"
+    return SimRequest(encoded + body, method, len(encoded), expect, label, target, payload, closes)
 
 
 def _chunked(body: bytes, rng: random.Random) -> bytes:

@@ -20,6 +20,7 @@ from reactor.iostate import Timeout
 from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE
 from reactor.sendqueue import SendQueue
+from reactor.testing import FakeClock
 from reactor.transport import Transport
 from tests.simulation.network import Faults, SimNetwork, SimSelector
 from tests.simulation.requests import SimRequest, final_responses, make_request
@@ -43,8 +44,17 @@ def _report(results: list[tuple[int, list[str]]]) -> str:
 # -- the simulated parts ------------------------------------------------------------------------
 
 
+def _network(max_recv: int, capacity: int) -> SimNetwork:
+    """A network whose only faults are its recv size and its capacity."""
+    return SimNetwork(
+        Faults(max_recv, eagain=0.0, short=0.0, capacity=capacity, spurious=0.0), random.Random(1), FakeClock()
+    )
+
+
 def test_a_recv_returns_at_most_max_recv_bytes_then_eagain_then_the_end() -> None:
-    network = SimNetwork(Faults(max_recv=3, eagain=0.0, short=0.0, capacity=10), random.Random(1))
+    network = SimNetwork(
+        Faults(max_recv=3, eagain=0.0, short=0.0, capacity=10, spurious=0.0), random.Random(1), FakeClock()
+    )
     sock = network.socket()
     sock.inbound += b"abcdefgh"
     pieces = []
@@ -60,7 +70,9 @@ def test_a_recv_returns_at_most_max_recv_bytes_then_eagain_then_the_end() -> Non
 
 
 def test_sends_fill_the_capacity_then_block_and_a_reset_raises() -> None:
-    network = SimNetwork(Faults(max_recv=1, eagain=0.0, short=0.0, capacity=5), random.Random(1))
+    network = SimNetwork(
+        Faults(max_recv=1, eagain=0.0, short=0.0, capacity=5, spurious=0.0), random.Random(1), FakeClock()
+    )
     sock = network.socket()
     assert sock.send(b"abc") == 3
     assert sock.sendmsg([b"de", b"fg"]) == 2
@@ -79,7 +91,9 @@ def test_sends_fill_the_capacity_then_block_and_a_reset_raises() -> None:
 def test_sendfile_copies_the_file_bytes_the_socket_accepts(tmp_path: Path) -> None:
     path = tmp_path / "file"
     path.write_bytes(b"0123456789")
-    network = SimNetwork(Faults(max_recv=1, eagain=0.0, short=0.0, capacity=4), random.Random(1))
+    network = SimNetwork(
+        Faults(max_recv=1, eagain=0.0, short=0.0, capacity=4, spurious=0.0), random.Random(1), FakeClock()
+    )
     sock = network.socket()
     with path.open("rb") as file:
         assert network.sendfile(sock.fileno(), file.fileno(), 3, 7) == 4
@@ -87,9 +101,11 @@ def test_sendfile_copies_the_file_bytes_the_socket_accepts(tmp_path: Path) -> No
 
 
 def test_the_selector_reports_readiness_only_for_the_events_asked() -> None:
-    network = SimNetwork(Faults(max_recv=1, eagain=0.0, short=0.0, capacity=4), random.Random(1))
+    network = SimNetwork(
+        Faults(max_recv=1, eagain=0.0, short=0.0, capacity=4, spurious=0.0), random.Random(1), FakeClock()
+    )
     sock = network.socket()
-    selector = SimSelector()
+    selector = SimSelector(network.faults, network.rng)
     selector.register(sock, EVENT_READ, "data")
     assert selector.select(None) == []  # writable, but only reads are watched
     sock.inbound += b"x"
@@ -242,6 +258,10 @@ REGRESSION_SEEDS = {
     134: "the same, the body trickling in 7 bytes per recv",
     132: "a request line too long was answered 431 while arriving, 414 when whole (head limit 2 KiB)",
     1784: "the same, pipelined behind four other requests",
+    1: "the keep-alive timeout cut a response still leaving, slowly but steadily",
+    7: "the same, on two connections at once",
+    215: "a shutdown closed a busy connection without lingering: the next request's reset ate the response",
+    1240: "an HTTP/1.0 keep-alive client's close-delimited response, eaten by the reset of its next request",
 }
 
 

@@ -28,6 +28,7 @@ from reactor.iostate import IO_STATES, IOState
 from reactor.limits import KiB, Limits, MiB
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.testing import FakeClock
+from reactor.timers import TimerHandle
 from reactor.trace import Tracer
 from reactor.transport import Counters, Transport
 from tests.simulation.model import check_reference
@@ -38,6 +39,9 @@ from tests.simulation.site import CONTENTS, SimAppError, build_handler
 
 DATE = 1_750_000_000.0  # the Date header's wall clock, fixed: responses are compared byte for byte
 MAX_STEPS = 20_000
+# Closes in which the server means its last response to arrive (not an abort, a timeout or a reset).
+# Not "shutdown": like nginx, a shutdown closes an idle connection at once, whatever may be in flight.
+GRACEFUL_CLOSES = frozenset({"closed", "peer closed", "protocol error", "request timeout"})
 MAX_FORCED_JUMPS = 60
 STEPS_PER_STREAM = 300  # at least this many bytes' share of a stream per send, recv or read
 # A handler writes a response in one callback: past the high-water mark its largest piece may still
@@ -54,6 +58,7 @@ class Scenario:
     faults: Faults
     peers: tuple[PeerScript, ...]
     clock_chaos: float  # chance per step of a clock jump while the peers are busy
+    shutdown_at_step: int | None  # the server shuts down gracefully (SIGTERM) at this step
 
 
 def draw_scenario(rng: random.Random, root: str) -> Scenario:
@@ -73,7 +78,10 @@ def draw_scenario(rng: random.Random, root: str) -> Scenario:
     )
     scripts = []
     for _ in range(rng.choice((1, 1, 1, 2, 3))):
-        scripts.append(tuple(make_request(rng, limits, root) for _ in range(rng.choice((1, 2, 3, 5, 8)))))
+        drawn = [make_request(rng, limits, root) for _ in range(rng.choice((1, 2, 3, 5, 8)))]
+        # RFC 9112 9.6: a client that asks to close sends nothing after that request.
+        ending = next((index for index, request in enumerate(drawn) if request.closes), len(drawn))
+        scripts.append(tuple(drawn[: ending + 1]))
     # Floors on the bytes moved per step keep a run within a few thousand steps: one byte at a time
     # is drawn for small exchanges, never for a 260 KiB file.
     sent = max(sum(len(request.data) for request in requests) for requests in scripts)
@@ -83,6 +91,7 @@ def draw_scenario(rng: random.Random, root: str) -> Scenario:
         eagain=rng.choice((0.0, 0.1, 0.5)),
         short=rng.choice((0.0, 0.3, 0.8)),
         capacity=max(rng.choice((1, 100, 8 * KiB, 200 * KiB)), answered // STEPS_PER_STREAM),
+        spurious=rng.choice((0.0, 0.0, 0.05)),
     )
     peers = []
     for requests in scripts:
@@ -98,9 +107,16 @@ def draw_scenario(rng: random.Random, root: str) -> Scenario:
                 start_step=rng.choice((0, 0, rng.randint(1, 50))),
                 max_send=max(rng.choice((1, 10, 1000, 1 << 20)), total // STEPS_PER_STREAM),
                 max_read=max(rng.choice((1, 50, 4000, 1 << 20)), answered // STEPS_PER_STREAM),
+                early=rng.random() < 0.3,
             )
         )
-    return Scenario(limits, faults, tuple(peers), clock_chaos=rng.choice((0.0, 0.0, 0.02, 0.2)))
+    return Scenario(
+        limits,
+        faults,
+        tuple(peers),
+        clock_chaos=rng.choice((0.0, 0.0, 0.02, 0.2)),
+        shutdown_at_step=rng.randint(0, 300) if rng.random() < 0.1 else None,
+    )
 
 
 def _answer_size(request: SimRequest) -> int:
@@ -125,6 +141,37 @@ class _Records(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+def _without_connection(head: bytes) -> bytes:
+    return b"".join(line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:"))
+
+
+def _same_but_connection(actual: bytes, start: int, expected: bytes, method: str) -> int | None:
+    """Where the response at ``start`` of ``actual`` ends if it is ``expected`` but for its
+    Connection field; None if it is not."""
+    try:
+        response = parse_response(actual, start, method, True)
+    except Unparseable:
+        return None
+    if response is None:
+        return None
+    got = actual[start : response.end]
+    got_head, _, got_body = got.partition(b"\r\n\r\n")
+    head, _, body = expected.partition(b"\r\n\r\n")
+    if got_body == body and _without_connection(got_head) == _without_connection(head):
+        return response.end
+    return None
+
+
+def _begins(expected: bytes, got: bytes, shut_down: bool) -> bool:
+    """Whether ``got`` is the beginning of ``expected`` (after a shutdown, but for a Connection field)."""
+    if expected.startswith(got):
+        return True
+    if not shut_down:
+        return False
+    got = got.replace(b"Connection: close\r\n", b"", 1)
+    return expected.startswith(got) or expected.replace(b"Connection: keep-alive\r\n", b"", 1).startswith(got)
 
 
 class _FixedBoundary:
@@ -166,6 +213,7 @@ class Connection:
     """One connection of a world: the server's transport and its simulated peer."""
 
     transport: Transport
+    protocol: HTTPConnection
     peer: Peer
     largest_write: int = 0  # the largest single write or file range the protocol handed over
 
@@ -189,8 +237,8 @@ class World:
         self.rng = rng
         self.tracer = tracer
         self.clock = clock
-        self.network = SimNetwork(faults, rng)
-        self.selector = SimSelector()
+        self.network = SimNetwork(faults, rng, clock)
+        self.selector = SimSelector(faults, rng)
         self.loop = EventLoop(clock=self.clock, selector=self.selector, tracer=tracer)
         handler, self._close_handler = build_handler(root, self.clock)
         self.config = ConnectionConfig(handler, limits)
@@ -198,6 +246,9 @@ class World:
         self.counters = Counters()
         self.connections: list[Connection] = []
         self.by_transport: dict[Transport, Connection] = {}
+        self.shut_down = False
+        self._grace: TimerHandle | None = None
+        self.violations: list[str] = []  # found while the run goes on
 
     def say(self, subject: str, fact: str, detail: str = "") -> None:
         if self.tracer is not None:
@@ -207,11 +258,14 @@ class World:
         """Accept a connection from a new peer playing ``script``."""
         sock = self.network.socket()
         peer = Peer(ident, script, sock, self.rng)
+        if script.early and peer.can_send(self.clock()):
+            peer.send(self.clock())  # the request is in the kernel before the accept returns
+        protocol = HTTPConnection(self.config)
         transport = Transport(
             self.loop,
             cast(socket.socket, sock),
             ("127.0.0.1", 40000 + peer.ident),
-            HTTPConnection(self.config),
+            protocol,
             self.limits,
             ident=peer.ident,
             counters=self.counters,
@@ -219,7 +273,7 @@ class World:
             on_closed=self._on_closed,
             sendfile=self.network.sendfile,
         )
-        connection = Connection(transport, peer)
+        connection = Connection(transport, protocol, peer)
         self._count_writes(connection)
         self.connections.append(connection)
         self.by_transport[transport] = connection
@@ -243,7 +297,33 @@ class World:
         transport.write_file = counted_write_file  # type: ignore[method-assign]
 
     def _on_closed(self, transport: Transport) -> None:
-        self.by_transport[transport].peer.server_closed()
+        peer = self.by_transport[transport].peer
+        peer.server_closed()
+        # A timeout closes only a connection that made no progress for that long.
+        reason = transport.close_reason
+        limit = {"keep-alive timeout": self.limits.keepalive_timeout, "send timeout": self.limits.send_timeout}.get(
+            reason
+        )
+        idle = self.clock() - peer.sock.last_sent
+        if limit is not None and idle < limit:
+            self.violations.append(f"{transport!r}: closed by the {reason} {idle:.3f} s after it last sent")
+        if self._grace is not None and not self.open_connections():
+            self._grace.cancel()
+            self._grace = None
+
+    def shutdown(self) -> None:
+        """What SIGTERM does to a Server: idle connections close now, busy ones after their
+        response, and whatever is left when the grace runs out is aborted."""
+        self.shut_down = True
+        for connection in self.open_connections():
+            connection.protocol.shutdown()
+        if self.open_connections():
+            self._grace = self.loop.call_later(self.limits.grace, self._grace_expired)
+
+    def _grace_expired(self) -> None:
+        self._grace = None
+        for connection in self.open_connections():
+            connection.transport.abort("shutdown grace expired")
 
     def open_connections(self) -> list[Connection]:
         return [connection for connection in self.connections if connection.transport.state is not IOState.CLOSED]
@@ -298,6 +378,7 @@ class Simulation:
                 result.violations.append(f"raised {type(error).__name__}: {error}")
             self._check_end(world, result)
             world.close()
+            result.violations += world.violations
             for script in scenario.peers:
                 for request in script.requests:
                     self.reference(world.limits, request)
@@ -308,7 +389,7 @@ class Simulation:
         if _open_descriptors() != descriptors:
             result.violations.append(f"descriptors: {descriptors} open before the run, {_open_descriptors()} after")
         for connection in world.connections:
-            self._check_responses(connection, scenario, world.limits, result)
+            self._check_responses(connection, scenario, world.limits, result, world.shut_down)
         result.closes = dict(world.counters.closes)
         digest = hashlib.sha256()
         for connection in world.connections:
@@ -338,7 +419,8 @@ class Simulation:
                 "script",
                 f"pipelined={script.pipelined} stall_at={script.stall_at} half_close={script.half_close} "
                 f"reset_at_step={script.reset_at_step} stop_reading_at={script.stop_reading_at} "
-                f"start_step={script.start_step} max_send={script.max_send} max_read={script.max_read}",
+                f"start_step={script.start_step} early={script.early} max_send={script.max_send} "
+                f"max_read={script.max_read}",
             )
             for request in script.requests:
                 world.say(f"peer{ident}", "request", f"{request.label} bytes={len(request.data)}")
@@ -349,6 +431,11 @@ class Simulation:
         forced = 0
         for step in range(MAX_STEPS):
             result.steps = step + 1
+            if step == scenario.shutdown_at_step:
+                world.say("sim", "shutdown", "idle connections close, busy ones after their response")
+                world.shutdown()
+                waiting.clear()  # the listeners are closed: later clients are never accepted
+                self._check_step(world, result)
             while waiting and waiting[0][1].start_step <= step:
                 ident, script = waiting.pop(0)
                 world.say(f"peer{ident}", "connect")
@@ -460,7 +547,9 @@ class Simulation:
             if not transport.close_reason:
                 result.violations.append(f"{transport!r}: closed without a reason")
 
-    def _check_responses(self, connection: Connection, scenario: Scenario, limits: Limits, result: Result) -> None:
+    def _check_responses(
+        self, connection: Connection, scenario: Scenario, limits: Limits, result: Result, shut_down: bool
+    ) -> None:
         """Every complete request got exactly its reference response, in order, unless a fault cut
         the connection; what follows the last one is nothing, a cut-short response, or the server's
         own error for a request it did not get whole."""
@@ -480,9 +569,14 @@ class Simulation:
                     result.violations.append(f"{where}: 100 Continue to {requests[answered].label!r}")
                 position += len(INTERIM_CONTINUE)
             expected = references[answered].response
-            if actual[position : position + len(expected)] != expected:
-                break
-            position += len(expected)
+            if actual[position : position + len(expected)] == expected:
+                position += len(expected)
+            else:
+                # A shutdown ends the connection after the response in progress, which says so.
+                end = _same_but_connection(actual, position, expected, peer.methods[answered]) if shut_down else None
+                if end is None:
+                    break
+                position = end
             answered += 1
             if references[answered - 1].closes:
                 break
@@ -492,8 +586,17 @@ class Simulation:
         reason = transport.close_reason
         # An application failing mid-response aborts: what was queued is dropped (the client sees
         # a cut body either way, HTTP/1.1 has no other signal).
-        cut = bool(peer.reset or peer.lost or peer.stopped_reading or reason in ("peer reset", "response aborted"))
+        cut = bool(
+            peer.reset
+            or peer.lost
+            or peer.stopped_reading
+            or reason in ("peer reset", "response aborted", "shutdown grace expired")
+        )
         timed_out = reason.endswith("timeout")
+        if peer.destroyed and reason in GRACEFUL_CLOSES:
+            # RFC 9112 9.6: a server that closes with the client's bytes unread resets the connection
+            # and can destroy its last response before the client reads it; hence lingering.
+            result.violations.append(f"{where}: {peer.lost}, destroying {peer.destroyed} bytes of the answer")
         rest = actual[position:]
         # A server may answer a request before it has all of it: on its head alone (a POST to a file),
         # or at once, to close (a 431 for a head too large).
@@ -503,14 +606,14 @@ class Simulation:
         ):
             result.violations.append(f"{where}: {answered} responses for {owed} complete requests")
         if not rest:
-            if answered < owed and not cut and not (timed_out and scenario.clock_chaos):
+            if answered < owed and not cut and not shut_down and not (timed_out and scenario.clock_chaos):
                 result.violations.append(
                     f"{where}: {answered} of {owed} complete requests answered; next: {requests[answered].label!r}"
                     + (f" ({peer.lost})" if peer.lost else "")
                 )
             return
         stopped_early = cut or timed_out or not peer.ended
-        if answered < len(references) and references[answered].response.startswith(rest):
+        if answered < len(references) and _begins(references[answered].response, rest, shut_down):
             if not stopped_early:
                 result.violations.append(
                     f"{where}: response to {requests[answered].label!r} cut after {len(rest)} bytes"
@@ -554,7 +657,7 @@ class Simulation:
     def _reference(self, limits: Limits, request: SimRequest) -> Reference:
         rng = random.Random(0)
         world = World(self.root, limits, Faults.clean(), rng, FakeClock(), None)
-        script = PeerScript((request,), True, None, False, None, None, 0, 1 << 30, 1 << 30)
+        script = PeerScript((request,), True, None, False, None, None, 0, 1 << 30, 1 << 30, early=False)
         connection = world.connect(1, script)
         peer = connection.peer
         for _ in range(1000):
