@@ -12,7 +12,6 @@ broken invariant in its Result.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 import os
@@ -27,111 +26,27 @@ from handlers import files
 from reactor.clock import HttpDate
 from reactor.connection import ConnectionConfig, HTTPConnection
 from reactor.iostate import IO_STATES, IOState
-from reactor.limits import KiB, Limits, MiB
+from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.testing import FakeClock
 from reactor.timers import TimerHandle
 from reactor.trace import Tracer
 from reactor.transport import Counters, Transport
+from tests.simulation.answers import Reference, check_answers
 from tests.simulation.model import check_reference
 from tests.simulation.network import Faults, SimNetwork, SimSelector, SimSocket
 from tests.simulation.peer import Peer, PeerScript
-from tests.simulation.requests import INTERIM_CONTINUE, SimRequest, Unparseable, make_request, parse_response
-from tests.simulation.site import CONTENTS, SimAppError, build_handler
+from tests.simulation.requests import INTERIM_CONTINUE, SimRequest
+from tests.simulation.scenario import Scenario, draw_scenario
+from tests.simulation.site import SimAppError, build_handler
 
 DATE = 1_750_000_000.0  # the Date header's wall clock, fixed: responses are compared byte for byte
 MAX_STEPS = 20_000
-# Closes in which the server means its last response to arrive (not an abort, a timeout or a reset).
-# Not "shutdown": like nginx, a shutdown closes an idle connection at once, whatever may be in flight.
-GRACEFUL_CLOSES = frozenset({"closed", "peer closed", "protocol error", "request timeout"})
 MAX_FORCED_JUMPS = 60
-STEPS_PER_STREAM = 300  # at least this many bytes' share of a stream per send, recv or read
 # A handler writes a response in one callback: past the high-water mark its largest piece may still
 # bring a response head, multipart part heads and chunk-size lines with it (seed 7787: a 137-byte head
 # and a 300 KiB file range behind 4 KiB still queued).
 FRAMING_SLACK = 1024
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """Everything a seed decides before the first step."""
-
-    limits: Limits
-    faults: Faults
-    peers: tuple[PeerScript, ...]
-    clock_chaos: float  # chance per step of a clock jump while the peers are busy
-    shutdown_at_step: int | None  # the server shuts down gracefully (SIGTERM) at this step
-
-
-def draw_scenario(rng: random.Random, root: str) -> Scenario:
-    high_water = rng.choice((4 * KiB, 16 * KiB, 64 * KiB))
-    max_head = rng.choice((2 * KiB, 32 * KiB))
-    limits = dataclasses.replace(
-        Limits(),
-        max_request_line=rng.choice((512, 8 * KiB)),
-        max_head=max_head,
-        max_headers=rng.choice((20, 100)),
-        max_body=rng.choice((16 * KiB, 1 * MiB)),
-        max_discard=rng.choice((1 * KiB, 64 * KiB)),
-        recv_size=rng.choice((512, 64 * KiB)),
-        high_water=high_water,
-        low_water=high_water // 4,
-        max_connections=16,
-    )
-    scripts = []
-    for _ in range(rng.choice((1, 1, 1, 2, 3))):
-        drawn = [make_request(rng, limits, root) for _ in range(rng.choice((1, 2, 3, 5, 8)))]
-        # RFC 9112 9.6: a client that asks to close sends nothing after that request.
-        ending = next((index for index, request in enumerate(drawn) if request.closes), len(drawn))
-        scripts.append(tuple(drawn[: ending + 1]))
-    # Floors on the bytes moved per step keep a run within a few thousand steps: one byte at a time
-    # is drawn for small exchanges, never for a 260 KiB file.
-    sent = max(sum(len(request.data) for request in requests) for requests in scripts)
-    answered = max(sum(_answer_size(request) for request in requests) for requests in scripts)
-    faults = Faults(
-        max_recv=max(rng.choice((1, 7, 100, 1500, 1 << 20)), sent // STEPS_PER_STREAM),
-        eagain=rng.choice((0.0, 0.1, 0.5)),
-        short=rng.choice((0.0, 0.3, 0.8)),
-        capacity=max(rng.choice((1, 100, 8 * KiB, 200 * KiB)), answered // STEPS_PER_STREAM),
-        spurious=rng.choice((0.0, 0.0, 0.05)),
-    )
-    peers = []
-    for requests in scripts:
-        total = sum(len(request.data) for request in requests)
-        peers.append(
-            PeerScript(
-                requests=requests,
-                pipelined=rng.random() < 0.5,
-                stall_at=rng.randint(0, total - 1) if rng.random() < 0.15 and total else None,
-                half_close=rng.random() < 0.3,
-                reset_at_step=rng.randint(1, 400) if rng.random() < 0.1 else None,
-                stop_reading_at=rng.randint(0, 200_000) if rng.random() < 0.1 else None,
-                start_step=rng.choice((0, 0, rng.randint(1, 50))),
-                max_send=max(rng.choice((1, 10, 1000, 1 << 20)), total // STEPS_PER_STREAM),
-                max_read=max(rng.choice((1, 50, 4000, 1 << 20)), answered // STEPS_PER_STREAM),
-                early=rng.random() < 0.3,
-            )
-        )
-    return Scenario(
-        limits,
-        faults,
-        tuple(peers),
-        clock_chaos=rng.choice((0.0, 0.0, 0.02, 0.2)),
-        shutdown_at_step=rng.randint(0, 300) if rng.random() < 0.1 else None,
-    )
-
-
-def _answer_size(request: SimRequest) -> int:
-    """About how many bytes answer ``request`` (its body at most)."""
-    target = request.data.split(b" ", 2)[1] if b" " in request.data else b""
-    if target.startswith((b"/big.bin", b"/app/file")):
-        return len(CONTENTS["big.bin"])
-    if target.startswith(b"/medium.bin"):
-        return len(CONTENTS["medium.bin"])
-    if target.startswith(b"/app/stream"):
-        query = dict(part.partition(b"=")[::2] for part in target.partition(b"?")[2].split(b"&"))
-        return int(query[b"n"]) * int(query[b"size"])
-    return len(request.data) + 1000
 
 
 class _Records(logging.Handler):
@@ -143,37 +58,6 @@ class _Records(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
-
-
-def _without_connection(head: bytes) -> bytes:
-    return b"".join(line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:"))
-
-
-def _same_but_connection(actual: bytes, start: int, expected: bytes, method: str) -> int | None:
-    """Where the response at ``start`` of ``actual`` ends if it is ``expected`` but for its
-    Connection field; None if it is not."""
-    try:
-        response = parse_response(actual, start, method, True)
-    except Unparseable:
-        return None
-    if response is None:
-        return None
-    got = actual[start : response.end]
-    got_head, _, got_body = got.partition(b"\r\n\r\n")
-    head, _, body = expected.partition(b"\r\n\r\n")
-    if got_body == body and _without_connection(got_head) == _without_connection(head):
-        return response.end
-    return None
-
-
-def _begins(expected: bytes, got: bytes, shut_down: bool) -> bool:
-    """Whether ``got`` is the beginning of ``expected`` (after a shutdown, but for a Connection field)."""
-    if expected.startswith(got):
-        return True
-    if not shut_down:
-        return False
-    got = got.replace(b"Connection: close\r\n", b"", 1)
-    return expected.startswith(got) or expected.replace(b"Connection: keep-alive\r\n", b"", 1).startswith(got)
 
 
 class _FixedBoundary:
@@ -218,15 +102,6 @@ class Connection:
     protocol: HTTPConnection
     peer: Peer
     largest_write: int = 0  # the largest single write or file range the protocol handed over
-
-
-@dataclass
-class Reference:
-    """What a request alone gets on a clean network: its final response, and whether the server closed after."""
-
-    response: bytes
-    closes: bool
-    error: str  # what the model finds wrong with it ("" when nothing)
 
 
 class World:
@@ -391,7 +266,18 @@ class Simulation:
         if _open_descriptors() != descriptors:
             result.violations.append(f"descriptors: {descriptors} open before the run, {_open_descriptors()} after")
         for connection in world.connections:
-            self._check_responses(connection, scenario, world.limits, result, world.shut_down)
+            peer = connection.peer
+            references = [self.reference(world.limits, request) for request in peer.script.requests]
+            answered, wrong = check_answers(
+                peer,
+                connection.transport.close_reason,
+                references,
+                clock_chaos=scenario.clock_chaos > 0,
+                shut_down=world.shut_down,
+            )
+            result.requests += len(references)
+            result.responses += answered
+            result.violations += wrong
         result.closes = dict(world.counters.closes)
         digest = hashlib.sha256()
         for connection in world.connections:
@@ -548,105 +434,6 @@ class Simulation:
                 result.violations.append(f"{transport!r}: {transport.queued} bytes still queued after close")
             if not transport.close_reason:
                 result.violations.append(f"{transport!r}: closed without a reason")
-
-    def _check_responses(
-        self, connection: Connection, scenario: Scenario, limits: Limits, result: Result, shut_down: bool
-    ) -> None:
-        """Every complete request got exactly its reference response, in order, unless a fault cut
-        the connection; what follows the last one is nothing, a cut-short response, or the server's
-        own error for a request it did not get whole."""
-        peer, transport = connection.peer, connection.transport
-        requests = peer.script.requests
-        result.requests += len(requests)
-        where = f"connection #{peer.ident} (closed: {transport.close_reason})"
-        actual = bytes(peer.received)
-        references = [self.reference(limits, request) for request in requests]
-        for request, reference in zip(requests, references, strict=True):
-            if reference.error:
-                result.violations.append(f"{request.label!r} alone, on a clean connection: {reference.error}")
-        position = answered = 0
-        while answered < len(references):
-            while actual.startswith(INTERIM_CONTINUE, position):
-                if not requests[answered].expect_continue:
-                    result.violations.append(f"{where}: 100 Continue to {requests[answered].label!r}")
-                position += len(INTERIM_CONTINUE)
-            expected = references[answered].response
-            if actual[position : position + len(expected)] == expected:
-                position += len(expected)
-            else:
-                # A shutdown ends the connection after the response in progress, which says so.
-                end = _same_but_connection(actual, position, expected, peer.methods[answered]) if shut_down else None
-                if end is None:
-                    break
-                position = end
-            answered += 1
-            if references[answered - 1].closes:
-                break
-        result.responses += answered
-        closing = next((index for index, ref in enumerate(references) if ref.closes), len(references))
-        owed = min(peer.complete_requests(), closing + 1)
-        reason = transport.close_reason
-        # An application failing mid-response aborts: what was queued is dropped (the client sees
-        # a cut body either way, HTTP/1.1 has no other signal).
-        cut = bool(
-            peer.reset
-            or peer.lost
-            or peer.stopped_reading
-            or reason in ("peer reset", "response aborted", "shutdown grace expired")
-        )
-        timed_out = reason.endswith("timeout")
-        if peer.destroyed and reason in GRACEFUL_CLOSES:
-            # RFC 9112 9.6: a server that closes with the client's bytes unread resets the connection
-            # and can destroy its last response before the client reads it; hence lingering.
-            result.violations.append(f"{where}: {peer.lost}, destroying {peer.destroyed} bytes of the answer")
-        rest = actual[position:]
-        # A server may answer a request before it has all of it: on its head alone (a POST to a file),
-        # or at once, to close (a 431 for a head too large).
-        may_answer = min(peer.complete_heads() + 1, closing + 1)
-        if answered > may_answer or (
-            answered > owed and not references[answered - 1].closes and answered > peer.complete_heads()
-        ):
-            result.violations.append(f"{where}: {answered} responses for {owed} complete requests")
-        if not rest:
-            if answered < owed and not cut and not shut_down and not (timed_out and scenario.clock_chaos):
-                result.violations.append(
-                    f"{where}: {answered} of {owed} complete requests answered; next: {requests[answered].label!r}"
-                    + (f" ({peer.lost})" if peer.lost else "")
-                )
-            return
-        stopped_early = cut or timed_out or not peer.ended
-        expects_continue = answered < len(requests) and requests[answered].expect_continue
-        if stopped_early and expects_continue and INTERIM_CONTINUE.startswith(rest):
-            return  # cut inside the interim 100 (Continue)
-        if answered < len(references) and _begins(references[answered].response, rest, shut_down):
-            if not stopped_early:
-                result.violations.append(
-                    f"{where}: response to {requests[answered].label!r} cut after {len(rest)} bytes"
-                )
-            return
-        # The server's own answer to a request it did not get whole: 408 (a timeout), 400 (an end mid-request).
-        if answered >= peer.complete_requests() and any(
-            line.startswith(rest[: len(line)]) for line in (b"HTTP/1.1 400 ", b"HTTP/1.1 408 ")
-        ):
-            try:
-                tail = parse_response(rest, 0, "GET", peer.ended)
-            except Unparseable:
-                tail = None
-            if (tail is not None and tail.end == len(rest) and tail.closes) or (tail is None and stopped_early):
-                return
-        if answered < len(references):
-            expected = references[answered].response
-            at = next(
-                (i for i, (a, b) in enumerate(zip(rest, expected, strict=False)) if a != b),
-                min(len(rest), len(expected)),
-            )
-            result.violations.append(
-                f"{where}: response {answered + 1} to {requests[answered].label!r} differs at byte {at} "
-                f"(got {len(rest)} bytes, expected {len(expected)}): got {rest[max(0, at - 40) : at + 80]!r}, "
-                f"expected {expected[max(0, at - 40) : at + 80]!r}"
-            )
-        else:
-            result.violations.append(f"{where}: bytes after the last response: {rest[:160]!r}")
 
     # -- references -------------------------------------------------------------------------------
 
