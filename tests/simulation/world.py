@@ -42,6 +42,7 @@ from tests.simulation.site import SimAppError, build_handler
 
 DATE = 1_750_000_000.0  # the Date header's wall clock, fixed: responses are compared byte for byte
 MAX_STEPS = 20_000
+REFERENCE_BYTES = 64 * 1024 * 1024  # answers kept for reuse, at most
 MAX_FORCED_JUMPS = 60
 # A handler writes a response in one callback: past the high-water mark its largest piece may still
 # bring a response head, multipart part heads and chunk-size lines with it (seed 7787: a 137-byte head
@@ -236,7 +237,10 @@ class Simulation:
 
     def __init__(self, root: str) -> None:
         self.root = root
+        # Worked out once, oldest dropped first past REFERENCE_BYTES: a long exploration meets the
+        # same requests again and again, and a few hundred KiB file bodies among them.
         self._references: dict[tuple[Limits, bytes], Reference] = {}
+        self._reference_bytes = 0
 
     def run(self, seed: int, trace: TextIO | None = None) -> Result:
         rng = random.Random(seed)
@@ -444,6 +448,10 @@ class Simulation:
         if known is None:
             with mock.patch.object(files, "secrets", _FixedBoundary):
                 known = self._references[key] = self._reference(limits, request)
+            self._reference_bytes += len(known.response)
+            while self._reference_bytes > REFERENCE_BYTES:
+                oldest = next(iter(self._references))
+                self._reference_bytes -= len(self._references.pop(oldest).response)
         return known
 
     def _reference(self, limits: Limits, request: SimRequest) -> Reference:
