@@ -330,7 +330,12 @@ class HTTPConnection(Protocol):
             conn.start_next_cycle()
         elif phase is Phase.MUST_CLOSE or (phase is Phase.DRAINING_BODY and not conn.keep_alive):
             self._exchange = None
-            self.transport.close(linger=phase is Phase.DRAINING_BODY or conn.buffered > 0)
+            # Linger while the peer may still be sending: a body, pipelined bytes, or the next request
+            # of a client that asked to keep the connection (RFC 9112 9.6: a close with its bytes
+            # unread resets the connection, which can destroy this response before it is read).
+            request = conn.request
+            wanted_more = request is not None and request.keep_alive
+            self.transport.close(linger=phase is Phase.DRAINING_BODY or conn.buffered > 0 or wanted_more)
 
     def _on_protocol_error(self, error: ProtocolError) -> None:
         logger.debug("%r: protocol error %d: %s", self, error.status, error.reason)

@@ -13,6 +13,9 @@ from typing import BinaryIO
 # Buffers gathered into one sendmsg call (well under IOV_MAX, 1024 on Linux).
 _MAX_GATHER = 64
 
+# os.sendfile's shape: (socket fd, file fd, offset, count) -> bytes sent. A simulated network gives its own.
+SendFile = Callable[[int, int, int, int], int]
+
 
 class FileRange:
     """``count`` bytes of ``file`` from ``offset``; ``owns_file`` closes the file once they are sent."""
@@ -39,11 +42,13 @@ Entry = bytes | memoryview | FileRange
 class SendQueue:
     """A FIFO of pending output. ``size`` counts every byte still owed, file ranges included."""
 
-    __slots__ = ("_entries", "size", "observer", "_refused")
+    __slots__ = ("_entries", "size", "observer", "_refused", "_sendfile")
 
-    def __init__(self) -> None:
+    def __init__(self, sendfile: SendFile | None = None) -> None:
         self._entries: collections.deque[Entry] = collections.deque()
         self.size = 0
+        # Looked up now, not at import: a test may have put a spy in os.sendfile's place.
+        self._sendfile = os.sendfile if sendfile is None else sendfile
         # Told (fact, detail) about each syscall, for a trace; None costs nothing.
         self.observer: Callable[[str, str], object] | None = None
         # flush_copying: the buffer a send refused, which the next try offers unchanged.
@@ -80,7 +85,7 @@ class SendQueue:
                     if self.observer is not None:
                         self.observer("send", f"bytes={sent}" + (" short" if short else ""))
                 else:
-                    sent = os.sendfile(sock.fileno(), entry.file.fileno(), entry.offset, entry.remaining)
+                    sent = self._sendfile(sock.fileno(), entry.file.fileno(), entry.offset, entry.remaining)
                     if sent == 0:
                         raise FileShrunkError(f"{entry.file.name!r} ended before offset {entry.offset}")
                     if self.observer is not None:

@@ -35,7 +35,7 @@ from reactor.iostate import (
 )
 from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
-from reactor.sendqueue import FileShrunkError, SendQueue
+from reactor.sendqueue import FileShrunkError, SendFile, SendQueue
 from reactor.timers import Deadline
 from reactor.trace import Tracer
 
@@ -88,7 +88,8 @@ class Counters:
 
 
 class Transport:
-    """One accepted TCP connection, driven by the loop for its ``protocol``. ``start()`` begins it."""
+    """One accepted TCP connection, driven by the loop for its ``protocol``. ``start()`` begins it.
+    ``sendfile`` stands in for os.sendfile on a socket that has no kernel behind it (tests/simulation)."""
 
     def __init__(
         self,
@@ -102,6 +103,7 @@ class Transport:
         counters: Counters | None = None,
         tracer: Tracer | None = None,
         on_closed: Callable[[Transport], object] | None = None,
+        sendfile: SendFile | None = None,
     ) -> None:
         self.loop = loop
         self.sock = sock
@@ -115,7 +117,7 @@ class Transport:
         self.close_reason = ""
         self._limits = limits
         self._on_closed = on_closed
-        self._queue = SendQueue()
+        self._queue = SendQueue(sendfile)
         # How the queue goes out on this socket, flush(sock) -> bytes sent: a bound method held here,
         # not a method of ours, so the plain path pays no extra call (tls.py puts SSL_write here).
         self._flush: Callable[[socket.socket], int] = self._queue.flush
@@ -372,6 +374,10 @@ class Transport:
         timeout = behaviour.timeout if queued else behaviour.idle_timeout
         if timeout is Timeout.READ:
             timeout = self._read_timeout
+            if queued and timeout is Timeout.KEEP_ALIVE:
+                # Not idle while a response is still leaving: the send timeout runs, and the
+                # keep-alive timeout starts once the last byte is out (nginx does the same).
+                timeout = Timeout.SEND
         if timeout is not self._timeout or state is not old:
             self._arm(timeout)
         if state is not old:

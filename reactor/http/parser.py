@@ -159,6 +159,7 @@ class RequestParser:
                 self._line_scanned = max(limit - 1, 0)
                 if size > self._max_request_line + 1:  # + 1: the CR of a line that is just short enough
                     raise ProtocolError(414, "request line too long")
+                return  # the line may still turn out too long: _parse_head checks it before the size
         if size > self._max_head:
             raise ProtocolError(431, "request head too large")
 

@@ -60,6 +60,22 @@ def test_whether_the_connection_persists(request_bytes: bytes, answer: dict[str,
     assert connection.phase in (Phase.SENDING_RESPONSE, Phase.SENDING_AND_RECEIVING)
 
 
+@pytest.mark.parametrize("arrived", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize(("length", "persists"), [(100, True), (100_000, False)])
+def test_an_unread_body_is_drained_by_its_declared_size_however_much_of_it_has_arrived(
+    arrived: float, length: int, persists: bool
+) -> None:
+    """Found by the simulation (seeds 40, 134): answered before its body was in, a POST to a file
+    kept or closed the connection depending on how much of the body TCP had delivered."""
+    connection = make_connection()  # max_discard 64 KiB
+    head = f"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode()
+    connection.receive_data(head + b"x" * int(length * arrived))
+    assert isinstance(connection.next_event(), Request)
+    response = connection.start_response(404, TEXT, 2)
+    assert connection.keep_alive is persists
+    assert (b"Connection: close\r\n" in response) is not persists
+
+
 def test_a_response_that_does_not_persist_ends_the_cycle_in_must_close() -> None:
     connection = received(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     connection.send_response(200, TEXT, b"ok")

@@ -246,6 +246,14 @@ def test_long_request_line_is_414_even_before_it_ends() -> None:
     assert feed([line + b" HTTP/1.1\r\nHost: h\r\n\r\n"]) == [("error", 414)]
 
 
+def test_a_request_line_past_the_head_limit_too_is_414_however_it_arrives() -> None:
+    """Found by the simulation (seeds 132, 1784): with the head limit no larger than the line limit,
+    a head still arriving was answered 431 while the same head whole was answered 414."""
+    data = b"GET /" + b"a" * 600 + b" HTTP/1.1\r\nHost: h\r\n\r\n"
+    assert all_feeds(data, max_request_line=512, max_head=512) == [("error", 414)]
+    assert all_feeds(data, max_request_line=600, max_head=500) == [("error", 414)]
+
+
 def test_large_head_is_431_even_before_it_ends() -> None:
     head = b"GET / HTTP/1.1\r\nHost: h\r\n" + b"X-Pad: " + b"a" * 1000 + b"\r\n"
     assert feed([head * 40]) == [("error", 431)]

@@ -184,6 +184,61 @@ def test_body_timeout_runs_between_reads() -> None:
         rig.close()
 
 
+def test_a_response_still_leaving_is_not_cut_by_the_keep_alive_timeout() -> None:
+    """Found by the simulation (seeds 1, 7): the keep-alive timeout ran from the moment the last byte
+    was queued, so a client still reading a response, slowly but steadily, was cut off mid-body."""
+    body = b"x" * (4 << 20)
+    respond_big = lambda exchange: exchange.respond(200, [], body)  # noqa: E731
+    rig = Rig(respond_big, keepalive_timeout=10, send_timeout=60, high_water=8 << 20, low_water=1 << 20)
+    try:
+        rig.client.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        rig.tick()
+        assert rig.transport.state is IOState.READING and rig.transport.queued, "reading, with bytes queued"
+        received = b""
+        for _ in range(4):  # 32 s: past the keep-alive timeout, within the send timeout between reads
+            rig.clock.advance(8)
+            received += rig.received()
+            rig.tick()
+            assert rig.transport.state is not IOState.CLOSED, "closed while the response was leaving"
+        for _ in range(1000):
+            received += rig.received()
+            rig.tick()
+            if not rig.transport.queued:
+                break
+        received += rig.received()
+        assert received.endswith(body)
+        rig.clock.advance(9)
+        rig.tick()
+        assert rig.transport.state is IOState.READING, "the keep-alive timeout starts once the queue is empty"
+        rig.clock.advance(2)
+        rig.tick(2)
+        assert rig.transport.close_reason == "keep-alive timeout"
+    finally:
+        rig.close()
+
+
+@pytest.mark.parametrize(("connection", "lingers"), [("keep-alive", True), ("close", False)])
+def test_a_close_the_client_did_not_ask_for_lingers(connection: str, lingers: bool) -> None:
+    """Found by the simulation (seeds 215, 1240): a server that closed a connection the client
+    meant to keep (a shutdown, a body delimited by the close) did not linger, so the next request,
+    already on its way, drew a reset that could destroy the response (RFC 9112 9.6)."""
+    rig = Rig(lambda exchange: exchange.respond(200, [], b"bye", close=True))
+    try:
+        rig.client.send(f"GET / HTTP/1.1\r\nHost: t\r\nConnection: {connection}\r\n\r\n".encode())
+        rig.tick()
+        assert rig.received().endswith(b"\r\n\r\nbye")
+        assert rig.transport.state is (IOState.LINGERING if lingers else IOState.CLOSED)
+        if lingers:
+            rig.client.send(b"GET /next HTTP/1.1\r\nHost: t\r\n\r\n")  # sent before it saw the close
+            rig.tick()
+            assert rig.transport.state is IOState.LINGERING, "what still arrives is read and dropped"
+            rig.client.shutdown(socket.SHUT_WR)
+            rig.tick()
+        assert rig.transport.state is IOState.CLOSED and rig.transport.close_reason == "closed"
+    finally:
+        rig.close()
+
+
 def test_send_timeout_closes_a_client_that_stops_reading() -> None:
     body = b"x" * (8 << 20)
     rig = Rig(lambda exchange: exchange.respond(200, [], body), send_timeout=30)

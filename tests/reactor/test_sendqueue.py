@@ -167,3 +167,25 @@ def test_copying_a_file_that_shrinks_is_an_error() -> None:
         queue.push_file(file, 0, 100, owns_file=False)
         with pytest.raises(FileShrunkError):
             queue.flush_copying(RecordSender(), 65536)
+
+
+class _NumberedSocket(FakeSocket):
+    def fileno(self) -> int:
+        return 99
+
+
+def test_file_ranges_go_through_the_sendfile_the_queue_was_given() -> None:
+    calls: list[tuple[int, int, int]] = []
+
+    def sendfile(out_fd: int, in_fd: int, offset: int, count: int) -> int:
+        calls.append((out_fd, offset, count))
+        return min(count, 3)
+
+    queue = SendQueue(sendfile)
+    sock = _NumberedSocket()
+    with tempfile.TemporaryFile() as file:
+        queue.push_file(file, 2, 5, owns_file=False)
+        assert flush(queue, sock) == 3  # short: the queue stops and waits
+        assert flush(queue, sock) == 2
+    assert calls == [(99, 2, 5), (99, 5, 2)]
+    assert not queue

@@ -1,0 +1,149 @@
+"""Checking what a simulated client read against the answers its requests get alone: in order,
+exactly, or cut short only by a fault the run injected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tests.simulation.peer import Peer
+from tests.simulation.requests import INTERIM_CONTINUE, Unparseable, parse_response
+
+# Closes in which the server means its last response to arrive (not an abort, a timeout or a reset).
+# Not "shutdown": like nginx, a shutdown closes an idle connection at once, whatever may be in flight.
+GRACEFUL_CLOSES = frozenset({"closed", "peer closed", "protocol error", "request timeout"})
+
+
+@dataclass
+class Reference:
+    """What a request alone gets on a clean network: its final response, and whether the server closed after."""
+
+    response: bytes
+    closes: bool
+    error: str  # what the model finds wrong with it ("" when nothing)
+
+
+def check_answers(
+    peer: Peer, reason: str, references: list[Reference], *, clock_chaos: bool, shut_down: bool
+) -> tuple[int, list[str]]:
+    """Whether every complete request of ``peer`` got exactly its reference answer, in order, unless
+    a fault cut the connection (which the server closed for ``reason``); what follows the last one
+    must be nothing, a cut-short answer, or the server's own error for a request it did not get
+    whole. Returns the requests answered and what is wrong."""
+    requests = peer.script.requests
+    violations: list[str] = []
+    where = f"connection #{peer.ident} (closed: {reason})"
+    actual = bytes(peer.received)
+    for request, reference in zip(requests, references, strict=True):
+        if reference.error:
+            violations.append(f"{request.label!r} alone, on a clean connection: {reference.error}")
+    position = answered = 0
+    while answered < len(references):
+        while actual.startswith(INTERIM_CONTINUE, position):
+            if not requests[answered].expect_continue:
+                violations.append(f"{where}: 100 Continue to {requests[answered].label!r}")
+            position += len(INTERIM_CONTINUE)
+        expected = references[answered].response
+        if actual[position : position + len(expected)] == expected:
+            position += len(expected)
+        else:
+            # A shutdown ends the connection after the response in progress, which says so.
+            end = _same_but_connection(actual, position, expected, peer.methods[answered]) if shut_down else None
+            if end is None:
+                break
+            position = end
+        answered += 1
+        if references[answered - 1].closes:
+            break
+    closing = next((index for index, ref in enumerate(references) if ref.closes), len(references))
+    owed = min(peer.complete_requests(), closing + 1)
+    # An application failing mid-response aborts: what was queued is dropped (the client sees
+    # a cut body either way, HTTP/1.1 has no other signal).
+    cut = bool(
+        peer.reset
+        or peer.lost
+        or peer.stopped_reading
+        or reason in ("peer reset", "response aborted", "shutdown grace expired")
+    )
+    timed_out = reason.endswith("timeout")
+    if peer.destroyed and reason in GRACEFUL_CLOSES:
+        # RFC 9112 9.6: a server that closes with the client's bytes unread resets the connection
+        # and can destroy its last response before the client reads it; hence lingering.
+        violations.append(f"{where}: {peer.lost}, destroying {peer.destroyed} bytes of the answer")
+    rest = actual[position:]
+    # A server may answer a request before it has all of it: on its head alone (a POST to a file),
+    # or at once, to close (a 431 for a head too large).
+    may_answer = min(peer.complete_heads() + 1, closing + 1)
+    if answered > may_answer or (
+        answered > owed and not references[answered - 1].closes and answered > peer.complete_heads()
+    ):
+        violations.append(f"{where}: {answered} responses for {owed} complete requests")
+    if not rest:
+        if answered < owed and not cut and not shut_down and not (timed_out and clock_chaos):
+            violations.append(
+                f"{where}: {answered} of {owed} complete requests answered; next: {requests[answered].label!r}"
+                + (f" ({peer.lost})" if peer.lost else "")
+            )
+        return answered, violations
+    stopped_early = cut or timed_out or not peer.ended
+    expects_continue = answered < len(requests) and requests[answered].expect_continue
+    if stopped_early and expects_continue and INTERIM_CONTINUE.startswith(rest):
+        return answered, violations  # cut inside the interim 100 (Continue)
+    if answered < len(references) and _begins(references[answered].response, rest, shut_down):
+        if not stopped_early:
+            violations.append(f"{where}: response to {requests[answered].label!r} cut after {len(rest)} bytes")
+        return answered, violations
+    # The server's own answer to a request it did not get whole: 408 (a timeout), 400 (an end mid-request).
+    if answered >= peer.complete_requests() and any(
+        line.startswith(rest[: len(line)]) for line in (b"HTTP/1.1 400 ", b"HTTP/1.1 408 ")
+    ):
+        try:
+            tail = parse_response(rest, 0, "GET", peer.ended)
+        except Unparseable:
+            tail = None
+        if (tail is not None and tail.end == len(rest) and tail.closes) or (tail is None and stopped_early):
+            return answered, violations
+    if answered < len(references):
+        expected = references[answered].response
+        at = next(
+            (i for i, (a, b) in enumerate(zip(rest, expected, strict=False)) if a != b),
+            min(len(rest), len(expected)),
+        )
+        violations.append(
+            f"{where}: response {answered + 1} to {requests[answered].label!r} differs at byte {at} "
+            f"(got {len(rest)} bytes, expected {len(expected)}): got {rest[max(0, at - 40) : at + 80]!r}, "
+            f"expected {expected[max(0, at - 40) : at + 80]!r}"
+        )
+    else:
+        violations.append(f"{where}: bytes after the last response: {rest[:160]!r}")
+    return answered, violations
+
+
+def _without_connection(head: bytes) -> bytes:
+    return b"".join(line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:"))
+
+
+def _same_but_connection(actual: bytes, start: int, expected: bytes, method: str) -> int | None:
+    """Where the response at ``start`` of ``actual`` ends if it is ``expected`` but for its
+    Connection field; None if it is not."""
+    try:
+        response = parse_response(actual, start, method, True)
+    except Unparseable:
+        return None
+    if response is None:
+        return None
+    got = actual[start : response.end]
+    got_head, _, got_body = got.partition(b"\r\n\r\n")
+    head, _, body = expected.partition(b"\r\n\r\n")
+    if got_body == body and _without_connection(got_head) == _without_connection(head):
+        return response.end
+    return None
+
+
+def _begins(expected: bytes, got: bytes, shut_down: bool) -> bool:
+    """Whether ``got`` is the beginning of ``expected`` (after a shutdown, but for a Connection field)."""
+    if expected.startswith(got):
+        return True
+    if not shut_down:
+        return False
+    got = got.replace(b"Connection: close\r\n", b"", 1)
+    return expected.startswith(got) or expected.replace(b"Connection: keep-alive\r\n", b"", 1).startswith(got)
