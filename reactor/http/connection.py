@@ -149,10 +149,6 @@ class ServerConnection:
             raise
         return PAUSED
 
-    def body_remaining(self) -> int | None:
-        """Request body bytes still to arrive from the network; None for a chunked body."""
-        return self._parser.body_remaining()
-
     # -- sending ----------------------------------------------------------------------------------
 
     def send_continue(self) -> bytes:

@@ -96,13 +96,6 @@ class RequestParser:
     def eof(self) -> bool:
         return self._eof
 
-    def body_remaining(self) -> int | None:
-        """Body bytes still to arrive from the network (not yet buffered); None for a chunked body."""
-        body = self._body
-        if isinstance(body, ContentLengthReader):
-            return max(0, body.remaining - len(self._buffer))
-        return None if body is not None else 0
-
     def discard_buffer(self) -> None:
         """Forget what is buffered (the connection is closing and will not parse it)."""
         self._buffer.clear()
