@@ -44,6 +44,10 @@ class Timeout(enum.Enum):
 # Progress that starts a running timeout again: bytes read, or bytes sent.
 RESTARTED_BY_READ = frozenset({Timeout.KEEP_ALIVE, Timeout.BODY, Timeout.LINGER})
 RESTARTED_BY_SEND = frozenset({Timeout.SEND})
+# A read timeout asked for while bytes are still queued, and what runs instead until they are out:
+# waiting for the next request is not idleness while the last response still leaves, so the send
+# timeout runs and the keep-alive timeout starts with the last byte (nginx does the same).
+READ_TIMEOUT_WHILE_QUEUED = {Timeout.KEEP_ALIVE: Timeout.SEND}
 
 
 @dataclass(frozen=True, slots=True)

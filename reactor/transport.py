@@ -27,6 +27,7 @@ from reactor.errors import is_peer_gone
 from reactor.iostate import (
     IO_STATES,
     IO_TRANSITIONS,
+    READ_TIMEOUT_WHILE_QUEUED,
     RESTARTED_BY_READ,
     RESTARTED_BY_SEND,
     IOState,
@@ -374,10 +375,8 @@ class Transport:
         timeout = behaviour.timeout if queued else behaviour.idle_timeout
         if timeout is Timeout.READ:
             timeout = self._read_timeout
-            if queued and timeout is Timeout.KEEP_ALIVE:
-                # Not idle while a response is still leaving: the send timeout runs, and the
-                # keep-alive timeout starts once the last byte is out (nginx does the same).
-                timeout = Timeout.SEND
+            if queued:
+                timeout = READ_TIMEOUT_WHILE_QUEUED.get(timeout, timeout)
         if timeout is not self._timeout or state is not old:
             self._arm(timeout)
         if state is not old:
