@@ -50,40 +50,34 @@ class ConnectionConfig:
         self.protocol = protocol  # the HTTP version responses speak (-p/--protocol)
         self.field_lines = FieldLineCache()  # request field lines parsed before, by any connection
 
+    def server_connection(self) -> ServerConnection:
+        """A new sans-IO connection with this server's limits, clock and HTTP version."""
+        limits = self.limits
+        return ServerConnection(
+            max_request_line=limits.max_request_line,
+            max_head=limits.max_head,
+            max_headers=limits.max_headers,
+            max_body=limits.max_body,
+            max_discard=limits.max_discard,
+            date=self.http_date,
+            protocol=self.protocol,
+            field_lines=self.field_lines,
+        )
+
 
 def refuse_plain_http(config: ConnectionConfig) -> bytes:
     """The whole answer to a plain-HTTP request on a TLS port: a 400 that says to use https, as nginx
     gives, after which the connection closes. What the client asked is never read."""
-    limits = config.limits
-    conn = ServerConnection(
-        max_request_line=limits.max_request_line,
-        max_head=limits.max_head,
-        max_headers=limits.max_headers,
-        max_body=limits.max_body,
-        max_discard=limits.max_discard,
-        date=config.http_date,
-        protocol=config.protocol,
-    )
-    return conn.send_error(400, "This port speaks HTTPS: use an https:// URL.")
+    return config.server_connection().send_error(400, "This port speaks HTTPS: use an https:// URL.")
 
 
 class HTTPConnection(Protocol):
     """Reads requests, hands each to the handler through an Exchange, and sends responses in order."""
 
     def __init__(self, config: ConnectionConfig) -> None:
-        limits = config.limits
         self._handler = config.handler
         self._access_log = config.access_log
-        self._conn = ServerConnection(
-            max_request_line=limits.max_request_line,
-            max_head=limits.max_head,
-            max_headers=limits.max_headers,
-            max_body=limits.max_body,
-            max_discard=limits.max_discard,
-            date=config.http_date,
-            protocol=config.protocol,
-            field_lines=config.field_lines,
-        )
+        self._conn = config.server_connection()
         self._exchange: Exchange | None = None
         self.requests = 0
         self._writing_paused = False  # the transport said pause_writing: handle no more requests
