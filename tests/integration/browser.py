@@ -49,3 +49,15 @@ def screenshot(url: str, profile: Path, path: Path, size: tuple[int, int] = (128
     window = f"--window-size={size[0]},{size[1]}"
     _headless(profile, window, "--virtual-time-budget=2000", f"--screenshot={path}", *flags, url)
     assert path.stat().st_size > 0
+
+
+def asset_site(folder: Path, page: str) -> Path:
+    """``folder`` made into a small site: ``index.html`` holding ``page``, with the stylesheet,
+    script, image and text file such a page loads."""
+    folder.mkdir()
+    (folder / "index.html").write_text(page)
+    (folder / "style.css").write_text("body { font-family: sans-serif; }\n")
+    (folder / "app.js").write_text("window.loaded = true;\n")
+    (folder / "dot.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect/></svg>\n')
+    (folder / "letters.txt").write_text("abcdefghij")
+    return folder

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.browser import dump_dom
+from tests.integration.browser import asset_site, dump_dom
 from tests.integration.client import wait_until
 from tests.integration.conftest import ServeStatic
 
@@ -32,13 +32,7 @@ ASSETS = ("/index.html", "/style.css", "/app.js", "/dot.svg")
 
 @pytest.mark.timeout(240)
 def test_a_page_loads_then_revalidates_every_asset_with_304(serve: ServeStatic, tmp_path: Path, docroot: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(PAGE)
-    (site / "style.css").write_text("body { font-family: sans-serif; }\n")
-    (site / "app.js").write_text("window.loaded = true;\n")
-    (site / "dot.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect/></svg>\n')
-    (site / "letters.txt").write_text("abcdefghij")
+    site = asset_site(tmp_path / "site", PAGE)
     log: list[tuple[str, int]] = []
     server = serve(
         root=site, cache_control="no-cache", access_log=lambda _c, line, status, _s: log.append((line, status))

@@ -71,6 +71,17 @@ class Rig:
                 return data
             data += chunk
 
+    def read_until_sent(self, ticks: int = 1000) -> bytes:
+        """Read as the peer while the loop runs, until the transport's queue is empty (at most
+        ``ticks`` loop passes); return what arrived."""
+        received = b""
+        for _ in range(ticks):
+            received += self.received()
+            self.tick()
+            if not self.transport.queued:
+                break
+        return received + self.received()
+
     def interest(self) -> int:
         try:
             return self.loop._selector.get_key(self.transport.sock).events
@@ -119,13 +130,7 @@ def test_write_interest_only_while_bytes_are_queued() -> None:
         assert rig.interest() & EVENT_WRITE
         assert rig.transport.state is IOState.WRITING, "a large queue pauses reading"
         assert not rig.interest() & EVENT_READ
-        received = b""
-        for _ in range(1000):
-            received += rig.received()
-            rig.tick()
-            if not rig.transport.queued:
-                break
-        received += rig.received()
+        received = rig.read_until_sent()
         assert received.endswith(body)
         assert rig.interest() == EVENT_READ
         assert rig.transport.state is IOState.READING
@@ -200,12 +205,7 @@ def test_a_response_still_leaving_is_not_cut_by_the_keep_alive_timeout() -> None
             received += rig.received()
             rig.tick()
             assert rig.transport.state is not IOState.CLOSED, "closed while the response was leaving"
-        for _ in range(1000):
-            received += rig.received()
-            rig.tick()
-            if not rig.transport.queued:
-                break
-        received += rig.received()
+        received += rig.read_until_sent()
         assert received.endswith(body)
         rig.clock.advance(9)
         rig.tick()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.browser import dump_dom
+from tests.integration.browser import asset_site, dump_dom
 from tests.integration.client import wait_until
 from tests.tls.conftest import ServeTLS
 
@@ -29,13 +29,7 @@ ASSETS = ("/index.html", "/style.css", "/app.js", "/dot.svg", "/letters.txt")
 
 @pytest.mark.timeout(240)
 def test_chromium_loads_a_page_and_its_assets_in_a_secure_context(serve_tls: ServeTLS, tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "index.html").write_text(PAGE)
-    (site / "style.css").write_text("body { font-family: sans-serif; }\n")
-    (site / "app.js").write_text("window.loaded = true;\n")
-    (site / "dot.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect/></svg>\n')
-    (site / "letters.txt").write_text("abcdefghij")
+    site = asset_site(tmp_path / "site", PAGE)
     log: list[tuple[str, int]] = []
     server = serve_tls(root=site, access_log=lambda _c, line, status, _s: log.append((line, status)))
     url = f"https://127.0.0.1:{server.port}/index.html"

@@ -51,6 +51,16 @@ def test_bad_certificate_key_or_password_is_one_line_and_exit_2(tls_files: TLSFi
         assert "not the password" not in result.stderr
 
 
+def handshakes(port: int, tls_files: TLSFiles, server_hostname: str) -> bool:
+    """Whether a TLS handshake with 127.0.0.1:``port`` completes, the test CA trusted."""
+    context = ssl.create_default_context(cafile=str(tls_files.ca))
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname=server_hostname) as sock,
+    ):
+        return sock.version() is not None
+
+
 def test_an_encrypted_key_with_its_password_file_serves(tls_files: TLSFiles, tmp_path: Path) -> None:
     password = tmp_path / "password.txt"
     password.write_text(tls_files.password + "\n")
@@ -61,12 +71,7 @@ def test_an_encrypted_key_with_its_password_file_serves(tls_files: TLSFiles, tmp
     )  # fmt: skip
     try:
         assert f"(https://127.0.0.1:{child.port}/)" in child.banner
-        context = ssl.create_default_context(cafile=str(tls_files.ca))
-        with (
-            socket.create_connection(("127.0.0.1", child.port), timeout=10) as raw,
-            context.wrap_socket(raw, server_hostname="localhost") as sock,
-        ):
-            assert sock.version() is not None
+        assert handshakes(child.port, tls_files, "localhost")
     finally:
         assert child.stop() == 0
 
@@ -79,12 +84,7 @@ def test_a_cert_file_that_holds_the_key_needs_no_tls_key(tls_files: TLSFiles, tm
         stderr_path=tmp_path / "stderr.txt", expect="Serving HTTPS on ",
     )  # fmt: skip
     try:
-        context = ssl.create_default_context(cafile=str(tls_files.ca))
-        with (
-            socket.create_connection(("127.0.0.1", child.port), timeout=10) as raw,
-            context.wrap_socket(raw, server_hostname="127.0.0.1") as sock,
-        ):
-            assert sock.version() is not None
+        assert handshakes(child.port, tls_files, "127.0.0.1")
     finally:
         assert child.stop() == 0
 

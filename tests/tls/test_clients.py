@@ -15,14 +15,8 @@ import pytest
 
 from tests.integration.client import wait_until
 from tests.integration.static_helpers import AccessRecord
+from tests.integration.test_static_curl import curl
 from tests.tls.conftest import ServeTLS, TLSFiles, has_ipv6_loopback
-
-
-def curl() -> str:
-    path = shutil.which("curl")
-    if path is None:
-        pytest.fail("curl is not installed: .ci/run installs it (apt-get install curl)")
-    return path
 
 
 def run_curl(tls_files: TLSFiles, *args: str) -> subprocess.CompletedProcess[bytes]:

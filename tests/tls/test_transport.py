@@ -63,6 +63,15 @@ def rig(server_context: ssl.SSLContext) -> Iterator[Rig]:
     made.close()
 
 
+def send_client_hello(rig: Rig, context: ssl.SSLContext) -> ssl.SSLSocket:
+    """Begin a handshake as the client over the rig's peer socket: its ClientHello goes out."""
+    client = context.wrap_socket(rig.peer, server_hostname="localhost", do_handshake_on_connect=False)
+    client.setblocking(False)
+    with contextlib.suppress(ssl.SSLWantReadError):
+        client.do_handshake()
+    return client
+
+
 def test_a_silent_client_is_watched_for_reads_only_and_closed_at_the_handshake_timeout(rig: Rig) -> None:
     rig.transport.start()
     assert rig.transport.state is IOState.HANDSHAKING
@@ -78,10 +87,7 @@ def test_a_silent_client_is_watched_for_reads_only_and_closed_at_the_handshake_t
 
 def test_progress_does_not_extend_the_handshake_timeout(rig: Rig, client_context: ssl.SSLContext) -> None:
     rig.transport.start()
-    client = client_context.wrap_socket(rig.peer, server_hostname="localhost", do_handshake_on_connect=False)
-    client.setblocking(False)
-    with contextlib.suppress(ssl.SSLWantReadError):
-        client.do_handshake()  # the ClientHello goes out
+    _client = send_client_hello(rig, client_context)  # held: dropped, it would close the socket
     rig.clock.advance(9.0)
     rig.transport.on_readable()  # the server's flight goes back; now it waits for the client's Finished
     assert rig.transport.state is IOState.HANDSHAKING
@@ -93,10 +99,7 @@ def test_progress_does_not_extend_the_handshake_timeout(rig: Rig, client_context
 
 def test_the_handshake_ends_in_reading_with_the_protocols_timeout(rig: Rig, client_context: ssl.SSLContext) -> None:
     rig.transport.start()
-    client = client_context.wrap_socket(rig.peer, server_hostname="localhost", do_handshake_on_connect=False)
-    client.setblocking(False)
-    with contextlib.suppress(ssl.SSLWantReadError):
-        client.do_handshake()
+    client = send_client_hello(rig, client_context)
     rig.transport.on_readable()
     client.do_handshake()  # the server's flight is in: the client finishes
     client.sendall(b"ping")
