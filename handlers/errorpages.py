@@ -12,7 +12,7 @@ from handlers.mimetypes import MimeTypes
 from handlers.paths import PathError, Resolve
 from reactor.exchange import Exchange, HeaderList
 from reactor.http.connection import ERROR_CONTENT_TYPE
-from reactor.http.writer import FieldBlock, encode_fields, error_page
+from reactor.http.writer import PreparedResponse, error_page
 
 # Built-in answers kept encoded, by (status, detail, fields). Details and fields come from the code,
 # but a few hold a part of the request (a 405 names the method): past this many, start again.
@@ -37,7 +37,7 @@ class ErrorPages:
         self._resolve = resolve
         self._mime_types = mime_types
         self._added_fields = added_fields
-        self._built_in: dict[tuple[int, str, tuple[tuple[str, str], ...]], tuple[FieldBlock, bytes]] = {}
+        self._built_in: dict[tuple[int, str, tuple[tuple[str, str], ...]], PreparedResponse] = {}
 
     def __call__(self, exchange: Exchange, status: int, detail: str, headers: HeaderList = ()) -> None:
         self.answer(exchange, status, detail, [*headers, *self._added_fields])
@@ -55,15 +55,15 @@ class ErrorPages:
                 fields = [("Content-Type", self._mime_types(page)), *fields]
                 exchange.respond_file(status, fields, file, 0, info.st_size)
                 return
-        exchange.respond(status, *self._built_in_answer(status, detail, fields))
+        exchange.respond_prepared(self._built_in_answer(status, detail, fields))
 
-    def _built_in_answer(self, status: int, detail: str, fields: list[tuple[str, str]]) -> tuple[FieldBlock, bytes]:
-        """The fields and body Exchange.respond_error would send, made once per (status, detail, fields):
-        a repeated 404 then costs what a cached file does. Raises ValueError as encode_fields does."""
+    def _built_in_answer(self, status: int, detail: str, fields: list[tuple[str, str]]) -> PreparedResponse:
+        """What Exchange.respond_error would send, made once per (status, detail, fields): a repeated
+        404 then costs what a cached file does. Raises ValueError as encode_fields does."""
         key = (status, detail, tuple(fields))
         answer = self._built_in.get(key)
         if answer is None:
-            answer = encode_fields([ERROR_CONTENT_TYPE, *fields]), error_page(status, detail)
+            answer = PreparedResponse(status, [ERROR_CONTENT_TYPE, *fields], error_page(status, detail))
             if len(self._built_in) >= _MAX_BUILT_IN:
                 self._built_in.clear()
             self._built_in[key] = answer

@@ -132,7 +132,7 @@ class FileAnswer:
                 )
                 if cached is not None:
                     file.close()
-                    exchange.respond(200, cached.fields, cached.body)
+                    exchange.respond_prepared(cached.ok)
                     return
             files.send(exchange, body, length, ranges, content_type, coding, headers)
             return

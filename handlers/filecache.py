@@ -24,7 +24,7 @@ from handlers.negotiation import SUFFIXES, preferred_codings
 from handlers.paths import Located, PathError, RequestPath
 from reactor.clock import Clock
 from reactor.exchange import Exchange
-from reactor.http.writer import FieldBlock, encode_fields
+from reactor.http.writer import PreparedResponse
 
 # Files up to this size are kept in memory with their response fields encoded once, so a request for
 # one costs no filesystem call; larger ones go out with sendfile, where the kernel does the copying.
@@ -49,8 +49,8 @@ class CachedFile:
     body: bytes
     etag: str
     modified: int
-    fields: FieldBlock  # of the 200 response
-    not_modified: FieldBlock  # of a 304
+    ok: PreparedResponse  # the 200 response, with the body
+    not_modified: PreparedResponse  # a 304
 
 
 class FileCache:
@@ -110,11 +110,11 @@ class FileCache:
             ):
                 status, cached = 304, identity
             if status == 304:
-                exchange.respond(304, cached.not_modified)
+                exchange.respond_prepared(cached.not_modified)
                 return True
             if status != 200 or (ranged and cached is not identity):
                 return False  # a range, or one whose If-Range may name the file itself: the full path
-        exchange.respond(200, cached.fields, cached.body)
+        exchange.respond_prepared(cached.ok)
         return True
 
     def maybe_keep(
@@ -156,8 +156,8 @@ class FileCache:
             body=body,
             etag=etag,
             modified=int(info.st_mtime),
-            fields=encode_fields([("Content-Type", content_type), *headers]),
-            not_modified=encode_fields(validators),  # the fields of a 304 from the full path
+            ok=PreparedResponse(200, [("Content-Type", content_type), *headers], body),
+            not_modified=PreparedResponse(304, validators),  # the fields of a 304 from the full path
         )
         cache.put(key, cached, len(body) + 512)
         return cached

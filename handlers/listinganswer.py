@@ -15,7 +15,7 @@ from handlers.negotiation import prefers_json
 from handlers.paths import RequestPath
 from reactor.clock import Clock
 from reactor.exchange import Exchange
-from reactor.http.writer import FieldBlock, encode_fields
+from reactor.http.writer import PreparedResponse
 
 # A cached listing is re-rendered this often even when the directory's mtime has not moved: changing
 # a file's size or time does not touch its directory's mtime.
@@ -40,8 +40,7 @@ class CachedListing:
     """A listing rendered from ``scan``: good while that scan is the directory's current one."""
 
     scan: CachedScan
-    body: bytes
-    fields: FieldBlock
+    answer: PreparedResponse  # its 200, body included
 
 
 class ListingAnswer:
@@ -91,8 +90,8 @@ class ListingAnswer:
             except OSError as error:
                 errors(exchange, *status_for(error))
                 return
-            self._listings.put(key, cached, len(cached.body))
-        exchange.respond(200, cached.fields, cached.body)
+            self._listings.put(key, cached, len(cached.answer.body))
+        exchange.respond_prepared(cached.answer)
 
     def _render(self, real: str, url: str, order: listing.Order, json: bool) -> CachedListing:
         """The listing of the directory at ``real``, rendered. Raises OSError."""
@@ -102,8 +101,8 @@ class ListingAnswer:
             body, content_type = listing.render_json(url, entries), "application/json"
         else:
             body, content_type = listing.render_html(url, entries, order, upload_form=self._upload_form), _HTML
-        fields = encode_fields([("Content-Type", content_type), ("Vary", "Accept"), *self._added_fields])
-        return CachedListing(scan, body, fields)
+        fields = [("Content-Type", content_type), ("Vary", "Accept"), *self._added_fields]
+        return CachedListing(scan, PreparedResponse(200, fields, body))
 
     def _scan(self, real: str) -> CachedScan:
         """The entries of the directory at ``real``, read at most once per change. Raises OSError."""

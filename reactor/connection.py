@@ -21,6 +21,7 @@ from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import CLOSED, Data, EndOfMessage, Request
 from reactor.http.fields import FieldLineCache
 from reactor.http.state import BODY_PHASES, Phase, Transition
+from reactor.http.writer import PreparedResponse
 from reactor.iostate import Timeout
 from reactor.limits import Limits
 from reactor.loop import EventLoop
@@ -242,6 +243,16 @@ class HTTPConnection(Protocol):
             self.transport.write(conn.send_data(body))
             conn.end_response()  # with a Content-Length, nothing follows the body
         self._response_ended(exchange.request, status)
+
+    def respond_prepared(self, exchange: Exchange, response: PreparedResponse, close: bool) -> None:
+        """A whole response made once and sent many times (PreparedResponse)."""
+        head, body = self._conn.send_prepared(response, close=close, reads_body=exchange.reads_body)
+        if len(body) <= _JOIN_LIMIT:
+            self.transport.write(head + body)
+        else:
+            self.transport.write(head)
+            self.transport.write(body)
+        self._response_ended(exchange.request, response.status)
 
     def start_response(
         self, exchange: Exchange, status: int, fields: Fields, content_length: int | None, close: bool

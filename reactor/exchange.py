@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from reactor.http.connection import ERROR_CONTENT_TYPE, Fields
 from reactor.http.errors import StateError
 from reactor.http.events import Request
-from reactor.http.writer import error_page
+from reactor.http.writer import PreparedResponse, error_page
 
 if TYPE_CHECKING:
     from reactor.connection import HTTPConnection
@@ -137,6 +137,17 @@ class Exchange:
             self.status = status
             self.finished = True
             self._on_abort.clear()  # they can no longer fire; a handler object they hold is freed now
+
+    def respond_prepared(self, response: PreparedResponse, *, close: bool = False) -> None:
+        """Send a whole response made once for many requests (a cached file's, a built-in error
+        page): what ``respond`` would send with its status, fields and body, framed once per form.
+        Raises StateError if a response was already started."""
+        if self._may_start():
+            self._connection.respond_prepared(self, response, close)
+            self.response_started = True
+            self.status = response.status
+            self.finished = True
+            self._on_abort.clear()
 
     def respond_file(
         self,

@@ -20,6 +20,7 @@ from reactor.http.state import BODY_PHASES, TRANSITIONS, Phase, Transition
 from reactor.http.writer import (
     HTTP_VERSIONS,
     FieldBlock,
+    PreparedResponse,
     ResponseWriter,
     encode_fields,
     error_page,
@@ -182,28 +183,21 @@ class ServerConnection:
         if request is None or self._writer is not None:
             raise StateError(f"no response can start in phase {self.phase.value!r}")
         writer = ResponseWriter(request.method, request.version, self._protocol)
-        keep_alive = self._persists(request, writer, status, content_length, close, reads_body)
+        keep_alive = self._persists(request, writer.close_delimited(status, content_length), close, reads_body)
         head = writer.head(status, block, content_length, self._date(), keep_alive)  # ValueError: a bad status
         self._apply(Transition.RESPONSE_START)
         self._writer = writer
         self._keep_alive = keep_alive
         return head
 
-    def _persists(
-        self,
-        request: Request,
-        writer: ResponseWriter,
-        status: int,
-        content_length: int | None,
-        close: bool,
-        reads_body: bool,
-    ) -> bool:
-        """The one place that decides whether the connection outlives this response."""
+    def _persists(self, request: Request, close_delimited: bool, close: bool, reads_body: bool) -> bool:
+        """The one place that decides whether the connection outlives this response.
+        ``close_delimited``: only the connection's close can end its body."""
         if close or self._close_wanted or not request.keep_alive:
             return False  # RFC 9112 9.3, 9.6: either side may end the connection after a response
         if self._protocol == "HTTP/1.0" and "keep-alive" not in split_list(request.headers.get_all("connection")):
             return False  # an HTTP/1.0 server persists only when the client asks for keep-alive (RFC 9112 C.2.2)
-        if writer.close_delimited(status, content_length):
+        if close_delimited:
             return False
         if self.phase is Phase.RECEIVING_BODY and not reads_body:
             # Answering before the body is in (a POST to a static file). RFC 9110 15.5: a server that
@@ -227,6 +221,24 @@ class ServerConnection:
         framed = writer.body(body)  # with a Content-Length, nothing follows the body
         self._apply(Transition.RESPONSE_END)
         return head + framed
+
+    def send_prepared(
+        self, response: PreparedResponse, *, close: bool = False, reads_body: bool = False
+    ) -> tuple[bytes, bytes]:
+        """``send_response`` for a response made once and sent many times: the same bytes and the same
+        cycle (a property test holds the two to it), returned as (head, body) so that a large body
+        need not be copied behind its head. Raises StateError as start_response does."""
+        request = self.request
+        if request is None or self._writer is not None:
+            raise StateError(f"no response can start in phase {self.phase.value!r}")
+        # With a Content-Length, a body is never delimited by the close.
+        keep_alive = self._persists(request, False, close, reads_body)
+        head, writer = response.framed(request.method, request.version, self._protocol, self._date(), keep_alive)
+        self._apply(Transition.RESPONSE_START)
+        self._writer = writer
+        self._keep_alive = keep_alive
+        self._apply(Transition.RESPONSE_END)
+        return head, response.body if writer.send_body else b""
 
     def send_data(self, data: bytes) -> bytes:
         """Return the bytes that carry ``data`` in the body. Raises StateError before start_response

@@ -155,6 +155,44 @@ class ResponseWriter:
         return b""
 
 
+class PreparedResponse:
+    """A whole response with a bytes body, made once and sent many times: a cached file's 200 or 304,
+    a built-in error page. Its head depends on the request only through the method (HEAD or not) and
+    the version, on the server through the version it speaks, on the cycle through whether the
+    connection persists, and on the clock through Date. So ``framed`` has a ResponseWriter frame it
+    once per such form and second, and hands out the same head (and writer) until the second changes:
+    the bytes are the writer's own, only not made again. Used on the loop thread only."""
+
+    __slots__ = ("status", "fields", "body", "_date", "_forms")
+
+    def __init__(self, status: int, fields: Iterable[tuple[str, str]] | FieldBlock, body: bytes = b"") -> None:
+        status_line(status)  # ValueError now, for a status that cannot be sent, not on every request
+        self.status = status
+        self.fields = fields if isinstance(fields, FieldBlock) else encode_fields(fields)
+        self.body = body
+        self._date = b""
+        # (HEAD, request version, server version, persists) -> the head, and the writer that framed it.
+        self._forms: dict[tuple[bool, str, str, bool], tuple[bytes, ResponseWriter]] = {}
+
+    def framed(
+        self, method: str, version: str, protocol: str, date: bytes, keep_alive: bool
+    ) -> tuple[bytes, ResponseWriter]:
+        """The head of this response to a ``method`` request of ``version`` from a server speaking
+        ``protocol``, and the writer that framed it with the whole body: complete, it takes no more
+        bytes (its ``remaining`` is 0), so the connections that send this form share it."""
+        if date != self._date:
+            self._date = date
+            self._forms.clear()
+        key = (method == "HEAD", version, protocol, keep_alive)
+        form = self._forms.get(key)
+        if form is None:
+            writer = ResponseWriter(method, version, protocol)
+            head = writer.head(self.status, self.fields, len(self.body), date, keep_alive)
+            writer.body(self.body)
+            form = self._forms[key] = (head, writer)
+        return form
+
+
 def error_page(status: int, detail: str = "") -> bytes:
     """A short HTML page for an error status."""
     reason = REASONS.get(status, "Error")

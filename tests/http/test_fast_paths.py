@@ -1,6 +1,7 @@
-"""The parser's shortcuts answer exactly as the long way does: a field line remembered from an earlier
-request (FieldLineCache) parses as it did the first time, and the Host pattern written for speed
-accepts exactly the strings of RFC 3986's grammar as spelled out."""
+"""The shortcuts answer exactly as the long way does: a field line remembered from an earlier request
+(FieldLineCache) parses as it did the first time, the Host pattern written for speed accepts exactly
+the strings of RFC 3986's grammar as spelled out, and a response framed once for many requests
+(PreparedResponse) sends the bytes and moves the cycle as send_response does."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from hypothesis import strategies as st
 
 from reactor.http import parser
 from reactor.http.connection import ServerConnection
-from reactor.http.errors import ProtocolError
+from reactor.http.errors import ProtocolError, StateError
 from reactor.http.fields import FieldLineCache, parse_field_line
+from reactor.http.state import Phase
+from reactor.http.writer import PreparedResponse
 from tests.http.helpers import DATE, Normalized, drain
 
 # RFC 3986 3.2.2 as written: uri-host = IP-literal / reg-name, reg-name = *( unreserved / pct-encoded
@@ -89,3 +92,105 @@ def test_the_cache_keeps_valid_lines_only_and_stays_bounded() -> None:
     for number in range(FieldLineCache.MAX_LINES + 10):
         cache.parse(b"X-N: %d" % number)
     assert 0 < len(cache) <= FieldLineCache.MAX_LINES
+
+
+# A request as the prepared path can meet it: any method, either version, any persistence asked for,
+# a body not read yet (small, large, chunked, or waiting for 100 Continue).
+request_heads = st.builds(
+    lambda method, version, connection, body: (
+        f"{method} /f HTTP/{version}\r\nHost: h\r\n{connection}{body}\r\n".encode()
+    ),
+    st.sampled_from(["GET", "HEAD", "POST", "PUT", "OPTIONS", "DELETE"]),
+    st.sampled_from(["1.0", "1.1", "1.2"]),
+    st.sampled_from(["", "Connection: close\r\n", "Connection: keep-alive\r\n", "Connection: keep-alive, close\r\n"]),
+    st.sampled_from(
+        [
+            "",
+            "Content-Length: 3\r\n",
+            "Content-Length: 100000\r\n",
+            "Transfer-Encoding: chunked\r\n",
+            "Content-Length: 3\r\nExpect: 100-continue\r\n",
+        ]
+    ),
+)
+answers = st.tuples(
+    st.sampled_from([200, 201, 204, 206, 301, 304, 400, 404, 405, 416, 500, 599]),
+    st.lists(st.tuples(st.sampled_from(["Content-Type", "ETag", "X-A"]), st.text("ab ;=/", max_size=6)), max_size=3),
+    st.binary(max_size=40),
+)
+# For each request: its head, whether its body arrives with it, how the server answers (close,
+# reads_body), and which second the Date says.
+sends = st.lists(
+    st.tuples(request_heads, st.booleans(), st.booleans(), st.booleans(), st.sampled_from([b"D1", b"D2"])),
+    min_size=1,
+    max_size=8,
+)
+
+
+def _answered(
+    head: bytes,
+    body_arrived: bool,
+    protocol: str,
+    date: bytes,
+    answer: tuple[int, list[tuple[str, str]], bytes],
+    prepared: PreparedResponse | None,
+    close: bool,
+    reads_body: bool,
+) -> tuple[object, ...]:
+    """The bytes and the cycle's state after answering ``head``: with ``prepared`` when given, else
+    with send_response and ``answer``."""
+    connection = ServerConnection(
+        max_request_line=8192,
+        max_head=32768,
+        max_headers=100,
+        max_body=1 << 20,
+        max_discard=64 * 1024,
+        date=lambda: date,
+        protocol=protocol,
+    )
+    connection.receive_data(head + (b"abc" if body_arrived and b"Content-Length: 3" in head else b""))
+    try:
+        connection.next_event()
+    except ProtocolError as error:  # Transfer-Encoding in HTTP/1.0: no response of the handler's
+        return ("refused", error.status)
+    if connection.phase is Phase.RECEIVING_BODY and body_arrived:
+        connection.next_event()
+        connection.next_event()
+    if prepared is not None:
+        data = b"".join(connection.send_prepared(prepared, close=close, reads_body=reads_body))
+    else:
+        data = connection.send_response(*answer, close=close, reads_body=reads_body)
+    return (
+        data,
+        connection.phase,
+        connection.keep_alive,
+        connection.response_started,
+        connection.sends_body,
+        connection.body_bytes,
+        connection.next_event(),
+    )
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(answers, st.sampled_from(["HTTP/1.1", "HTTP/1.0"]), sends)
+def test_a_prepared_response_sends_what_send_response_sends(
+    answer: tuple[int, list[tuple[str, str]], bytes],
+    protocol: str,
+    requests: list[tuple[bytes, bool, bool, bool, bytes]],
+) -> None:
+    prepared = PreparedResponse(*answer)  # one for every request: its forms are made once and reused
+    for head, body_arrived, close, reads_body, date in requests:
+        sent = _answered(head, body_arrived, protocol, date, answer, None, close, reads_body)
+        assert _answered(head, body_arrived, protocol, date, answer, prepared, close, reads_body) == sent
+
+
+def test_a_prepared_response_refuses_what_send_response_refuses() -> None:
+    with pytest.raises(ValueError):
+        PreparedResponse(200, [("X-A", "a\r\nInjected: 1")])
+    with pytest.raises(ValueError):
+        PreparedResponse(1000, [])
+    connection = ServerConnection(
+        max_request_line=8192, max_head=32768, max_headers=100, max_body=1 << 20, max_discard=0, date=lambda: DATE
+    )
+    with pytest.raises(StateError):
+        connection.send_prepared(PreparedResponse(200, [], b"x"))  # no request yet
