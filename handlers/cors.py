@@ -20,7 +20,7 @@ def preflight_headers(headers: Headers) -> list[tuple[str, str]]:
     """The fields that answer a preflight (an OPTIONS request with Origin and
     Access-Control-Request-Method), or none for a plain OPTIONS. Requested header names are allowed
     back when they are a list of tokens; anything else is not echoed."""
-    if "origin" not in headers or "access-control-request-method" not in headers:
+    if headers.get("origin") is None or headers.get("access-control-request-method") is None:
         return []
     fields = [("Access-Control-Allow-Methods", METHODS), ("Access-Control-Max-Age", _MAX_AGE)]
     wanted = headers.get("access-control-request-headers", "") or ""

@@ -138,7 +138,8 @@ class ServerConnection:
                 head = self._parser.next_head()
                 if type(head) is Request:
                     self.request = head
-                    self._apply(Transition.REQUEST_HEAD_WITH_BODY if head.has_body else Transition.REQUEST_HEAD)
+                    with_body = head.chunked or head.content_length  # Request.has_body, without the call
+                    self._apply(Transition.REQUEST_HEAD_WITH_BODY if with_body else Transition.REQUEST_HEAD)
                 return head
             if phase in BODY_PHASES:
                 body = self._parser.next_body_event()

@@ -3,40 +3,31 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 
 
-class Headers:
+class Headers(list[tuple[str, str]]):
     """Request header fields in arrival order, names lower-cased (field names are case-insensitive,
-    RFC 9110 5.1). A few fields per request make a linear scan cheaper than building a dict."""
+    RFC 9110 5.1). A few fields per request make a linear scan cheaper than building a dict; a list,
+    so that making one, iterating it and its length stay in C. ``name in headers`` asks for a name."""
 
-    __slots__ = ("_fields",)
-
-    def __init__(self, fields: list[tuple[str, str]]) -> None:
-        self._fields = fields
+    __slots__ = ()
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """Return the first value of ``name`` (lower-case), or ``default``."""
-        for key, value in self._fields:
+        for key, value in self:
             if key == name:
                 return value
         return default
 
     def get_all(self, name: str) -> list[str]:
         """Return every value of ``name`` (lower-case), in arrival order."""
-        return [value for key, value in self._fields if key == name]
+        return [value for key, value in self if key == name]
 
     def __contains__(self, name: object) -> bool:
-        return any(key == name for key, _ in self._fields)
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._fields)
-
-    def __len__(self) -> int:
-        return len(self._fields)
+        return any(key == name for key, _ in self)
 
     def __repr__(self) -> str:
-        return f"Headers({self._fields!r})"
+        return f"Headers({list(self)!r})"
 
 
 class Request:

@@ -197,16 +197,20 @@ class RequestParser:
         if len(lines) - 1 > self._max_headers:
             raise ProtocolError(431, "too many header fields")
         known = self._field_lines
-        fields = []
+        headers = Headers()
         for line in lines[1:]:
             field = known.get(line)
-            fields.append(field if field is not None else known.parse(line))
-        headers = Headers(fields)
+            headers.append(field if field is not None else known.parse(line))
+        names = dict(headers)  # each name with its last value, gathered in C
         # Most requests carry none of the fields that change framing or persistence: look those up
         # only when they are there.
-        present = _FRAMING_FIELDS.intersection(dict(fields))  # dict(): the names, gathered in C
+        present = _FRAMING_FIELDS.intersection(names)
         path, query, target_host = _split_target(method, target)
-        host = _host(headers, version, target_host)
+        if len(names) == len(headers):  # no name twice (the usual head): Host is there once or not at all
+            hosts = [names["host"]] if "host" in names else []
+        else:
+            hosts = headers.get_all("host")
+        host = _host(hosts, version, target_host)
         content_length: int | None = None
         chunked = expect_continue = False
         connection: list[str] = []
@@ -330,9 +334,9 @@ def _split_target(method: str, target: str) -> tuple[str, str, str | None]:
     return path, query, host
 
 
-def _host(headers: Headers, version: str, target_host: str | None) -> str:
-    """The request's host, checked per RFC 9112 3.2. Raises ProtocolError(400)."""
-    hosts = headers.get_all("host")
+def _host(hosts: list[str], version: str, target_host: str | None) -> str:
+    """The request's host, from the values of its Host fields, checked per RFC 9112 3.2. Raises
+    ProtocolError(400)."""
     if len(hosts) > 1:
         raise ProtocolError(400, "more than one Host field")
     if hosts and _HOST.fullmatch(hosts[0]) is None:
