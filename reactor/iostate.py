@@ -110,3 +110,16 @@ def next_state(
     if queued > (low_water if state is S.WRITING else high_water):
         return S.WRITING
     return S.READING if reading else S.WAITING
+
+
+# next_state with nothing queued (the water marks then decide nothing), by (state, reading, closing,
+# linger): what a transport asks after every send that emptied its queue, answered by one lookup.
+NEXT_STATE_WHEN_EMPTY: dict[tuple[IOState, bool, bool, bool], IOState] = {
+    (state, reading, closing, linger): next_state(
+        state, reading=reading, queued=0, closing=closing, linger=linger, high_water=0, low_water=0
+    )
+    for state in IOState
+    for reading in (False, True)
+    for closing in (False, True)
+    for linger in (False, True)
+}

@@ -81,7 +81,15 @@ class SendQueue:
             while entries:
                 entry = entries[0]
                 if isinstance(entry, (bytes, memoryview)):
-                    sent, short = self._send_buffers(sock)
+                    if len(entries) == 1 or not isinstance(entries[1], (bytes, memoryview)):  # one buffer
+                        sent = sock.send(entry)
+                        short = sent < len(entry)
+                        if short:
+                            entries[0] = memoryview(entry)[sent:]
+                        else:
+                            entries.popleft()
+                    else:
+                        sent, short = self._send_gathered(sock)
                     if self.observer is not None:
                         self.observer("send", f"bytes={sent}" + (" short" if short else ""))
                 else:
@@ -171,18 +179,9 @@ class SendQueue:
         entries.appendleft(joined)
         return joined
 
-    def _send_buffers(self, sock: socket.socket) -> tuple[int, bool]:
-        """Send the leading run of byte buffers in one syscall; return (sent, stopped short)."""
+    def _send_gathered(self, sock: socket.socket) -> tuple[int, bool]:
+        """Send the leading run of two or more byte buffers in one sendmsg; return (sent, stopped short)."""
         entries = self._entries
-        first = entries[0]
-        assert isinstance(first, (bytes, memoryview))
-        if len(entries) == 1 or not isinstance(entries[1], (bytes, memoryview)):
-            sent = sock.send(first)
-            if sent < len(first):
-                entries[0] = memoryview(first)[sent:]
-                return sent, True
-            entries.popleft()
-            return sent, False
         buffers: list[bytes | memoryview] = []
         for entry in entries:
             if not isinstance(entry, (bytes, memoryview)) or len(buffers) == _MAX_GATHER:

@@ -27,6 +27,7 @@ from reactor.errors import is_peer_gone
 from reactor.iostate import (
     IO_STATES,
     IO_TRANSITIONS,
+    NEXT_STATE_WHEN_EMPTY,
     READ_TIMEOUT_WHILE_QUEUED,
     RESTARTED_BY_READ,
     RESTARTED_BY_SEND,
@@ -313,29 +314,24 @@ class Transport:
     def _progress(self) -> None:
         """Send what is queued, as far as the socket takes it, then settle."""
         if self._queue.size:  # the byte count, not the queue's __bool__: an attribute, not a call
-            self._send()
-            if self.state is IOState.CLOSED:
+            try:
+                sent = self._flush(self.sock)
+            except FileShrunkError as error:
+                logger.warning("%r: %s", self, error)
+                self._close("file shrank")
                 return
+            except OSError as error:
+                self._on_socket_error(error)
+                return
+            if sent:
+                self.counters.bytes_sent += sent
+                if self._timeout in RESTARTED_BY_SEND:
+                    self._deadline.set(self._delay(self._timeout))
+                if self._drain_waiters and self._queue.size <= self._limits.low_water:
+                    waiters, self._drain_waiters = self._drain_waiters, []
+                    for callback, args in waiters:
+                        self.loop.call_soon(callback, *args)
         self._settle()
-
-    def _send(self) -> None:
-        try:
-            sent = self._flush(self.sock)
-        except FileShrunkError as error:
-            logger.warning("%r: %s", self, error)
-            self._close("file shrank")
-            return
-        except OSError as error:
-            self._on_socket_error(error)
-            return
-        if sent:
-            self.counters.bytes_sent += sent
-            if self._timeout in RESTARTED_BY_SEND:
-                self._deadline.set(self._delay(self._timeout))
-            if self._drain_waiters and self._queue.size <= self._limits.low_water:
-                waiters, self._drain_waiters = self._drain_waiters, []
-                for callback, args in waiters:
-                    self.loop.call_soon(callback, *args)
 
     def _settle(self, closing: bool = False) -> None:
         """Enter the state the table calls for (through every state on the way: reading, closing,
@@ -346,15 +342,21 @@ class Transport:
         limits = self._limits
         while True:
             state = self.state
-            new = next_state(
-                state,
-                reading=self._reading and not self._eof,
-                queued=self._queue.size,
-                closing=closing,
-                linger=self._linger_wanted and not self._eof,
-                high_water=limits.high_water,
-                low_water=limits.low_water,
-            )
+            reading = self._reading and not self._eof
+            linger = self._linger_wanted and not self._eof
+            queued = self._queue.size
+            if queued:
+                new = next_state(
+                    state,
+                    reading=reading,
+                    queued=queued,
+                    closing=closing,
+                    linger=linger,
+                    high_water=limits.high_water,
+                    low_water=limits.low_water,
+                )
+            else:  # the usual case, after a send that emptied the queue: one lookup
+                new = NEXT_STATE_WHEN_EMPTY[(state, reading, closing, linger)]
             if new is state:
                 break
             if new is IOState.CLOSED or (new is IOState.LINGERING and not self._shut_down_writing()):

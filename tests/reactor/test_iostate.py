@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor.iostate import IO_STATES, IO_TRANSITIONS, IOState, Timeout, next_state
+from reactor.iostate import IO_STATES, IO_TRANSITIONS, NEXT_STATE_WHEN_EMPTY, IOState, Timeout, next_state
 
 S = IOState
 HIGH, LOW = 64, 16
@@ -139,3 +139,20 @@ def test_the_architecture_page_describes_every_row() -> None:
     assert set(rows) == {state.value for state in IOState}
     for state in IOState:
         assert rows[state.value].startswith("read") is IO_STATES[state].reads, state
+
+
+@pytest.mark.parametrize(("high_water", "low_water"), [(0, 0), (1, 0), (64 * 1024, 16 * 1024)])
+def test_the_lookup_for_an_empty_queue_is_next_state_itself(high_water: int, low_water: int) -> None:
+    # The transport asks the table instead of next_state when nothing is queued: it must never differ.
+    for (state, reading, closing, linger), expected in NEXT_STATE_WHEN_EMPTY.items():
+        moved = next_state(
+            state,
+            reading=reading,
+            queued=0,
+            closing=closing,
+            linger=linger,
+            high_water=high_water,
+            low_water=low_water,
+        )
+        assert moved is expected
+    assert len(NEXT_STATE_WHEN_EMPTY) == len(IOState) * 8
