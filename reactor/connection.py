@@ -20,6 +20,7 @@ from reactor.http.connection import Fields, ServerConnection
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import CLOSED, Data, EndOfMessage, Request
 from reactor.http.fields import FieldLineCache
+from reactor.http.parser import RequestLineCache
 from reactor.http.state import BODY_PHASES, Phase, Transition
 from reactor.http.writer import PreparedResponse
 from reactor.iostate import Timeout
@@ -35,7 +36,7 @@ _JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as th
 class ConnectionConfig:
     """What every HTTP connection of one server shares."""
 
-    __slots__ = ("handler", "limits", "access_log", "http_date", "protocol", "field_lines")
+    __slots__ = ("handler", "limits", "access_log", "http_date", "protocol", "field_lines", "request_lines")
 
     def __init__(
         self,
@@ -50,6 +51,7 @@ class ConnectionConfig:
         self.http_date = HttpDate()
         self.protocol = protocol  # the HTTP version responses speak (-p/--protocol)
         self.field_lines = FieldLineCache()  # request field lines parsed before, by any connection
+        self.request_lines = RequestLineCache()  # and request lines
 
     def server_connection(self) -> ServerConnection:
         """A new sans-IO connection with this server's limits, clock and HTTP version."""
@@ -63,6 +65,7 @@ class ConnectionConfig:
             date=self.http_date,
             protocol=self.protocol,
             field_lines=self.field_lines,
+            request_lines=self.request_lines,
         )
 
 

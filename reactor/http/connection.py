@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import PAUSED, EndOfMessage, Event, Request
 from reactor.http.fields import FieldLineCache, split_list
-from reactor.http.parser import RequestParser
+from reactor.http.parser import RequestLineCache, RequestParser
 from reactor.http.state import BODY_PHASES, TRANSITIONS, Phase, Transition
 from reactor.http.writer import (
     HTTP_VERSIONS,
@@ -37,8 +37,8 @@ class ServerConnection:
     """One connection's request/response cycles. ``date()`` gives the Date field's value (the caller
     owns the clock); the limits bound what a request may make us hold (RFC 9112 2.3, 5; 413 past
     ``max_body``), and a body the handler will not read is drained, to keep the connection, only up to
-    ``max_discard`` bytes. ``field_lines``: the field lines already parsed, shared by the connections
-    of one server (FieldLineCache)."""
+    ``max_discard`` bytes. ``field_lines``, ``request_lines``: the lines already parsed, shared by the
+    connections of one server (FieldLineCache, RequestLineCache)."""
 
     __slots__ = (
         "phase",
@@ -65,6 +65,7 @@ class ServerConnection:
         date: Callable[[], bytes],
         protocol: str = "HTTP/1.1",
         field_lines: FieldLineCache | None = None,
+        request_lines: RequestLineCache | None = None,
     ) -> None:
         if protocol not in HTTP_VERSIONS:
             raise ValueError(f"unsupported protocol {protocol!r}: want one of {', '.join(HTTP_VERSIONS)}")
@@ -77,6 +78,7 @@ class ServerConnection:
             max_headers=max_headers,
             max_body=max_body,
             field_lines=field_lines,
+            request_lines=request_lines,
         )
         self._date = date
         self._max_discard = max_discard

@@ -8,8 +8,11 @@ CVE-2023-47627, waitress CVE-2022-24761).
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 
 from reactor.http.errors import ProtocolError
+
+T = TypeVar("T")
 
 # RFC 9110 5.6.2: tchar, the characters of a token (a method, a field name, a coding).
 TOKEN_CHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
@@ -52,23 +55,30 @@ def parse_field_line(line: bytes) -> tuple[str, str]:
     return name.decode("ascii").lower(), value.decode("latin-1")
 
 
-class FieldLineCache(dict[bytes, tuple[str, str]]):
-    """Field lines already parsed, with the (name, value) each gave, shared by the connections of one
-    server. Clients repeat most of their lines (Host, User-Agent, Accept...) on every request, and a
-    line's parse depends on its bytes alone, so a line seen before costs one dict lookup. Only valid
-    lines are kept, at most ``MAX_LINES`` of at most ``MAX_LINE`` bytes: past that it starts again
-    empty, so a client sending ever new lines costs a bounded memory and nothing else."""
+class LineCache(dict[bytes, T]):
+    """Lines already parsed, with what each gave, shared by the connections of one server. Clients
+    repeat most of their lines on every request, and a line's parse depends on its bytes alone, so a
+    line seen before costs one dict lookup. Only valid lines are kept (``remember`` is told of those),
+    at most ``MAX_LINES`` of at most ``MAX_LINE`` bytes: past that it starts again empty, so a client
+    sending ever new lines costs a bounded memory and nothing else."""
 
     MAX_LINES = 1024
     MAX_LINE = 1024
 
-    def parse(self, line: bytes) -> tuple[str, str]:
-        """``parse_field_line(line)``, kept for the next time. Raises ProtocolError as it does."""
-        field = parse_field_line(line)
+    def remember(self, line: bytes, parsed: T) -> None:
         if len(line) <= self.MAX_LINE:
             if len(self) >= self.MAX_LINES:
                 self.clear()
-            self[line] = field
+            self[line] = parsed
+
+
+class FieldLineCache(LineCache[tuple[str, str]]):
+    """Field lines (Host, User-Agent, Accept...) and the (name, value) each gave."""
+
+    def parse(self, line: bytes) -> tuple[str, str]:
+        """``parse_field_line(line)``, kept for the next time. Raises ProtocolError as it does."""
+        field = parse_field_line(line)
+        self.remember(line, field)
         return field
 
 

@@ -14,7 +14,7 @@ import re
 
 from reactor.http.errors import ProtocolError
 from reactor.http.events import CLOSED, NEED_DATA, Data, EndOfMessage, Headers, Request, Signal
-from reactor.http.fields import TOKEN_CHAR, FieldLineCache, split_lines, split_list
+from reactor.http.fields import TOKEN_CHAR, FieldLineCache, LineCache, split_lines, split_list
 from reactor.http.framing import BodyReader, ChunkedReader, ContentLengthReader
 from reactor.http.receivebuffer import ReceiveBuffer
 
@@ -49,12 +49,23 @@ _MAX_CONTENT_LENGTH_DIGITS = 18  # anything longer is beyond every limit and bey
 _FRAMING_FIELDS = frozenset({"transfer-encoding", "content-length", "connection", "expect"})
 
 
+# What a valid request line gives: method, target, version, path, query, and the host an
+# absolute-form target names (or None).
+RequestLine = tuple[str, str, str, str, str, str | None]
+
+
+class RequestLineCache(LineCache[RequestLine]):
+    """Request lines (``GET /app.js HTTP/1.1``) already parsed and their targets split: the pages and
+    assets a site serves are asked for again and again, by every client."""
+
+
 class RequestParser:
     """Turns a byte stream into request events, enforcing the limits it is given.
 
     ``max_request_line`` (414), ``max_head`` (431, the whole head), ``max_headers`` (431, field count)
-    and ``max_body`` (413) bound what one request may make us hold. ``field_lines`` keeps the field
-    lines parsed before (FieldLineCache); give one to share it between connections.
+    and ``max_body`` (413) bound what one request may make us hold. ``field_lines`` and
+    ``request_lines`` keep the lines parsed before (FieldLineCache, RequestLineCache); give them to
+    share them between connections.
     """
 
     def __init__(
@@ -65,10 +76,12 @@ class RequestParser:
         max_headers: int,
         max_body: int,
         field_lines: FieldLineCache | None = None,
+        request_lines: RequestLineCache | None = None,
     ) -> None:
         self._buffer = ReceiveBuffer()
-        # Shared by the connections of one server when given: see FieldLineCache.
+        # Shared by the connections of one server when given: see LineCache.
         self._field_lines = field_lines if field_lines is not None else FieldLineCache()
+        self._request_lines = request_lines if request_lines is not None else RequestLineCache()
         self._body: BodyReader | None = None
         self._eof = False
         self._max_request_line = max_request_line
@@ -183,14 +196,19 @@ class RequestParser:
 
     def _parse_head(self, head: bytes) -> Request:
         line_end = head.index(b"\n")
-        line = head[: line_end - 1] if head[line_end - 1] == 13 else head[:line_end]
-        match = _REQUEST_LINE.fullmatch(line) if len(line) <= self._max_request_line else None
-        if match is not None:
-            method, target, version = _request_line_parts(match)
+        request_line = head[: line_end - 1] if head[line_end - 1] == 13 else head[:line_end]
+        known_line = self._request_lines.get(request_line)  # a valid line seen before: its checks all passed
+        if known_line is not None:
+            method, target, version, path, query, target_host = known_line
         else:
-            # Say what is wrong, checking in the order _check_incomplete_head does: start, line, size.
-            _check_request_start(head[:_REQUEST_START_BYTES])
-            method, target, version = self._parse_request_line(line)
+            fits = len(request_line) <= self._max_request_line
+            match = _REQUEST_LINE.fullmatch(request_line) if fits else None
+            if match is not None:
+                method, target, version = _request_line_parts(match)
+            else:
+                # Say what is wrong, checking in the order _check_incomplete_head does: start, line, size.
+                _check_request_start(head[:_REQUEST_START_BYTES])
+                method, target, version = self._parse_request_line(request_line)
         if len(head) > self._max_head:
             raise ProtocolError(431, "request head too large")
         lines = split_lines(head)
@@ -205,7 +223,9 @@ class RequestParser:
         # Most requests carry none of the fields that change framing or persistence: look those up
         # only when they are there.
         present = _FRAMING_FIELDS.intersection(names)
-        path, query, target_host = _split_target(method, target)
+        if known_line is None:  # the target is checked here, after the fields, as the first time
+            path, query, target_host = _split_target(method, target)
+            self._request_lines.remember(request_line, (method, target, version, path, query, target_host))
         if len(names) == len(headers):  # no name twice (the usual head): Host is there once or not at all
             hosts = [names["host"]] if "host" in names else []
         else:

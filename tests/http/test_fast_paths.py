@@ -15,6 +15,7 @@ from reactor.http import parser
 from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.fields import FieldLineCache, parse_field_line
+from reactor.http.parser import RequestLineCache
 from reactor.http.state import Phase
 from reactor.http.writer import PreparedResponse
 from tests.http.helpers import DATE, Normalized, drain
@@ -41,7 +42,9 @@ LINE_PIECES = [b"Host", b"Accept", b"X-A", b":", b" ", b"\t", b"a", b"1", b"/", 
 field_lines = st.lists(st.sampled_from(LINE_PIECES), min_size=1, max_size=10).map(b"".join)
 
 
-def _exchange(heads: list[bytes], field_lines: FieldLineCache | None) -> tuple[list[Normalized], bytes]:
+def _exchange(
+    heads: list[bytes], field_lines: FieldLineCache | None, request_lines: RequestLineCache | None = None
+) -> tuple[list[Normalized], bytes]:
     """Each head on its own connection, in turn; their events and answer bytes, error pages included."""
     events: list[Normalized] = []
     responses: list[bytes] = []
@@ -54,6 +57,7 @@ def _exchange(heads: list[bytes], field_lines: FieldLineCache | None) -> tuple[l
             max_discard=64 * 1024,
             date=lambda: DATE,
             field_lines=field_lines,
+            request_lines=request_lines,
         )
         try:
             connection.receive_data(head)
@@ -77,6 +81,46 @@ def test_remembered_field_lines_give_the_events_and_bytes_of_a_first_parse(reque
         b"".join(answer for _, answer in first_parses) * 2,
     )
     assert _exchange(heads * 2, FieldLineCache()) == expected
+
+
+REQUEST_LINE_PIECES = [
+    *(b"GET", b"HEAD", b"CONNECT", b"OPTIONS", b" ", b"/", b"*", b"?", b"%", b"%2f", b"%zz", b"#"),
+    *(b"http://", b"h:80", b"a", b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0", b"\t", b"\xe9"),
+]
+# Mostly well-formed lines (method SP target SP version) with odd targets, and some of any bytes.
+request_lines = st.one_of(
+    st.tuples(
+        st.sampled_from([b"GET", b"HEAD", b"CONNECT", b"OPTIONS"]),
+        st.lists(st.sampled_from([b"/", b"a", b"b", b"?", b"=", b"?", b"%2f", b"*", b"h:80", b"%zz", b"#"]), max_size=6)
+        .map(b"".join)
+        .map(lambda target: b"http://" + target if target[:1] == b"h" else b"/" + target),
+        st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/1.1", b"HTTP/2.0"]),
+    ).map(b" ".join),
+    st.lists(st.sampled_from(REQUEST_LINE_PIECES), min_size=1, max_size=8).map(b"".join),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            request_lines,
+            st.sampled_from([b"", b"Host: h\r\n", b"Host: h\r\nHost: i\r\n", b"Host: h\r\nGET / HTTP/1.1\r\n"]),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_remembered_request_lines_give_the_events_and_bytes_of_a_first_parse(
+    requests: list[tuple[bytes, bytes]],
+) -> None:
+    heads = [line + b"\r\n" + fields + b"\r\n" for line, fields in requests]
+    first_parses = [_exchange([head], None) for head in heads]
+    expected = (
+        [event for events, _ in first_parses for event in events] * 2,
+        b"".join(answer for _, answer in first_parses) * 2,
+    )
+    assert _exchange(heads * 2, FieldLineCache(), RequestLineCache()) == expected
 
 
 def test_the_cache_keeps_valid_lines_only_and_stays_bounded() -> None:
@@ -194,3 +238,12 @@ def test_a_prepared_response_refuses_what_send_response_refuses() -> None:
     )
     with pytest.raises(StateError):
         connection.send_prepared(PreparedResponse(200, [], b"x"))  # no request yet
+
+
+def test_only_request_lines_are_remembered_as_request_lines() -> None:
+    # A field line of an earlier head, sent as a request line, is still no request.
+    events, _ = _exchange(
+        [b"GET / HTTP/1.1\r\nHost: h\r\n\r\n", b"Host: h\r\n\r\n"], FieldLineCache(), RequestLineCache()
+    )
+    assert events[0][0] == "request"
+    assert events[1:] == [("error", 400)]
