@@ -21,9 +21,9 @@ from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import CLOSED, Data, EndOfMessage, Request
 from reactor.http.fields import FieldLineCache
 from reactor.http.parser import RequestLineCache
-from reactor.http.state import BODY_PHASES, Phase, Transition
+from reactor.http.state import BODY_PHASES, DONE, DRAINING_BODY, IDLE, MUST_CLOSE, Phase, Transition
 from reactor.http.writer import PreparedResponse
-from reactor.iostate import Timeout
+from reactor.iostate import BODY, HEAD, KEEP_ALIVE, Timeout
 from reactor.limits import Limits
 from reactor.loop import EventLoop
 from reactor.transport import Protocol, Transport
@@ -116,7 +116,7 @@ class HTTPConnection(Protocol):
         self._trace = transport.trace
         if self._trace is not None:
             self._conn.observer = self._trace_phase
-        transport.resume_reading(Timeout.HEAD)
+        transport.resume_reading(HEAD)
 
     def data_received(self, data: bytes) -> None:
         self._conn.receive_data(data)
@@ -136,7 +136,7 @@ class HTTPConnection(Protocol):
             self._process()
 
     def timed_out(self, timeout: Timeout) -> None:
-        if (timeout is Timeout.HEAD or timeout is Timeout.BODY) and not self._conn.response_started:
+        if (timeout is HEAD or timeout is BODY) and not self._conn.response_started:
             # RFC 9110 15.5.9: 408 tells the client we gave up waiting for its request.
             self._answer_error(408, "timed out waiting for the request", "request timeout")
         else:
@@ -194,11 +194,11 @@ class HTTPConnection(Protocol):
             return
         # Tell the transport what the connection reads for now, and so which timeout runs.
         phase = conn.phase
-        if phase is Phase.IDLE:
+        if phase is IDLE:
             # The header timeout bounds a whole head, from its first byte (or from the accept).
-            transport.resume_reading(Timeout.HEAD if conn.buffered or not self.requests else Timeout.KEEP_ALIVE)
+            transport.resume_reading(HEAD if conn.buffered or not self.requests else KEEP_ALIVE)
         elif phase in BODY_PHASES and not (self._exchange is not None and self._exchange.body_paused):
-            transport.resume_reading(Timeout.BODY)
+            transport.resume_reading(BODY)
         else:
             transport.pause_reading()
 
@@ -333,17 +333,17 @@ class HTTPConnection(Protocol):
     def _end_cycle_if_done(self) -> None:
         conn = self._conn
         phase = conn.phase
-        if phase is Phase.DONE:
+        if phase is DONE:
             self._exchange = None
             conn.start_next_cycle()
-        elif phase is Phase.MUST_CLOSE or (phase is Phase.DRAINING_BODY and not conn.keep_alive):
+        elif phase is MUST_CLOSE or (phase is DRAINING_BODY and not conn.keep_alive):
             self._exchange = None
             # Linger while the peer may still be sending: a body, pipelined bytes, or the next request
             # of a client that asked to keep the connection (RFC 9112 9.6: a close with its bytes
             # unread resets the connection, which can destroy this response before it is read).
             request = conn.request
             wanted_more = request is not None and request.keep_alive
-            self.transport.close(linger=phase is Phase.DRAINING_BODY or conn.buffered > 0 or wanted_more)
+            self.transport.close(linger=phase is DRAINING_BODY or conn.buffered > 0 or wanted_more)
 
     def _on_protocol_error(self, error: ProtocolError) -> None:
         logger.debug("%r: protocol error %d: %s", self, error.status, error.reason)
@@ -381,7 +381,7 @@ class HTTPConnection(Protocol):
         if self.transport.closing:
             return
         conn = self._conn
-        if conn.phase is Phase.IDLE and not conn.buffered:
+        if conn.phase is IDLE and not conn.buffered:
             # Between requests. What is queued may still be the end of a response (the cycle moves on
             # once the last byte is queued, not sent): let it go, then close; read nothing more.
             self.transport.close("shutdown")

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 from typing import Protocol as TypingProtocol
 
-from reactor.iostate import IOState
+from reactor.iostate import CLOSED, CLOSING, HANDSHAKING, LINGERING, READING
 from reactor.limits import Limits
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.transport import Protocol, Transport
@@ -128,7 +128,7 @@ class TLSTransport(Transport):
         **options: Any,
     ) -> None:
         super().__init__(loop, sock, address, protocol, limits, **options)
-        self.state = IOState.HANDSHAKING
+        self.state = HANDSHAKING
         self._context = context
         self._refusal = refusal
         self._tls: ssl.SSLSocket | None = None  # the wrapped socket, once the first byte said TLS
@@ -144,15 +144,15 @@ class TLSTransport(Transport):
         if self.trace is not None:
             self.trace("accept", f"from={self.address[0]}:{self.address[1]} fd={self.sock.fileno()} tls")
         self._call(self.protocol.connection_made, self, settle=False)
-        if self.state is IOState.HANDSHAKING:
+        if self.state is HANDSHAKING:
             self._sniff()
-        if self.state is not IOState.CLOSED:
+        if self.state is not CLOSED:
             self._progress()
 
     # -- loop callbacks ---------------------------------------------------------------------------
 
     def on_readable(self) -> None:
-        if self.state is IOState.HANDSHAKING:
+        if self.state is HANDSHAKING:
             if self._tls is None:
                 self._sniff()
             else:
@@ -163,22 +163,22 @@ class TLSTransport(Transport):
             self._update_wanted()
             self._progress()
         state = self.state
-        if state is IOState.READING:
+        if state is READING:
             self._read_records()
-        elif state is IOState.LINGERING:
+        elif state is LINGERING:
             self._linger_read()
 
     def on_writable(self) -> None:
-        if self.state is IOState.HANDSHAKING:
+        if self.state is HANDSHAKING:
             if self._tls is not None:
                 self._handshake()
             return
         if self._recv_wants_write:
             self._recv_wants_write = False
             self._update_wanted()
-            if self.state is IOState.READING:
+            if self.state is READING:
                 self._read_records()
-        if self.state is not IOState.CLOSED:
+        if self.state is not CLOSED:
             self._progress()
 
     # -- the handshake ----------------------------------------------------------------------------
@@ -243,10 +243,10 @@ class TLSTransport(Transport):
             cipher = tls.cipher()
             name = cipher[0] if cipher else "?"
             self.trace("tls", f"{tls.version()} {name} alpn={tls.selected_alpn_protocol() or '-'}")
-        self._enter(IOState.READING)
+        self._enter(READING)
         if self._reading:
             self._read_records()  # the request often travels with the client's Finished
-        if self.state is not IOState.CLOSED:
+        if self.state is not CLOSED:
             self._progress()
 
     def _want(self, events: int) -> None:
@@ -281,7 +281,7 @@ class TLSTransport(Transport):
                 self._on_socket_error(error)
                 return
             self._received(data)
-            if not data or self.state is not IOState.READING or not records.pending():
+            if not data or self.state is not READING or not records.pending():
                 return
 
     def _settle(self, closing: bool = False) -> None:
@@ -289,7 +289,7 @@ class TLSTransport(Transport):
         # Reading again (after a pause) with decrypted bytes waiting in OpenSSL: select would not
         # say so, the socket holds nothing more. Read them on the next pass.
         if (
-            self.state is IOState.READING
+            self.state is READING
             and self._records is not None
             and not self._pending_read_scheduled
             and self._records.pending()
@@ -299,7 +299,7 @@ class TLSTransport(Transport):
 
     def _read_pending(self) -> None:
         self._pending_read_scheduled = False
-        if self.state is IOState.READING:
+        if self.state is READING:
             self._read_records()
 
     def _flush_records(self, sock: socket.socket) -> int:
@@ -350,7 +350,7 @@ class TLSTransport(Transport):
         return super()._shut_down_writing()
 
     def _close(self, reason: str) -> None:
-        if self.state is IOState.CLOSING and self._established:
+        if self.state is CLOSING and self._established:
             self._send_close_notify()  # a clean close: everything queued went out
         super()._close(reason)
 

@@ -25,12 +25,25 @@ from typing import Any, BinaryIO
 
 from reactor.errors import is_peer_gone
 from reactor.iostate import (
+    BODY,
+    CLOSED,
+    CLOSING,
+    HANDSHAKE,
+    HEAD,
     IO_STATES,
     IO_TRANSITIONS,
+    KEEP_ALIVE,
+    LINGER,
+    LINGERING,
     NEXT_STATE_WHEN_EMPTY,
+    NONE,
+    READ,
     READ_TIMEOUT_WHILE_QUEUED,
+    READING,
     RESTARTED_BY_READ,
     RESTARTED_BY_SEND,
+    SEND,
+    WRITING,
     IOState,
     Timeout,
     next_state,
@@ -43,7 +56,7 @@ from reactor.trace import Tracer
 
 logger = logging.getLogger("reactor.transport")
 
-_ENDING = frozenset({IOState.CLOSING, IOState.LINGERING, IOState.CLOSED})
+_ENDING = frozenset({CLOSING, LINGERING, CLOSED})
 
 
 class Protocol:
@@ -113,7 +126,7 @@ class Transport:
         self.protocol = protocol
         self.id = ident
         self.counters = counters if counters is not None else Counters()
-        self.state = IOState.READING
+        self.state = READING
         self.closing = False  # close() or abort() was called: nothing more is written (set by close and _enter)
         self._close_asked = False  # close() was called; the state follows at the next _settle
         self.close_reason = ""
@@ -128,11 +141,11 @@ class Transport:
         # write (tls.py). Plain TCP needs none.
         self._wanted_events = 0
         self._reading = True  # the protocol wants bytes (pause_reading / resume_reading)
-        self._read_timeout = Timeout.NONE  # and how long it waits for them
+        self._read_timeout = NONE  # and how long it waits for them
         self._eof = False  # the peer ended its side
         self._linger_wanted = False  # close(linger=True): read what the peer still sends before closing
         self._linger_deadline = 0.0  # the end of the whole lingering time
-        self._timeout = Timeout.NONE  # what the armed timer waits for
+        self._timeout = NONE  # what the armed timer waits for
         self._deadline = Deadline(loop, self._on_timeout)
         self._drain_waiters: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
         self._batching = False  # inside a protocol callback: writes wait for one send after it
@@ -148,7 +161,7 @@ class Transport:
 
     def summary(self) -> str:
         """``#id fd=N host:port state queued=N``: what a log line or a repr says of this connection."""
-        fd = self.sock.fileno() if self.state is not IOState.CLOSED else -1
+        fd = self.sock.fileno() if self.state is not CLOSED else -1
         return f"#{self.id} fd={fd} {self.address[0]}:{self.address[1]} {self.state.value} queued={self._queue.size}"
 
     def start(self) -> None:
@@ -158,9 +171,9 @@ class Transport:
         if self.trace is not None:
             self.trace("accept", f"from={self.address[0]}:{self.address[1]} fd={self.sock.fileno()}")
         self._call(self.protocol.connection_made, self, settle=False)
-        if self.state is IOState.READING and self._reading and not self.closing:
+        if self.state is READING and self._reading and not self.closing:
             self.on_readable()
-        if self.state is not IOState.CLOSED:
+        if self.state is not CLOSED:
             self._progress()
 
     # -- what it holds ------------------------------------------------------------------------------
@@ -218,7 +231,7 @@ class Transport:
         if not self._batching:
             self._settle()
 
-    def resume_reading(self, timeout: Timeout = Timeout.NONE) -> None:
+    def resume_reading(self, timeout: Timeout = NONE) -> None:
         """Read again, waiting at most ``timeout`` (HEAD, KEEP_ALIVE or BODY: see iostate.py) for
         the bytes; the protocol is told ``timed_out`` if they do not come."""
         self._reading = True
@@ -230,7 +243,7 @@ class Transport:
         """Schedule ``callback(*args)`` on the loop for when the send queue is at or below the
         low-water mark: the signal for a producer to queue more. Dropped if the connection closes
         first."""
-        if self.state is IOState.CLOSED:
+        if self.state is CLOSED:
             return
         if self._queue.size <= self._limits.low_water:
             self.loop.call_soon(callback, *args)
@@ -261,7 +274,7 @@ class Transport:
 
     def on_readable(self) -> None:
         state = self.state
-        if state is IOState.READING:
+        if state is READING:
             try:
                 data = self.sock.recv(self._limits.recv_size)
             except (BlockingIOError, InterruptedError):
@@ -270,11 +283,11 @@ class Transport:
                 self._on_socket_error(error)
                 return
             self._received(data)
-        elif state is IOState.LINGERING:
+        elif state is LINGERING:
             self._linger_read()
 
     def on_writable(self) -> None:
-        if self.state is not IOState.CLOSED:
+        if self.state is not CLOSED:
             self._progress()
 
     # -- the engine -------------------------------------------------------------------------------
@@ -307,7 +320,7 @@ class Transport:
             self._close("internal error")
             return None
         self._batching = False
-        if settle and self.state is not IOState.CLOSED:
+        if settle and self.state is not CLOSED:
             self._progress()
         return result
 
@@ -359,7 +372,7 @@ class Transport:
                 new = NEXT_STATE_WHEN_EMPTY[(state, reading, closing, linger)]
             if new is state:
                 break
-            if new is IOState.CLOSED or (new is IOState.LINGERING and not self._shut_down_writing()):
+            if new is CLOSED or (new is LINGERING and not self._shut_down_writing()):
                 self._close(self.close_reason or "closed")
                 return
             self._enter(new)
@@ -375,16 +388,16 @@ class Transport:
             self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)
             self._events = events
         timeout = behaviour.timeout if queued else behaviour.idle_timeout
-        if timeout is Timeout.READ:
+        if timeout is READ:
             timeout = self._read_timeout
             if queued:
                 timeout = READ_TIMEOUT_WHILE_QUEUED.get(timeout, timeout)
         if timeout is not self._timeout or state is not old:
             self._arm(timeout)
         if state is not old:
-            if state is IOState.WRITING:
+            if state is WRITING:
                 self._call(self.protocol.pause_writing)
-            elif old is IOState.WRITING and state is not IOState.CLOSING:
+            elif old is WRITING and state is not CLOSING:
                 self._call(self.protocol.resume_writing)
 
     def _enter(self, new: IOState) -> None:
@@ -395,9 +408,9 @@ class Transport:
         if self.trace is not None:
             queued = self._queue.size
             self.trace("state", f"{old.value} -> {new.value} queued={queued}")
-            if new is IOState.WRITING:
+            if new is WRITING:
                 self.trace("backpressure", f"pause reading: queued={queued} > {self._limits.high_water}")
-            elif old is IOState.WRITING and new is not IOState.CLOSING and new is not IOState.CLOSED:
+            elif old is WRITING and new is not CLOSING and new is not CLOSED:
                 # as _settle: leaving WRITING to close is no resume (the queue may still be full)
                 self.trace("backpressure", f"resume: queued={queued} <= {self._limits.low_water}")
         self.state = new
@@ -407,32 +420,32 @@ class Transport:
 
     def _arm(self, timeout: Timeout) -> None:
         self._timeout = timeout
-        if timeout is Timeout.NONE:
+        if timeout is NONE:
             self._deadline.clear()
         else:
             self._deadline.set(self._delay(timeout))
 
     def _delay(self, timeout: Timeout) -> float:
         limits = self._limits
-        if timeout is Timeout.KEEP_ALIVE:
+        if timeout is KEEP_ALIVE:
             return limits.keepalive_timeout
-        if timeout is Timeout.HEAD:
+        if timeout is HEAD:
             return limits.header_timeout
-        if timeout is Timeout.BODY:
+        if timeout is BODY:
             return limits.body_timeout
-        if timeout is Timeout.SEND:
+        if timeout is SEND:
             return limits.send_timeout
-        if timeout is Timeout.HANDSHAKE:
+        if timeout is HANDSHAKE:
             return limits.handshake_timeout
-        assert timeout is Timeout.LINGER
+        assert timeout is LINGER
         return min(limits.lingering_timeout, max(0.0, self._linger_deadline - self.loop.time()))
 
     def _on_timeout(self) -> None:
         timeout = self._timeout
-        self._timeout = Timeout.NONE
+        self._timeout = NONE
         if self.trace is not None:
             self.trace("timeout", timeout.value)
-        if timeout is Timeout.SEND or timeout is Timeout.LINGER or timeout is Timeout.HANDSHAKE:
+        if timeout is SEND or timeout is LINGER or timeout is HANDSHAKE:
             self._close(f"{timeout.value} timeout")
         else:
             self._call(self.protocol.timed_out, timeout)
@@ -474,18 +487,18 @@ class Transport:
     def _close(self, reason: str) -> None:
         """The one exit: drop the queue, unregister, cancel the timer, close the socket, count the
         reason, tell the protocol and whoever opened the connection. Idempotent."""
-        if self.state is IOState.CLOSED:
+        if self.state is CLOSED:
             return
         self.close_reason = reason
         if self.trace is not None:
             self.trace("close", reason)
         self._queue.clear()
         self._drain_waiters.clear()
-        self._enter(IOState.CLOSED)
+        self._enter(CLOSED)
         if self._events:
             self.loop.unregister(self.sock)
             self._events = 0
-        self._timeout = Timeout.NONE
+        self._timeout = NONE
         self._deadline.clear()
         self.sock.close()
         closes = self.counters.closes

@@ -16,7 +16,24 @@ from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import PAUSED, EndOfMessage, Event, Request
 from reactor.http.fields import FieldLineCache, split_list
 from reactor.http.parser import RequestLineCache, RequestParser
-from reactor.http.state import BODY_PHASES, TRANSITIONS, Phase, Transition
+from reactor.http.state import (
+    BODY_PHASES,
+    CLOSE,
+    DONE,
+    ERROR,
+    IDLE,
+    MUST_CLOSE,
+    NEXT_CYCLE,
+    RECEIVING_BODY,
+    REQUEST_END,
+    REQUEST_HEAD,
+    REQUEST_HEAD_WITH_BODY,
+    RESPONSE_END,
+    RESPONSE_START,
+    TRANSITIONS,
+    Phase,
+    Transition,
+)
 from reactor.http.writer import (
     HTTP_VERSIONS,
     FieldBlock,
@@ -69,7 +86,7 @@ class ServerConnection:
     ) -> None:
         if protocol not in HTTP_VERSIONS:
             raise ValueError(f"unsupported protocol {protocol!r}: want one of {', '.join(HTTP_VERSIONS)}")
-        self.phase = Phase.IDLE
+        self.phase = IDLE
         # Told (old phase, new phase, transition) after each phase change, for a trace; None costs nothing.
         self.observer: Callable[[Phase, Phase, Transition], object] | None = None
         self._parser = RequestParser(
@@ -136,20 +153,20 @@ class ServerConnection:
         the cycle is then in MUST_CLOSE, where ``send_error`` may still answer it."""
         phase = self.phase
         try:
-            if phase is Phase.IDLE:
+            if phase is IDLE:
                 head = self._parser.next_head()
                 if type(head) is Request:
                     self.request = head
                     with_body = head.chunked or head.content_length  # Request.has_body, without the call
-                    self._apply(Transition.REQUEST_HEAD_WITH_BODY if with_body else Transition.REQUEST_HEAD)
+                    self._apply(REQUEST_HEAD_WITH_BODY if with_body else REQUEST_HEAD)
                 return head
             if phase in BODY_PHASES:
                 body = self._parser.next_body_event()
                 if type(body) is EndOfMessage:
-                    self._apply(Transition.REQUEST_END)
+                    self._apply(REQUEST_END)
                 return body
         except ProtocolError:
-            self._apply(Transition.ERROR)
+            self._apply(ERROR)
             raise
         return PAUSED
 
@@ -188,7 +205,7 @@ class ServerConnection:
         writer = ResponseWriter(request.method, request.version, self._protocol)
         keep_alive = self._persists(request, writer.close_delimited(status, content_length), close, reads_body)
         head = writer.head(status, block, content_length, self._date(), keep_alive)  # ValueError: a bad status
-        self._apply(Transition.RESPONSE_START)
+        self._apply(RESPONSE_START)
         self._writer = writer
         self._keep_alive = keep_alive
         return head
@@ -202,7 +219,7 @@ class ServerConnection:
             return False  # an HTTP/1.0 server persists only when the client asks for keep-alive (RFC 9112 C.2.2)
         if close_delimited:
             return False
-        if self.phase is Phase.RECEIVING_BODY and not reads_body:
+        if self.phase is RECEIVING_BODY and not reads_body:
             # Answering before the body is in (a POST to a static file). RFC 9110 15.5: a server that
             # does not read the body must drain it or close. Drain only what is small and known.
             if request.expect_continue and not self._continue_sent:
@@ -222,7 +239,7 @@ class ServerConnection:
         writer = self._writer
         assert writer is not None
         framed = writer.body(body)  # with a Content-Length, nothing follows the body
-        self._apply(Transition.RESPONSE_END)
+        self._apply(RESPONSE_END)
         return head + framed
 
     def send_prepared(
@@ -237,10 +254,10 @@ class ServerConnection:
         # With a Content-Length, a body is never delimited by the close.
         keep_alive = self._persists(request, False, close, reads_body)
         head, writer = response.framed(request.method, request.version, self._protocol, self._date(), keep_alive)
-        self._apply(Transition.RESPONSE_START)
+        self._apply(RESPONSE_START)
         self._writer = writer
         self._keep_alive = keep_alive
-        self._apply(Transition.RESPONSE_END)
+        self._apply(RESPONSE_END)
         return head, response.body if writer.send_body else b""
 
     def send_data(self, data: bytes) -> bytes:
@@ -257,7 +274,7 @@ class ServerConnection:
         """Return the bytes that end the response, and move the cycle on. Raises StateError, changing
         nothing, when a declared length was not met."""
         tail = self._writer_for_body().end()
-        self._apply(Transition.RESPONSE_END)
+        self._apply(RESPONSE_END)
         return tail
 
     def send_error(self, status: int, detail: str) -> bytes:
@@ -266,8 +283,8 @@ class ServerConnection:
         StateError once a response has started (its status line is gone)."""
         if self._writer is not None:
             raise StateError("the response was already started")
-        if self.phase is not Phase.MUST_CLOSE:  # after a ProtocolError, next_event has moved it there
-            self._apply(Transition.ERROR)
+        if self.phase is not MUST_CLOSE:  # after a ProtocolError, next_event has moved it there
+            self._apply(ERROR)
         self._parser.discard_buffer()
         # The method decides whether a body may follow (not after HEAD); a head we could not parse
         # gets one.
@@ -281,7 +298,7 @@ class ServerConnection:
     def start_next_cycle(self) -> None:
         """Both halves are DONE and the connection persists: let the next request in. Raises
         StateError in any other phase."""
-        self._apply(Transition.NEXT_CYCLE)
+        self._apply(NEXT_CYCLE)
         self.request = None
         self._writer = None
         self._continue_sent = False
@@ -306,8 +323,8 @@ class ServerConnection:
         if self.observer is not None:
             self.observer(old, phase, transition)
         self.phase = phase
-        if phase is Phase.DONE and not (self._keep_alive and not self._close_wanted):
-            self._apply(Transition.CLOSE)
+        if phase is DONE and not (self._keep_alive and not self._close_wanted):
+            self._apply(CLOSE)
 
     def _writer_for_body(self) -> ResponseWriter:
         writer = self._writer

@@ -41,6 +41,12 @@ class Transition(enum.Enum):
     ERROR = "error"
 
 
+# The members as module names, for the code that runs on every request: on CPython 3.11 each
+# ``Phase.IDLE`` is a lookup through EnumType.__getattr__ (gone in 3.12) that costs ten times a
+# global's (see iostate.py).
+IDLE, RECEIVING_BODY, HANDLING, SENDING_RESPONSE, SENDING_AND_RECEIVING, DRAINING_BODY, DONE, MUST_CLOSE = Phase
+REQUEST_HEAD, REQUEST_HEAD_WITH_BODY, REQUEST_END, RESPONSE_START, RESPONSE_END, NEXT_CYCLE, CLOSE, ERROR = Transition
+
 P, T = Phase, Transition
 
 TRANSITIONS: dict[tuple[Phase, Transition], Phase] = {

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from reactor import iostate
+from reactor.http import state as cycle_state
 from reactor.iostate import IO_STATES, IO_TRANSITIONS, NEXT_STATE_WHEN_EMPTY, IOState, Timeout, next_state
 
 S = IOState
@@ -156,3 +158,11 @@ def test_the_lookup_for_an_empty_queue_is_next_state_itself(high_water: int, low
         )
         assert moved is expected
     assert len(NEXT_STATE_WHEN_EMPTY) == len(IOState) * 8
+
+
+def test_the_module_names_of_the_members_are_the_members() -> None:
+    # They are unpacked from the enums in definition order: a reordered member must not rename one.
+    for module, enums in ((iostate, (IOState, Timeout)), (cycle_state, (cycle_state.Phase, cycle_state.Transition))):
+        for enum_type in enums:
+            for member in enum_type:
+                assert getattr(module, member.name) is member
