@@ -167,17 +167,15 @@ class HTTPConnection(Protocol):
                 except ProtocolError as error:
                     self._on_protocol_error(error)
                     break
-                kind = type(event)
-                if kind is Request:
-                    assert isinstance(event, Request)
+                if type(event) is Request:
                     self._begin_exchange(event)
-                elif kind is Data:
-                    assert isinstance(event, Data) and exchange is not None
+                elif type(event) is Data:
+                    assert exchange is not None
                     try:
                         exchange.body_received(event.data)
                     except Exception:
                         self._handler_failed(exchange)
-                elif kind is EndOfMessage:
+                elif type(event) is EndOfMessage:
                     assert exchange is not None
                     try:
                         exchange.body_complete()
@@ -321,11 +319,10 @@ class HTTPConnection(Protocol):
 
     def _response_ended(self, request: Request, status: int) -> None:
         """The last byte of a response is queued: log it, and go on to the next cycle or the close."""
-        body_bytes = self._conn.body_bytes
         if self._access_log is not None:
-            self._access_log(self.transport.address[0], request.request_line, status, body_bytes)
+            self._access_log(self.transport.address[0], request.request_line, status, self._conn.body_bytes)
         if self._trace is not None:
-            self._trace("response", f"{status} body={body_bytes}")
+            self._trace("response", f"{status} body={self._conn.body_bytes}")
         self._end_cycle_if_done()
         if not self._dispatching:  # a response that ends later than its request starts a pass
             self._process()

@@ -56,6 +56,15 @@ from reactor.trace import Tracer
 
 logger = logging.getLogger("reactor.transport")
 
+# Each state's row of IO_STATES as (selector interest, timeout), with nothing queued and with bytes
+# queued: what _settle looks up on every pass.
+_ROWS: dict[IOState, tuple[tuple[int, Timeout], tuple[int, Timeout]]] = {
+    state: (
+        (EVENT_READ if row.reads else 0, row.idle_timeout),
+        ((EVENT_READ if row.reads else 0) | (EVENT_WRITE if row.writes else 0), row.timeout),
+    )
+    for state, row in IO_STATES.items()
+}
 _ENDING = frozenset({CLOSING, LINGERING, CLOSED})
 
 
@@ -377,17 +386,12 @@ class Transport:
                 return
             self._enter(new)
         state = self.state
-        behaviour = IO_STATES[state]
         queued = self._queue.size > 0
-        events = (
-            (EVENT_READ if behaviour.reads else 0)
-            | (EVENT_WRITE if behaviour.writes and queued else 0)
-            | self._wanted_events
-        )
+        events, timeout = _ROWS[state][queued]
+        events |= self._wanted_events
         if events != self._events:
             self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)
             self._events = events
-        timeout = behaviour.timeout if queued else behaviour.idle_timeout
         if timeout is READ:
             timeout = self._read_timeout
             if queued:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from reactor.http.errors import ProtocolError, StateError
-from reactor.http.events import PAUSED, EndOfMessage, Event, Request
+from reactor.http.events import NEED_DATA, PAUSED, EndOfMessage, Event, Request
 from reactor.http.fields import FieldLineCache, split_list
 from reactor.http.parser import RequestLineCache, RequestParser
 from reactor.http.state import (
@@ -24,13 +24,13 @@ from reactor.http.state import (
     IDLE,
     MUST_CLOSE,
     NEXT_CYCLE,
+    NEXT_PHASE,
     RECEIVING_BODY,
     REQUEST_END,
     REQUEST_HEAD,
     REQUEST_HEAD_WITH_BODY,
     RESPONSE_END,
     RESPONSE_START,
-    TRANSITIONS,
     Phase,
     Transition,
 )
@@ -61,6 +61,7 @@ class ServerConnection:
         "phase",
         "observer",
         "_parser",
+        "receive_data",
         "_date",
         "_max_discard",
         "request",
@@ -97,6 +98,9 @@ class ServerConnection:
             field_lines=field_lines,
             request_lines=request_lines,
         )
+        # receive_data(data): append received bytes; b"" records that the peer will send nothing
+        # more. The parser's own method, bound here: one call per read, not two.
+        self.receive_data: Callable[[bytes], None] = self._parser.receive_data
         self._date = date
         self._max_discard = max_discard
         self.request: Request | None = None  # of the current cycle, once its head is in
@@ -107,14 +111,14 @@ class ServerConnection:
         self._protocol = protocol  # the version we answer as: HTTP/1.1, or HTTP/1.0 (-p HTTP/1.0)
 
     def __repr__(self) -> str:
-        return f"<ServerConnection {self.phase.value} buffered={self._parser.buffered}>"
+        return f"<ServerConnection {self.phase.value} buffered={len(self._parser.buffer)}>"
 
     # -- state ------------------------------------------------------------------------------------
 
     @property
     def buffered(self) -> int:
         """Bytes received and not yet turned into events."""
-        return self._parser.buffered
+        return len(self._parser.buffer)
 
     @property
     def eof(self) -> bool:
@@ -142,10 +146,6 @@ class ServerConnection:
 
     # -- receiving --------------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes) -> None:
-        """Append received bytes; ``b""`` records that the peer will send nothing more."""
-        self._parser.receive_data(data)
-
     def next_event(self) -> Event:
         """Return the next request event, or NEED_DATA (feed more bytes), PAUSED (a request is
         complete and its response not done: the next request waits, so responses leave in order) or
@@ -154,7 +154,10 @@ class ServerConnection:
         phase = self.phase
         try:
             if phase is IDLE:
-                head = self._parser.next_head()
+                parser = self._parser
+                if not parser.buffer and not parser.eof:
+                    return NEED_DATA  # between keep-alive requests, the usual poll: nothing to parse
+                head = parser.next_head()
                 if type(head) is Request:
                     self.request = head
                     with_body = head.chunked or head.content_length  # Request.has_body, without the call
@@ -316,10 +319,9 @@ class ServerConnection:
         """The one place the phase changes, by the table. Raises StateError for a transition it does
         not list. A complete cycle whose connection does not persist goes on to MUST_CLOSE."""
         old = self.phase
-        try:
-            phase = TRANSITIONS[(old, transition)]
-        except KeyError:
-            raise StateError(f"{transition.value!r} is not allowed in phase {old.value!r}") from None
+        phase = NEXT_PHASE[transition].get(old)
+        if phase is None:
+            raise StateError(f"{transition.value!r} is not allowed in phase {old.value!r}")
         if self.observer is not None:
             self.observer(old, phase, transition)
         self.phase = phase

@@ -78,12 +78,12 @@ class RequestParser:
         field_lines: FieldLineCache | None = None,
         request_lines: RequestLineCache | None = None,
     ) -> None:
-        self._buffer = ReceiveBuffer()
+        self.buffer = ReceiveBuffer()  # received, not yet turned into events: callers only read it
         # Shared by the connections of one server when given: see LineCache.
         self._field_lines = field_lines if field_lines is not None else FieldLineCache()
         self._request_lines = request_lines if request_lines is not None else RequestLineCache()
         self._body: BodyReader | None = None
-        self._eof = False
+        self.eof = False  # the peer will send nothing more: callers only read it
         self._max_request_line = max_request_line
         self._max_head = max_head
         self._max_headers = max_headers
@@ -96,37 +96,28 @@ class RequestParser:
     def receive_data(self, data: bytes) -> None:
         """Append received bytes; ``b""`` records that the peer will send nothing more."""
         if data:
-            self._buffer.extend(data)
+            self.buffer.extend(data)
         else:
-            self._eof = True
-
-    @property
-    def buffered(self) -> int:
-        """Bytes received and not yet turned into events."""
-        return len(self._buffer)
-
-    @property
-    def eof(self) -> bool:
-        return self._eof
+            self.eof = True
 
     def discard_buffer(self) -> None:
         """Forget what is buffered (the connection is closing and will not parse it)."""
-        self._buffer.clear()
+        self.buffer.clear()
 
     # -- events ----------------------------------------------------------------------------------
 
     def next_head(self) -> Request | Signal:
         """Return the next request head, NEED_DATA, or CLOSED when the peer closed between requests.
         Raises ProtocolError with the status to answer."""
-        buffer = self._buffer
+        buffer = self.buffer
         if not buffer:  # between keep-alive requests: nothing to look at
-            return CLOSED if self._eof else NEED_DATA
+            return CLOSED if self.eof else NEED_DATA
         if buffer[0] == 13 or buffer[0] == 10:
             buffer.skip_leading_newlines()
         head = buffer.maybe_extract_head()
         if head is None:
             self._check_incomplete_head()
-            if self._eof:
+            if self.eof:
                 if not buffer:
                     return CLOSED
                 raise ProtocolError(400, "connection closed inside a request head")
@@ -148,7 +139,7 @@ class RequestParser:
         that is wrong, or a head past its limits. Each check is one that ``_parse_head`` makes in the
         same order, so a request gets the same answer however its bytes are cut. Raises ProtocolError.
         """
-        buffer = self._buffer
+        buffer = self.buffer
         size = len(buffer)
         _check_request_start(buffer.peek(_REQUEST_START_BYTES))
         if not self._line_checked:
@@ -173,9 +164,9 @@ class RequestParser:
         """Return the next piece of the current request's body, its end, or NEED_DATA. Raises
         ProtocolError with the status to answer."""
         assert self._body is not None
-        event = self._body.read(self._buffer)
+        event = self._body.read(self.buffer)
         if event is None:
-            if self._eof:
+            if self.eof:
                 raise ProtocolError(400, "connection closed inside a request body")
             return NEED_DATA
         return event

@@ -66,5 +66,10 @@ TRANSITIONS: dict[tuple[Phase, Transition], Phase] = {
 for _phase in Phase:
     TRANSITIONS[(_phase, T.ERROR)] = P.MUST_CLOSE
 
+# The same table by transition, then phase: the cycle's lookup on every move, without a key to build.
+NEXT_PHASE: dict[Transition, dict[Phase, Phase]] = {transition: {} for transition in Transition}
+for (_phase, _transition), _next in TRANSITIONS.items():
+    NEXT_PHASE[_transition][_phase] = _next
+
 # Phases in which the request body is still being read.
 BODY_PHASES = frozenset({P.RECEIVING_BODY, P.SENDING_AND_RECEIVING, P.DRAINING_BODY})

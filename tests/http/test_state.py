@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reactor.http.state import TRANSITIONS, Phase, Transition
+from reactor.http.state import NEXT_PHASE, TRANSITIONS, Phase, Transition
 
 T = Transition
 
@@ -60,3 +60,9 @@ def test_error_from_every_phase_is_must_close() -> None:
 def test_every_phase_but_must_close_can_be_left() -> None:
     left = {phase for (phase, transition), _ in TRANSITIONS.items() if transition is not T.ERROR}
     assert left == set(Phase) - {Phase.MUST_CLOSE}
+
+
+def test_the_lookup_by_transition_is_the_table() -> None:
+    for phase in Phase:
+        for transition in Transition:
+            assert NEXT_PHASE[transition].get(phase) is TRANSITIONS.get((phase, transition))
