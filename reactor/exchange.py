@@ -58,7 +58,7 @@ class Exchange:
         self.reads_body = False  # read_body was called
         self._on_data: Callable[[bytes], object] | None = None
         self._on_end: Callable[[], object] | None = None
-        self._on_abort: list[Callable[[], object]] = []
+        self._on_abort: list[Callable[[], object]] | None = None  # made by the first on_abort
         self.body_paused = False
 
     # -- context ----------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ class Exchange:
             self.response_started = True
             self.status = status
             self.finished = True
-            self._on_abort.clear()  # they can no longer fire; a handler object they hold is freed now
+            self._on_abort = None  # they can no longer fire; a handler object they hold is freed now
 
     def respond_prepared(self, response: PreparedResponse, *, close: bool = False) -> None:
         """Send a whole response made once for many requests (a cached file's, a built-in error
@@ -147,7 +147,7 @@ class Exchange:
             self.response_started = True
             self.status = response.status
             self.finished = True
-            self._on_abort.clear()
+            self._on_abort = None
 
     def respond_file(
         self,
@@ -224,7 +224,7 @@ class Exchange:
             self.abort()
             return
         self.finished = True
-        self._on_abort.clear()  # they can no longer fire; a handler object they hold is freed now
+        self._on_abort = None  # they can no longer fire; a handler object they hold is freed now
 
     def fail(self) -> None:
         """The handler failed: answer 500 if no response has started, otherwise close the connection
@@ -250,6 +250,8 @@ class Exchange:
 
     def on_abort(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` if the connection ends before the response does."""
+        if self._on_abort is None:
+            self._on_abort = []
         self._on_abort.append(callback)
 
     def connection_lost(self) -> None:
@@ -257,7 +259,7 @@ class Exchange:
         if self.aborted or self.finished:
             return
         self.aborted = True
-        callbacks, self._on_abort = self._on_abort, []
+        callbacks, self._on_abort = self._on_abort or [], None
         for callback in callbacks:
             try:
                 callback()
