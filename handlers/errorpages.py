@@ -36,10 +36,14 @@ class ErrorPages:
         self._pages = dict(pages)
         self._resolve = resolve
         self._mime_types = mime_types
-        self._added_fields = added_fields
+        self._added_fields = tuple(added_fields)
         self._built_in: dict[tuple[int, str, tuple[tuple[str, str], ...]], PreparedResponse] = {}
 
     def __call__(self, exchange: Exchange, status: int, detail: str, headers: HeaderList = ()) -> None:
+        if not headers and status not in self._pages:
+            # The usual error (a 404 the missing-path cache answers): built in, with the added fields.
+            exchange.respond_prepared(self._built_in_answer(status, detail, self._added_fields))
+            return
         self.answer(exchange, status, detail, [*headers, *self._added_fields])
 
     def answer(self, exchange: Exchange, status: int, detail: str, fields: list[tuple[str, str]]) -> None:
@@ -57,7 +61,7 @@ class ErrorPages:
                 return
         exchange.respond_prepared(self._built_in_answer(status, detail, fields))
 
-    def _built_in_answer(self, status: int, detail: str, fields: list[tuple[str, str]]) -> PreparedResponse:
+    def _built_in_answer(self, status: int, detail: str, fields: Sequence[tuple[str, str]]) -> PreparedResponse:
         """What Exchange.respond_error would send, made once per (status, detail, fields): a repeated
         404 then costs what a cached file does. Raises ValueError as encode_fields does."""
         key = (status, detail, tuple(fields))
