@@ -40,13 +40,10 @@ class ErrorPages:
         self._built_in: dict[tuple[int, str, tuple[tuple[str, str], ...]], PreparedResponse] = {}
 
     def __call__(self, exchange: Exchange, status: int, detail: str, headers: HeaderList = ()) -> None:
-        if not headers and status not in self._pages:
-            # The usual error (a 404 the missing-path cache answers): built in, with the added fields.
-            exchange.respond_prepared(self._built_in_answer(status, detail, self._added_fields))
-            return
-        self.answer(exchange, status, detail, [*headers, *self._added_fields])
+        # The usual error (a 404 the missing-path cache answers) has no fields of its own: no list made.
+        self.answer(exchange, status, detail, [*headers, *self._added_fields] if headers else self._added_fields)
 
-    def answer(self, exchange: Exchange, status: int, detail: str, fields: list[tuple[str, str]]) -> None:
+    def answer(self, exchange: Exchange, status: int, detail: str, fields: Sequence[tuple[str, str]]) -> None:
         """As calling it, but with exactly ``fields`` (the added ones included) besides a page's Content-Type."""
         page = self._pages.get(status)
         if page is not None:

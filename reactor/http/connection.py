@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from reactor.http.errors import ProtocolError, StateError
-from reactor.http.events import NEED_DATA, PAUSED, EndOfMessage, Event, Request
+from reactor.http.events import PAUSED, EndOfMessage, Event, Request
 from reactor.http.fields import FieldLineCache, split_list
 from reactor.http.parser import RequestLineCache, RequestParser
 from reactor.http.state import (
@@ -154,10 +154,7 @@ class ServerConnection:
         phase = self.phase
         try:
             if phase is IDLE:
-                parser = self._parser
-                if not parser.buffer and not parser.eof:
-                    return NEED_DATA  # between keep-alive requests, the usual poll: nothing to parse
-                head = parser.next_head()
+                head = self._parser.next_head()
                 if type(head) is Request:
                     self.request = head
                     with_body = head.chunked or head.content_length  # Request.has_body, without the call

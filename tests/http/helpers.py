@@ -8,16 +8,34 @@ from typing import Any
 from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError
 from reactor.http.events import CLOSED, NEED_DATA, PAUSED, Data, EndOfMessage, Request
+from reactor.http.fields import FieldLineCache
+from reactor.http.parser import RequestLineCache
 from reactor.http.state import Phase
 
 Normalized = tuple[Any, ...]
 DATE = b"Sat, 21 Nov 2026 12:00:00 GMT"
 
 
-def make_connection(protocol: str = "HTTP/1.1", **overrides: int) -> ServerConnection:
-    limits: dict[str, Any] = {"max_request_line": 8192, "max_head": 32768, "max_headers": 100, "max_body": 1 << 20}
-    limits.update(overrides)
-    return ServerConnection(**limits, max_discard=64 * 1024, date=lambda: DATE, protocol=protocol)
+def make_connection(
+    protocol: str = "HTTP/1.1",
+    *,
+    date: bytes = DATE,
+    field_lines: FieldLineCache | None = None,
+    request_lines: RequestLineCache | None = None,
+    limits: dict[str, int] | None = None,
+) -> ServerConnection:
+    """A ServerConnection with roomy limits (``limits`` overrides some), a fixed Date and, when
+    given, the line caches to share."""
+    given: dict[str, Any] = {"max_request_line": 8192, "max_head": 32768, "max_headers": 100, "max_body": 1 << 20}
+    given.update(limits or {})
+    return ServerConnection(
+        **given,
+        max_discard=64 * 1024,
+        date=lambda: date,
+        protocol=protocol,
+        field_lines=field_lines,
+        request_lines=request_lines,
+    )
 
 
 def describe(event: object) -> Normalized:
@@ -76,7 +94,7 @@ def drain(connection: ServerConnection, events: list[Normalized], responses: lis
 def exchange(chunks: list[bytes], eof: bool = False, **limits: int) -> tuple[list[Normalized], bytes]:
     """Feed ``chunks`` in order; return the normalised events (a ProtocolError ends them as
     ("error", status)) and every byte the connection answered with, its error response included."""
-    connection = make_connection("HTTP/1.1", **limits)
+    connection = make_connection(limits=limits)
     events: list[Normalized] = []
     responses: list[bytes] = []
     try:

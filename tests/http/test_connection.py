@@ -18,7 +18,7 @@ TEXT = [("Content-Type", "text/plain")]
 
 def received(data: bytes, protocol: str = "HTTP/1.1", **limits: int) -> ServerConnection:
     """A connection fed ``data``, its events taken up to the point a response is owed."""
-    connection = make_connection(protocol, **limits)
+    connection = make_connection(protocol, limits=limits)
     connection.receive_data(data)
     while True:
         event = connection.next_event()

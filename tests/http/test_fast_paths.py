@@ -12,13 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reactor.http import parser
-from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.fields import FieldLineCache, parse_field_line
 from reactor.http.parser import RequestLineCache
 from reactor.http.state import Phase
 from reactor.http.writer import PreparedResponse
-from tests.http.helpers import DATE, Normalized, drain
+from tests.http.helpers import Normalized, drain, make_connection
 
 # RFC 3986 3.2.2 as written: uri-host = IP-literal / reg-name, reg-name = *( unreserved / pct-encoded
 # / sub-delims ), one alternation per character.
@@ -49,16 +48,7 @@ def _exchange(
     events: list[Normalized] = []
     responses: list[bytes] = []
     for head in heads:
-        connection = ServerConnection(
-            max_request_line=8192,
-            max_head=32768,
-            max_headers=100,
-            max_body=1 << 20,
-            max_discard=64 * 1024,
-            date=lambda: DATE,
-            field_lines=field_lines,
-            request_lines=request_lines,
-        )
+        connection = make_connection(field_lines=field_lines, request_lines=request_lines)
         try:
             connection.receive_data(head)
             drain(connection, events, responses)
@@ -183,15 +173,7 @@ def _answered(
 ) -> tuple[object, ...]:
     """The bytes and the cycle's state after answering ``head``: with ``prepared`` when given, else
     with send_response and ``answer``."""
-    connection = ServerConnection(
-        max_request_line=8192,
-        max_head=32768,
-        max_headers=100,
-        max_body=1 << 20,
-        max_discard=64 * 1024,
-        date=lambda: date,
-        protocol=protocol,
-    )
+    connection = make_connection(protocol, date=date)
     connection.receive_data(head + (b"abc" if body_arrived and b"Content-Length: 3" in head else b""))
     try:
         connection.next_event()
@@ -233,9 +215,7 @@ def test_a_prepared_response_refuses_what_send_response_refuses() -> None:
         PreparedResponse(200, [("X-A", "a\r\nInjected: 1")])
     with pytest.raises(ValueError):
         PreparedResponse(1000, [])
-    connection = ServerConnection(
-        max_request_line=8192, max_head=32768, max_headers=100, max_body=1 << 20, max_discard=0, date=lambda: DATE
-    )
+    connection = make_connection()
     with pytest.raises(StateError):
         connection.send_prepared(PreparedResponse(200, [], b"x"))  # no request yet
 
