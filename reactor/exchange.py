@@ -4,6 +4,11 @@ A handler is any callable taking an Exchange; the connection calls it on the loo
 the request head is parsed. It may answer at once (``respond``, ``respond_file``), or stream
 (``start_response``, ``write``, ``write_file``, ``end``) now or later. Every method must be called on
 the loop thread: code on other threads hands calls over with ``exchange.loop.call_soon_threadsafe``.
+
+The exchange writes its response itself: the sans-IO connection (http/connection.py) turns each call
+into bytes and the transport sends them. It never calls back into the HTTP protocol (connection.py):
+that protocol looks at the cycle once the handler returns, and an answer that ends later, from a
+timer or a thread, has the protocol's next pass run after it (``Transport.defer``).
 """
 
 from __future__ import annotations
@@ -12,73 +17,89 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, BinaryIO
 
-from reactor.http.connection import ERROR_CONTENT_TYPE, Fields
+from reactor.http.connection import ERROR_CONTENT_TYPE, Fields, ServerConnection
 from reactor.http.errors import StateError
 from reactor.http.events import Request
 from reactor.http.writer import PreparedResponse, error_page
 
 if TYPE_CHECKING:
-    from reactor.connection import HTTPConnection
     from reactor.loop import EventLoop
+    from reactor.transport import Transport
 
 logger = logging.getLogger("reactor.exchange")
 
 HeaderList = Iterable[tuple[str, str]]
+# Told (client address, request line, status, body bytes) when a response ends: the access log.
+AccessLog = Callable[[str, str, int, int], None]
+
+_JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as their head
 
 
 class Exchange:
     """One request/response on a connection.
 
-    Each call goes to the connection once, which turns it into bytes for the transport. After the
-    connection is gone (``aborted``) or the response ended (``finished``), calls that would send are
-    ignored, so a handler racing a disconnect needs no special care.
+    After the connection is gone (``aborted``) or the response ended (``finished``), calls that would
+    send are ignored, so a handler racing a disconnect needs no special care.
     """
 
     __slots__ = (
         "request",
-        "_connection",
-        "response_started",
+        "_conn",
+        "_transport",
+        "_access_log",
         "status",
         "finished",
         "aborted",
         "reads_body",
+        "body_paused",
         "_on_data",
         "_on_end",
         "_on_abort",
-        "body_paused",
+        "_resume",
     )
 
-    def __init__(self, connection: HTTPConnection, request: Request) -> None:
+    def __init__(
+        self, request: Request, conn: ServerConnection, transport: Transport, access_log: AccessLog | None
+    ) -> None:
         self.request = request
-        self._connection = connection
-        self.response_started = False
+        self._conn = conn  # the sans-IO connection, whose current cycle is this exchange's
+        self._transport = transport
+        self._access_log = access_log
         self.status = 0
         self.finished = False
         self.aborted = False
         self.reads_body = False  # read_body was called
+        self.body_paused = False
         self._on_data: Callable[[bytes], object] | None = None
         self._on_end: Callable[[], object] | None = None
         self._on_abort: list[Callable[[], object]] | None = None  # made by the first on_abort
-        self.body_paused = False
+        # Set by the connection when the handler returned with the response still owed: its next pass,
+        # run (Transport.defer) when the response ends or the handler wants the body again.
+        self._resume: Callable[[], object] | None = None
 
     # -- context ----------------------------------------------------------------------------------
 
     @property
     def loop(self) -> EventLoop:
-        return self._connection.loop
+        return self._transport.loop
 
     @property
     def client_address(self) -> tuple[str, int]:
-        return self._connection.client_address
+        return self._transport.address
 
     @property
     def server_address(self) -> tuple[str, int]:
-        return self._connection.server_address
+        return self._transport.server_address
 
     @property
     def queued(self) -> int:
         """Response bytes waiting for the peer to take them (file ranges included)."""
-        return self._connection.queued
+        return self._transport.queued
+
+    @property
+    def response_started(self) -> bool:
+        """The status line is written (asked of the sans-IO connection, the one place that knows)."""
+        return self.finished or (not self.aborted and self._conn.response_started)
 
     def __repr__(self) -> str:
         return f"<Exchange {self.request.method} {self.request.target} status={self.status or '-'}>"
@@ -97,7 +118,10 @@ class Exchange:
         if not self.request.has_body:
             on_end()
             return
-        self._connection.send_continue()
+        if not self.aborted:
+            interim = self._conn.send_continue()
+            if interim:
+                self._transport.write(interim)
 
     def pause_body(self) -> None:
         """Stop delivering body data; the connection stops reading, so the client slows down."""
@@ -106,7 +130,8 @@ class Exchange:
     def resume_body(self) -> None:
         if self.body_paused:
             self.body_paused = False
-            self._connection.resume_body()
+            if self._resume is not None and not self.aborted:
+                self._transport.defer(self._resume)
 
     def body_received(self, data: bytes) -> None:
         """Called by the connection with a piece of the request body."""
@@ -131,23 +156,34 @@ class Exchange:
     def respond(self, status: int, headers: Fields = (), body: bytes = b"", *, close: bool = False) -> None:
         """Send a whole response with a bytes body. Raises StateError if a response was already
         started, ValueError for a status or header that cannot be sent (nothing is sent then)."""
-        if self._may_start():
-            self._connection.respond(self, status, headers, body, close)
-            self.response_started = True
-            self.status = status
-            self.finished = True
-            self._on_abort = None  # they can no longer fire; a handler object they hold is freed now
+        if not self._may_start():
+            return
+        conn = self._conn
+        if len(body) <= _JOIN_LIMIT:
+            # One buffer, one send: copying a small body is cheaper than a second syscall or a gather.
+            self._transport.write(conn.send_response(status, headers, body, close=close, reads_body=self.reads_body))
+        else:
+            transport = self._transport
+            transport.write(conn.start_response(status, headers, len(body), close=close, reads_body=self.reads_body))
+            transport.write(conn.send_data(body))
+            conn.end_response()  # with a Content-Length, nothing follows the body
+        self.status = status
+        self._ended()
 
     def respond_prepared(self, response: PreparedResponse, *, close: bool = False) -> None:
         """Send a whole response made once for many requests (a cached file's, a built-in error
         page): what ``respond`` would send with its status, fields and body, framed once per form.
         Raises StateError if a response was already started."""
-        if self._may_start():
-            self._connection.respond_prepared(self, response, close)
-            self.response_started = True
-            self.status = response.status
-            self.finished = True
-            self._on_abort = None
+        if not self._may_start():
+            return
+        head, body = self._conn.send_prepared(response, close=close, reads_body=self.reads_body)
+        if len(body) <= _JOIN_LIMIT:
+            self._transport.write(head + body)
+        else:
+            self._transport.write(head)
+            self._transport.write(body)
+        self.status = response.status
+        self._ended()
 
     def respond_file(
         self,
@@ -181,36 +217,48 @@ class Exchange:
         or ends with the connection (HTTP/1.0). ``close`` ends the connection after this response.
         Raises StateError if a response was already started, ValueError as respond does."""
         if self._may_start():
-            self._connection.start_response(self, status, headers, content_length, close)
-            self.response_started = True
+            head = self._conn.start_response(status, headers, content_length, close=close, reads_body=self.reads_body)
+            self._transport.write(head)
             self.status = status
 
     def _may_start(self) -> bool:
         """False once the connection is gone. Raises StateError if a response was already started."""
         if self.aborted:
             return False
-        if self.response_started:
+        if self.finished or self._conn.response_started:
             raise StateError("the response was already started")
         return True
 
     def write(self, data: bytes) -> None:
         """Queue a piece of the body. Raises StateError before start_response or past Content-Length."""
         if self._may_send():
-            self._connection.write_body(data)
+            framed = self._conn.send_data(data)
+            if framed:
+                self._transport.write(framed)
 
     def write_file(self, file: BinaryIO, offset: int, count: int, *, owns_file: bool = False) -> None:
         """Queue ``count`` bytes of ``file`` from ``offset``, sent with os.sendfile. With ``owns_file``
         the file is closed once sent (or when the connection ends)."""
         try:
-            may_send = self._may_send()
+            if not self._may_send():
+                if owns_file:
+                    file.close()
+                return
+            before, after = self._conn.send_file(count)
         except StateError:
             if owns_file:
                 file.close()
             raise
-        if may_send:
-            self._connection.write_file(file, offset, count, owns_file)
-        elif owns_file:
-            file.close()
+        if not self._conn.sends_body:
+            if owns_file:
+                file.close()
+            return
+        transport = self._transport
+        if before:
+            transport.write(before)
+        transport.write_file(file, offset, count, owns_file)
+        if after:
+            transport.write(after)
 
     def end(self) -> None:
         """Finish the response. A body shorter than its Content-Length cannot be repaired: the
@@ -218,20 +266,35 @@ class Exchange:
         if not self._may_send():
             return
         try:
-            self._connection.end_response(self)
+            tail = self._conn.end_response()
         except StateError as error:
             logger.error("%r: %s; closing the connection", self, error)
             self.abort()
             return
+        if tail:
+            self._transport.write(tail)
+        self._ended()
+
+    def _ended(self) -> None:
+        """The last byte of the response is queued: log it, and if the handler answered after it
+        returned, schedule the connection's next pass (the next request, or the close)."""
         self.finished = True
         self._on_abort = None  # they can no longer fire; a handler object they hold is freed now
+        conn = self._conn
+        transport = self._transport
+        if self._access_log is not None:
+            self._access_log(transport.address[0], self.request.request_line, self.status, conn.body_bytes)
+        if transport.trace is not None:
+            transport.trace("response", f"{self.status} body={conn.body_bytes}")
+        if self._resume is not None:
+            transport.defer(self._resume)
 
     def fail(self) -> None:
         """The handler failed: answer 500 if no response has started, otherwise close the connection
         (a truncated body must not pass for a whole one). Nothing to do once finished or aborted."""
         if self.finished or self.aborted:
             return
-        if not self.response_started:
+        if not self._conn.response_started:
             self.respond_error(500)
         else:
             self.abort()
@@ -239,14 +302,21 @@ class Exchange:
     def abort(self) -> None:
         """Give up on this response: close the connection now."""
         if not self.aborted and not self.finished:
-            self._connection.abort("response aborted")
+            self._transport.abort("response aborted")
 
     def on_drain(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` once queued output is at or below the low-water mark: the signal for a
         producer (a WSGI worker thread, a generator) to queue more. Runs on the loop, never inside
-        this call. If the connection closes while the queue is above the mark, it is dropped (see
-        ``on_abort``); one already scheduled still runs, and then finds ``aborted`` set."""
-        self._connection.when_drained(self, callback)
+        this call; if it raises, the handler has failed (a 500, or the connection cut). If the
+        connection closes while the queue is above the mark, it is dropped (see ``on_abort``); one
+        already scheduled still runs, and then finds ``aborted`` set."""
+        self._transport.when_drained(self._run_handler_code, callback)
+
+    def _run_handler_code(self, callback: Callable[[], object]) -> None:
+        try:
+            callback()
+        except Exception:
+            handler_failed(self)
 
     def on_abort(self, callback: Callable[[], object]) -> None:
         """Call ``callback()`` if the connection ends before the response does."""
@@ -271,9 +341,18 @@ class Exchange:
         start_response."""
         if self.aborted or self.finished:
             return False
-        if not self.response_started:
+        if not self._conn.response_started:
             raise StateError("start_response() must come first")
         return True
+
+
+def handler_failed(exchange: Exchange) -> None:
+    """Handler code raised: a bug in the handler, not a reason to stop serving. Log it, deliver no
+    more of the body to it, and answer 500, or end the connection if the response has begun (its
+    status line is gone: only a cut-short body can tell the client). The loop lives on."""
+    logger.exception("handler failed on %r", exchange.request)
+    exchange.stop_body_delivery()
+    exchange.fail()
 
 
 Handler = Callable[[Exchange], None]

@@ -1,17 +1,21 @@
-"""A connection's I/O states as data: what each state reads, writes and times, and how one state leads
-to the next.
+"""A connection's I/O states as data: which state a transport is in, and what each state watches and
+times.
 
-``IO_STATES`` says, for each state, whether the socket is watched for reads, whether it is watched for
-writes while bytes are queued, and which timeout runs (with bytes queued, and without). ``next_state``
-is the whole rule for moving between states, a pure function of where the transport is and what it
-holds; ``IO_TRANSITIONS`` lists the moves it and the transport's one exit (``abort``) can make, and
-anything else is a bug the transport raises for. The Transport (transport.py) is the only user.
+Two pure functions make the whole rule. ``next_state`` says which state a transport moves to, from
+where it is and what it holds; ``io_row`` says what a state does: the selector interest and which
+limit times it, with nothing queued and with bytes queued. ``IO_ROWS`` is ``io_row`` for every input,
+computed once: the transport reads one row per settle. ``IO_TRANSITIONS`` lists the moves
+``next_state`` and the transport's one exit (``abort``) can make; anything else is a bug the
+transport raises for. The Transport (transport.py) is the only user.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
+import itertools
 from dataclasses import dataclass
+from selectors import EVENT_READ, EVENT_WRITE
 
 
 class IOState(enum.Enum):
@@ -27,105 +31,134 @@ class IOState(enum.Enum):
 
 
 class Timeout(enum.Enum):
-    """What a connection's one timer waits for. The durations are Limits fields (limits.py)."""
+    """Which limit times a connection's one timer. The value names it in close reasons ("keep-alive
+    timeout"); the durations are Limits fields (limits.py: ``Limits.seconds``)."""
 
     __hash__ = object.__hash__
 
-    NONE = "none"
-    READ = "read"  # in the table only: whichever read timeout the protocol asked for, one of the next three
-    HEAD = "head"  # a whole request head, however slowly it trickles in (slowloris): progress does not extend it
-    KEEP_ALIVE = "keep-alive"  # idle between requests
-    BODY = "body"  # between two reads of a request body
-    SEND = "send"  # between two sends that moved data
-    LINGER = "linger"  # between two reads while lingering, within the whole lingering time
-    HANDSHAKE = "handshake"  # a whole TLS handshake, however slowly it trickles in: progress does not extend it
+    NO_TIMEOUT = "none"
+    HEADER_TIMEOUT = "head"  # a whole request head, however slowly it trickles in: progress does not extend it
+    KEEPALIVE_TIMEOUT = "keep-alive"  # idle between requests
+    BODY_TIMEOUT = "body"  # between two reads of a request body
+    SEND_TIMEOUT = "send"  # between two sends that moved data
+    LINGER_TIMEOUT = "linger"  # between two reads while lingering, within the whole lingering time
+    HANDSHAKE_TIMEOUT = "handshake"  # a whole TLS handshake: progress does not extend it
+
+
+class Fill(enum.Enum):
+    """How full the send queue is, against the water marks (limits.py: high_water, low_water)."""
+
+    __hash__ = object.__hash__
+
+    EMPTY = "empty"
+    LOW = "at most the low mark"
+    HIGH = "at most the high mark"
+    OVER = "over the high mark"
 
 
 # The members as module names, for the code that runs on every request: on CPython 3.11 each
 # ``IOState.READING`` is a lookup through EnumType.__getattr__ (gone in 3.12) that costs ten times a
 # global's, and such lookups were 13 % of a cached request's instructions.
-HANDSHAKING, READING, WAITING, WRITING, CLOSING, LINGERING, CLOSED = IOState
-NONE, READ, HEAD, KEEP_ALIVE, BODY, SEND, LINGER, HANDSHAKE = Timeout
+HANDSHAKING = IOState.HANDSHAKING
+READING = IOState.READING
+WAITING = IOState.WAITING
+WRITING = IOState.WRITING
+CLOSING = IOState.CLOSING
+LINGERING = IOState.LINGERING
+CLOSED = IOState.CLOSED
+NO_TIMEOUT = Timeout.NO_TIMEOUT
+HEADER_TIMEOUT = Timeout.HEADER_TIMEOUT
+KEEPALIVE_TIMEOUT = Timeout.KEEPALIVE_TIMEOUT
+BODY_TIMEOUT = Timeout.BODY_TIMEOUT
+SEND_TIMEOUT = Timeout.SEND_TIMEOUT
+LINGER_TIMEOUT = Timeout.LINGER_TIMEOUT
+HANDSHAKE_TIMEOUT = Timeout.HANDSHAKE_TIMEOUT
+EMPTY = Fill.EMPTY
+LOW = Fill.LOW
+HIGH = Fill.HIGH
+OVER = Fill.OVER
 
+# What a protocol may read under (Transport.resume_reading); a raw stream reads with no timeout.
+READ_TIMEOUTS = (NO_TIMEOUT, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, BODY_TIMEOUT)
 # Progress that starts a running timeout again: bytes read, or bytes sent.
-RESTARTED_BY_READ = frozenset({Timeout.KEEP_ALIVE, Timeout.BODY, Timeout.LINGER})
-RESTARTED_BY_SEND = frozenset({Timeout.SEND})
-# A read timeout asked for while bytes are still queued, and what runs instead until they are out:
-# waiting for the next request is not idleness while the last response still leaves, so the send
-# timeout runs and the keep-alive timeout starts with the last byte (nginx does the same).
-READ_TIMEOUT_WHILE_QUEUED = {Timeout.KEEP_ALIVE: Timeout.SEND}
+RESTARTED_BY_READ = frozenset({KEEPALIVE_TIMEOUT, BODY_TIMEOUT, LINGER_TIMEOUT})
+RESTARTED_BY_SEND = frozenset({SEND_TIMEOUT})
 
 
-@dataclass(frozen=True, slots=True)
-class Behaviour:
-    reads: bool  # the socket is watched for reads
-    writes: bool  # the socket is watched for writes while bytes are queued
-    timeout: Timeout  # the timer while bytes are queued
-    idle_timeout: Timeout  # the timer while nothing is queued
+def fill(queued: int, low_water: int, high_water: int) -> Fill:
+    """Where ``queued`` bytes stand against the water marks."""
+    if not queued:
+        return EMPTY
+    if queued <= low_water:
+        return LOW
+    return HIGH if queued <= high_water else OVER
 
 
-S, T = IOState, Timeout
-IO_STATES: dict[IOState, Behaviour] = {
-    # Neither reads nor writes: the TLS transport watches what the handshake asks for, and only that
-    # (read interest while it waits to write would spin on bytes it does not read yet).
-    S.HANDSHAKING: Behaviour(reads=False, writes=False, timeout=T.HANDSHAKE, idle_timeout=T.HANDSHAKE),
-    S.READING: Behaviour(reads=True, writes=True, timeout=T.READ, idle_timeout=T.READ),
-    S.WAITING: Behaviour(reads=False, writes=True, timeout=T.SEND, idle_timeout=T.NONE),
-    S.WRITING: Behaviour(reads=False, writes=True, timeout=T.SEND, idle_timeout=T.SEND),
-    S.CLOSING: Behaviour(reads=False, writes=True, timeout=T.SEND, idle_timeout=T.SEND),
-    S.LINGERING: Behaviour(reads=True, writes=False, timeout=T.LINGER, idle_timeout=T.LINGER),
-    S.CLOSED: Behaviour(reads=False, writes=False, timeout=T.NONE, idle_timeout=T.NONE),
-}
-
-IO_TRANSITIONS: dict[IOState, frozenset[IOState]] = {
-    S.HANDSHAKING: frozenset({S.READING, S.CLOSING, S.CLOSED}),
-    S.READING: frozenset({S.WAITING, S.WRITING, S.CLOSING, S.CLOSED}),
-    S.WAITING: frozenset({S.READING, S.WRITING, S.CLOSING, S.CLOSED}),
-    S.WRITING: frozenset({S.READING, S.WAITING, S.CLOSING, S.CLOSED}),
-    S.CLOSING: frozenset({S.LINGERING, S.CLOSED}),
-    S.LINGERING: frozenset({S.CLOSED}),
-    S.CLOSED: frozenset(),
-}
-
-
-def next_state(
-    state: IOState,
-    *,
-    reading: bool,
-    queued: int,
-    closing: bool,
-    linger: bool,
-    high_water: int,
-    low_water: int,
-) -> IOState:
+@functools.cache
+def next_state(state: IOState, reading: bool, queue: Fill, closing: bool, linger: bool) -> IOState:
     """The state a transport in ``state`` moves to: ``reading``, the protocol wants bytes (and the
-    peer has not ended its side); ``queued``, the bytes waiting to be sent; ``closing``, a close was
-    asked for now (a transport already closing goes on closing); ``linger``, the peer may still be
-    sending when our last byte is out. Backpressure has hysteresis: above ``high_water`` reading
-    stops, and it starts again at ``low_water``. Returns ``state`` itself when nothing moves; only
-    the peer or a timer ends LINGERING, and only its end (the TLS transport's move to READING), a
-    close or a timer ends HANDSHAKING."""
+    peer has not ended its side); ``queue``, how full the send queue is; ``closing``, a close was
+    asked for (a transport already closing goes on closing); ``linger``, the peer may still be
+    sending when our last byte is out. Backpressure has hysteresis: over the high mark reading
+    stops, and it starts again at the low mark. Returns ``state`` itself when nothing moves; only the
+    peer or a timer ends LINGERING, and only its end (the TLS transport's move to READING), a close
+    or a timer ends HANDSHAKING. Memoised: the transport asks on every settle."""
     if state is LINGERING or state is CLOSED:
         return state
     if state is HANDSHAKING and not closing:
         return state
     if closing or state is CLOSING:  # once closing, always closing
-        if state is not CLOSING or queued:
+        if state is not CLOSING or queue is not EMPTY:
             return CLOSING
         return LINGERING if linger else CLOSED
-    if queued > (low_water if state is WRITING else high_water):
+    if queue is OVER or (state is WRITING and queue is HIGH):
         return WRITING
     return READING if reading else WAITING
 
 
-# next_state with nothing queued (the water marks then decide nothing), by (state, reading, closing,
-# linger): what a transport asks after every send that emptied its queue, answered by one lookup.
-NEXT_STATE_WHEN_EMPTY: dict[tuple[IOState, bool, bool, bool], IOState] = {
-    (state, reading, closing, linger): next_state(
-        state, reading=reading, queued=0, closing=closing, linger=linger, high_water=0, low_water=0
-    )
-    for state in IOState
-    for reading in (False, True)
-    for closing in (False, True)
-    for linger in (False, True)
+@dataclass(frozen=True, slots=True)
+class Row:
+    """What a transport does in one state: the selector interest, and which limit times its timer."""
+
+    events: int  # EVENT_READ and/or EVENT_WRITE, or 0: not registered
+    timeout: Timeout
+
+
+def io_row(state: IOState, queued: bool, read_timeout: Timeout) -> Row:
+    """What a transport in ``state`` watches and times, with bytes ``queued`` or not, when its protocol
+    reads under ``read_timeout``. Write interest only while bytes are queued (and never while
+    handshaking or lingering); read interest only while reading or lingering. A handshake watches what
+    OpenSSL asks for, which the TLS transport adds."""
+    write = EVENT_WRITE if queued else 0
+    if state is HANDSHAKING:
+        return Row(0, HANDSHAKE_TIMEOUT)
+    if state is READING:
+        # Waiting for the next request is not idleness while the last response still leaves: the
+        # send timeout runs, and the keep-alive timeout starts with the last byte (nginx does the same).
+        if queued and read_timeout is KEEPALIVE_TIMEOUT:
+            return Row(EVENT_READ | write, SEND_TIMEOUT)
+        return Row(EVENT_READ | write, read_timeout)
+    if state is WAITING:
+        return Row(write, SEND_TIMEOUT if queued else NO_TIMEOUT)
+    if state is WRITING or state is CLOSING:
+        return Row(write, SEND_TIMEOUT)
+    if state is LINGERING:
+        return Row(EVENT_READ, LINGER_TIMEOUT)
+    return Row(0, NO_TIMEOUT)
+
+
+# io_row for every (state, queued, read timeout): one lookup per settle.
+IO_ROWS: dict[tuple[IOState, bool, Timeout], Row] = {
+    (state, queued, read_timeout): io_row(state, queued, read_timeout)
+    for state, queued, read_timeout in itertools.product(IOState, (False, True), READ_TIMEOUTS)
+}
+
+IO_TRANSITIONS: dict[IOState, frozenset[IOState]] = {
+    HANDSHAKING: frozenset({READING, CLOSING, CLOSED}),
+    READING: frozenset({WAITING, WRITING, CLOSING, CLOSED}),
+    WAITING: frozenset({READING, WRITING, CLOSING, CLOSED}),
+    WRITING: frozenset({READING, WAITING, CLOSING, CLOSED}),
+    CLOSING: frozenset({LINGERING, CLOSED}),
+    LINGERING: frozenset({CLOSED}),
+    CLOSED: frozenset(),
 }

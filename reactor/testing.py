@@ -63,10 +63,12 @@ class FakeTransport:
         self.state = IOState.READING
         self.close_reason = ""
         self.lingering = False  # close(linger=True) was asked
-        self.read_timeout = Timeout.NONE  # what resume_reading last asked for
+        self.read_timeout = Timeout.NO_TIMEOUT  # what resume_reading last asked for
         self.written = bytearray()
         self.queued = 0
         self.protocol: Protocol | None = None
+        self._running = False  # a protocol callback runs: what it defers runs after it
+        self._deferred: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
 
     def summary(self) -> str:
         return f"#{self.id} fake {self.address[0]}:{self.address[1]} {self.state.value} queued=0"
@@ -88,17 +90,30 @@ class FakeTransport:
 
     def receive(self, data: bytes) -> None:
         assert self.protocol is not None and self.reading, "the protocol is not reading"
-        self.protocol.data_received(data)
+        self._run(self.protocol.data_received, data)
 
     def receive_eof(self) -> None:
         assert self.protocol is not None and self.reading, "the protocol is not reading"
-        if not self.protocol.eof_received():
+        if not self._run(self.protocol.eof_received):
             self.close()
 
     def time_out(self) -> None:
         """The read timeout the protocol asked for runs out."""
-        assert self.protocol is not None and self.reading and self.read_timeout is not Timeout.NONE
-        self.protocol.timed_out(self.read_timeout)
+        assert self.protocol is not None and self.reading and self.read_timeout is not Timeout.NO_TIMEOUT
+        self._run(self.protocol.timed_out, self.read_timeout)
+
+    def _run(self, callback: Callable[..., Any], *args: Any) -> Any:
+        """A protocol callback, then what it deferred (as Transport runs them)."""
+        self._running = True
+        try:
+            result = callback(*args)
+            while self._deferred and self.state is not IOState.CLOSED:
+                deferred, deferred_args = self._deferred.pop(0)
+                deferred(*deferred_args)
+        finally:
+            self._running = False
+            self._deferred.clear()
+        return result
 
     def take(self) -> bytes:
         """What was written since the last take."""
@@ -122,10 +137,22 @@ class FakeTransport:
         if not self.closing:
             self.state = IOState.WAITING
 
-    def resume_reading(self, timeout: Timeout = Timeout.NONE) -> None:
+    def resume_reading(self, timeout: Timeout = Timeout.NO_TIMEOUT) -> None:
         if not self.closing:
             self.state = IOState.READING
             self.read_timeout = timeout
+
+    def defer(self, callback: Callable[..., object], *args: Any) -> None:
+        if self.state is IOState.CLOSED:
+            return
+        if self._running:
+            self._deferred.append((callback, args))
+        else:
+            self._run(callback, *args)
+
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
+        if self.state is not IOState.CLOSED:
+            self.loop.call_soon(callback, *args)
 
     def when_drained(self, callback: Callable[..., object], *args: Any) -> None:
         if self.state is not IOState.CLOSED:

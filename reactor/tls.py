@@ -115,6 +115,17 @@ class TLSTransport(Transport):
     the whole response to a client that speaks plain HTTP instead. The other arguments are the
     Transport's."""
 
+    __slots__ = (
+        "_context",
+        "_refusal",
+        "_tls",
+        "_records",
+        "_established",
+        "_send_wants_read",
+        "_recv_wants_write",
+        "_pending_read_scheduled",
+    )
+
     def __init__(
         self,
         loop: EventLoop,
@@ -143,7 +154,7 @@ class TLSTransport(Transport):
         client sent with its connection, usually its ClientHello already."""
         if self.trace is not None:
             self.trace("accept", f"from={self.address[0]}:{self.address[1]} fd={self.sock.fileno()} tls")
-        self._call(self.protocol.connection_made, self, settle=False)
+        self._made()
         if self.state is HANDSHAKING:
             self._sniff()
         if self.state is not CLOSED:
@@ -252,7 +263,7 @@ class TLSTransport(Transport):
     def _want(self, events: int) -> None:
         """Watch for ``events`` only, for the handshake (or the peek before it)."""
         self._wanted_events = events
-        if not self._batching:
+        if not self._in_callback:
             self._settle()
 
     # -- reading and sending records --------------------------------------------------------------
@@ -274,7 +285,7 @@ class TLSTransport(Transport):
             except ssl.SSLWantWriteError:
                 self._recv_wants_write = True
                 self._update_wanted()
-                if not self._batching:
+                if not self._in_callback:
                     self._settle()
                 return
             except OSError as error:
@@ -284,8 +295,8 @@ class TLSTransport(Transport):
             if not data or self.state is not READING or not records.pending():
                 return
 
-    def _settle(self, closing: bool = False) -> None:
-        super()._settle(closing)
+    def _settle(self) -> None:
+        super()._settle()
         # Reading again (after a pause) with decrypted bytes waiting in OpenSSL: select would not
         # say so, the socket holds nothing more. Read them on the next pass.
         if (

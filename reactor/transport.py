@@ -25,47 +25,47 @@ from typing import Any, BinaryIO
 
 from reactor.errors import is_peer_gone
 from reactor.iostate import (
-    BODY,
+    BODY_TIMEOUT,
     CLOSED,
     CLOSING,
-    HANDSHAKE,
-    HEAD,
-    IO_STATES,
+    EMPTY,
+    HANDSHAKE_TIMEOUT,
+    HEADER_TIMEOUT,
+    IO_ROWS,
     IO_TRANSITIONS,
-    KEEP_ALIVE,
-    LINGER,
+    KEEPALIVE_TIMEOUT,
+    LINGER_TIMEOUT,
     LINGERING,
-    NEXT_STATE_WHEN_EMPTY,
-    NONE,
-    READ,
-    READ_TIMEOUT_WHILE_QUEUED,
+    NO_TIMEOUT,
     READING,
     RESTARTED_BY_READ,
     RESTARTED_BY_SEND,
-    SEND,
+    SEND_TIMEOUT,
     WRITING,
     IOState,
     Timeout,
+    fill,
     next_state,
 )
 from reactor.limits import Limits
-from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.loop import EventLoop
 from reactor.sendqueue import FileShrunkError, SendFile, SendQueue
 from reactor.timers import Deadline
 from reactor.trace import Tracer
 
 logger = logging.getLogger("reactor.transport")
 
-# Each state's row of IO_STATES as (selector interest, timeout), with nothing queued and with bytes
-# queued: what _settle looks up on every pass.
-_ROWS: dict[IOState, tuple[tuple[int, Timeout], tuple[int, Timeout]]] = {
-    state: (
-        (EVENT_READ if row.reads else 0, row.idle_timeout),
-        ((EVENT_READ if row.reads else 0) | (EVENT_WRITE if row.writes else 0), row.timeout),
-    )
-    for state, row in IO_STATES.items()
-}
 _ENDING = frozenset({CLOSING, LINGERING, CLOSED})
+# The Limits field that says how long each timeout lasts (LINGER_TIMEOUT is also bounded by the whole
+# lingering time: see _seconds).
+_LIMIT_OF = {
+    HEADER_TIMEOUT: "header_timeout",
+    KEEPALIVE_TIMEOUT: "keepalive_timeout",
+    BODY_TIMEOUT: "body_timeout",
+    SEND_TIMEOUT: "send_timeout",
+    LINGER_TIMEOUT: "lingering_timeout",
+    HANDSHAKE_TIMEOUT: "handshake_timeout",
+}
 
 
 class Protocol:
@@ -115,6 +115,42 @@ class Transport:
     """One accepted TCP connection, driven by the loop for its ``protocol``. ``start()`` begins it.
     ``sendfile`` stands in for os.sendfile on a socket that has no kernel behind it (tests/simulation)."""
 
+    # Slots: ten thousand idle connections cost their transports, and a transport with more than
+    # thirty attributes in a dict would cost 1.5 KiB more each.
+    __slots__ = (
+        "loop",
+        "sock",
+        "address",
+        "protocol",
+        "id",
+        "counters",
+        "state",
+        "closing",
+        "close_reason",
+        "trace",
+        "_close_asked",
+        "_limits",
+        "_recv_size",
+        "_high_water",
+        "_on_closed",
+        "_queue",
+        "_flush",
+        "_events",
+        "_wanted_events",
+        "_reading",
+        "_read_timeout",
+        "_eof",
+        "_linger_wanted",
+        "_linger_deadline",
+        "_timeout",
+        "_timeout_seconds",
+        "_deadline",
+        "_drain_waiters",
+        "_in_callback",
+        "_deferred",
+        "_server_address",
+    )
+
     def __init__(
         self,
         loop: EventLoop,
@@ -140,6 +176,8 @@ class Transport:
         self._close_asked = False  # close() was called; the state follows at the next _settle
         self.close_reason = ""
         self._limits = limits
+        self._recv_size = limits.recv_size
+        self._high_water = limits.high_water
         self._on_closed = on_closed
         self._queue = SendQueue(sendfile)
         # How the queue goes out on this socket, flush(sock) -> bytes sent: a bound method held here,
@@ -150,14 +188,16 @@ class Transport:
         # write (tls.py). Plain TCP needs none.
         self._wanted_events = 0
         self._reading = True  # the protocol wants bytes (pause_reading / resume_reading)
-        self._read_timeout = NONE  # and how long it waits for them
+        self._read_timeout = NO_TIMEOUT  # and which limit times the wait for them
         self._eof = False  # the peer ended its side
         self._linger_wanted = False  # close(linger=True): read what the peer still sends before closing
         self._linger_deadline = 0.0  # the end of the whole lingering time
-        self._timeout = NONE  # what the armed timer waits for
+        self._timeout = NO_TIMEOUT  # which limit the armed timer runs for
+        self._timeout_seconds = 0.0  # and for how long, restarted by progress when it is restartable
         self._deadline = Deadline(loop, self._on_timeout)
         self._drain_waiters: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
-        self._batching = False  # inside a protocol callback: writes wait for one send after it
+        self._in_callback = False  # a protocol callback runs: writes wait for one send after it
+        self._deferred: list[tuple[Callable[..., object], tuple[Any, ...]]] = []  # to run after it (defer)
         self._server_address: tuple[str, int] | None = None
         # --trace: a line per fact of this connection's life; None (the usual case) costs one test.
         self.trace: Callable[[str, str], None] | None = None
@@ -179,11 +219,22 @@ class Transport:
         before the socket is ever registered with the selector."""
         if self.trace is not None:
             self.trace("accept", f"from={self.address[0]}:{self.address[1]} fd={self.sock.fileno()}")
-        self._call(self.protocol.connection_made, self, settle=False)
+        self._made()
         if self.state is READING and self._reading and not self.closing:
             self.on_readable()
         if self.state is not CLOSED:
             self._progress()
+
+    def _made(self) -> None:
+        """Tell the protocol the connection is made. Nothing is sent or settled yet: the caller reads
+        first, so a short exchange never registers with the selector."""
+        self._in_callback = True
+        try:
+            self.protocol.connection_made(self)
+        except Exception:
+            self._callback_failed(self.protocol.connection_made)
+            return
+        self._in_callback = False
 
     # -- what it holds ------------------------------------------------------------------------------
 
@@ -215,7 +266,7 @@ class Transport:
         queue.push_bytes(data)
         if self.trace is not None:
             self.trace("queue", f"bytes={len(data)} queued={queue.size}")
-        if not self._batching or queue.size > self._limits.high_water:
+        if not self._in_callback or queue.size > self._high_water:
             self._progress()
 
     def write_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None:
@@ -230,32 +281,50 @@ class Transport:
         queue.push_file(file, offset, count, owns_file)
         if self.trace is not None:
             self.trace("queue", f"file fd={file.fileno()} offset={offset} count={count} queued={queue.size}")
-        if not self._batching or queue.size > self._limits.high_water:
+        if not self._in_callback or queue.size > self._high_water:
             self._progress()
 
     def pause_reading(self) -> None:
         """Read nothing until resume_reading: the peer's bytes wait in the kernel, then TCP slows the
         peer down."""
         self._reading = False
-        if not self._batching:
+        if not self._in_callback:
             self._settle()
 
-    def resume_reading(self, timeout: Timeout = NONE) -> None:
-        """Read again, waiting at most ``timeout`` (HEAD, KEEP_ALIVE or BODY: see iostate.py) for
-        the bytes; the protocol is told ``timed_out`` if they do not come."""
+    def resume_reading(self, timeout: Timeout = NO_TIMEOUT) -> None:
+        """Read again, waiting at most ``timeout`` (HEADER_TIMEOUT, KEEPALIVE_TIMEOUT or BODY_TIMEOUT:
+        see iostate.py) for the bytes; the protocol is told ``timed_out`` if they do not come."""
         self._reading = True
         self._read_timeout = timeout
-        if not self._batching:
+        if not self._in_callback:
             self._settle()
 
+    def defer(self, callback: Callable[..., object], *args: Any) -> None:
+        """Run the protocol's ``callback(*args)`` as a callback of this connection, never inside
+        another: now, or, if one is running, right after it returns. Either way its writes leave in
+        one send after it, and if it raises the connection closes. How the protocol gets back on its
+        path when something ends later than its request (a response from a timer or a thread, a body
+        wanted again, the peer taking our output), without re-entering the pass that may be running."""
+        if self.state is CLOSED:
+            return
+        if self._in_callback:
+            self._deferred.append((callback, args))
+        else:
+            self._run(callback, *args)
+
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
+        """Run the protocol's ``callback(*args)`` on the loop's next pass, as ``defer`` runs it.
+        Dropped once the connection is closed."""
+        self.loop.call_soon(self.defer, callback, *args)
+
     def when_drained(self, callback: Callable[..., object], *args: Any) -> None:
-        """Schedule ``callback(*args)`` on the loop for when the send queue is at or below the
+        """Run ``callback(*args)`` (through call_soon) once the send queue is at or below the
         low-water mark: the signal for a producer to queue more. Dropped if the connection closes
         first."""
         if self.state is CLOSED:
             return
         if self._queue.size <= self._limits.low_water:
-            self.loop.call_soon(callback, *args)
+            self.call_soon(callback, *args)
         else:
             self._drain_waiters.append((callback, args))
 
@@ -272,7 +341,7 @@ class Transport:
         self._linger_wanted = linger
         self._close_asked = True
         self.closing = True
-        if not self._batching:
+        if not self._in_callback:
             self._settle()
 
     def abort(self, reason: str = "aborted") -> None:
@@ -282,17 +351,16 @@ class Transport:
     # -- loop callbacks ---------------------------------------------------------------------------
 
     def on_readable(self) -> None:
-        state = self.state
-        if state is READING:
+        if self.state is READING:
             try:
-                data = self.sock.recv(self._limits.recv_size)
+                data = self.sock.recv(self._recv_size)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as error:
                 self._on_socket_error(error)
                 return
             self._received(data)
-        elif state is LINGERING:
+        elif self.state is LINGERING:
             self._linger_read()
 
     def on_writable(self) -> None:
@@ -302,36 +370,62 @@ class Transport:
     # -- the engine -------------------------------------------------------------------------------
 
     def _received(self, data: bytes) -> None:
-        """Hand what one read returned to the protocol: bytes, or (empty) the peer's end."""
+        """Hand what one read returned to the protocol (bytes, or empty: the peer's end), then send
+        what it wrote, once, and settle."""
+        if not data:
+            if self.trace is not None:
+                self.trace("recv", "end of stream")
+            self._eof = True
+            if not self._run(self.protocol.eof_received):
+                self.close()
+            return
         self.counters.bytes_received += len(data)
         if self.trace is not None:
-            self.trace("recv", f"bytes={len(data)}" if data else "end of stream")
-        if data:
-            if self._timeout in RESTARTED_BY_READ:
-                self._deadline.set(self._delay(self._timeout))
-            self._call(self.protocol.data_received, data)
-        else:
-            self._eof = True
-            if not self._call(self.protocol.eof_received):
-                self.close()
+            self.trace("recv", f"bytes={len(data)}")
+        if self._timeout in RESTARTED_BY_READ:
+            self._deadline.set(self._timeout_seconds)
+        self._in_callback = True
+        try:
+            self.protocol.data_received(data)
+            if self._deferred:
+                self._run_deferred()
+        except Exception:
+            self._callback_failed(self.protocol.data_received)
+            return
+        self._in_callback = False
+        if self.state is not CLOSED:
+            self._progress()
 
-    def _call(self, callback: Callable[..., Any], *args: Any, settle: bool = True) -> Any:
-        """Run a protocol callback, then send what it wrote and settle. A callback made from inside
-        another runs directly: the outer one sends and settles for both."""
-        if self._batching:
+    def _run(self, callback: Callable[..., Any], *args: Any) -> Any:
+        """Run a protocol callback, then send what it wrote and settle; return what it returned. A
+        callback made from inside another runs directly: the outer one sends and settles for both."""
+        if self._in_callback:
             return callback(*args)
-        self._batching = True
+        self._in_callback = True
         try:
             result = callback(*args)
+            if self._deferred:
+                self._run_deferred()
         except Exception:
-            self._batching = False
-            logger.exception("%r: %s failed; closing the connection", self, getattr(callback, "__qualname__", callback))
-            self._close("internal error")
+            self._callback_failed(callback)
             return None
-        self._batching = False
-        if settle and self.state is not CLOSED:
+        self._in_callback = False
+        if self.state is not CLOSED:
             self._progress()
         return result
+
+    def _run_deferred(self) -> None:
+        """Run what was deferred while a callback ran, in order (what they defer runs after them)."""
+        deferred = self._deferred
+        while deferred and self.state is not CLOSED:
+            callback, args = deferred.pop(0)
+            callback(*args)
+        deferred.clear()
+
+    def _callback_failed(self, callback: Callable[..., object]) -> None:
+        self._in_callback = False
+        logger.exception("%r: %s failed; closing the connection", self, getattr(callback, "__qualname__", callback))
+        self._close("internal error")
 
     def _progress(self) -> None:
         """Send what is queued, as far as the socket takes it, then settle."""
@@ -348,61 +442,47 @@ class Transport:
             if sent:
                 self.counters.bytes_sent += sent
                 if self._timeout in RESTARTED_BY_SEND:
-                    self._deadline.set(self._delay(self._timeout))
+                    self._deadline.set(self._timeout_seconds)
                 if self._drain_waiters and self._queue.size <= self._limits.low_water:
                     waiters, self._drain_waiters = self._drain_waiters, []
                     for callback, args in waiters:
-                        self.loop.call_soon(callback, *args)
+                        self.call_soon(callback, *args)
         self._settle()
 
-    def _settle(self, closing: bool = False) -> None:
-        """Enter the state the table calls for (through every state on the way: reading, closing,
-        closed), then match the selector interest and the timer to it, and tell the protocol when
-        backpressure starts or ends. ``closing``: a close is asked for now (close() records it)."""
-        closing = closing or self._close_asked
+    def _settle(self) -> None:
+        """Enter the state next_state calls for (through every state on the way: reading, closing,
+        closed), then match the selector interest and the timer to the state's row, and tell the
+        protocol when backpressure starts or ends."""
         old = self.state
         limits = self._limits
         while True:
             state = self.state
-            reading = self._reading and not self._eof
-            linger = self._linger_wanted and not self._eof
             queued = self._queue.size
-            if queued:
-                new = next_state(
-                    state,
-                    reading=reading,
-                    queued=queued,
-                    closing=closing,
-                    linger=linger,
-                    high_water=limits.high_water,
-                    low_water=limits.low_water,
-                )
-            else:  # the usual case, after a send that emptied the queue: one lookup
-                new = NEXT_STATE_WHEN_EMPTY[(state, reading, closing, linger)]
+            new = next_state(
+                state,
+                self._reading and not self._eof,
+                fill(queued, limits.low_water, self._high_water) if queued else EMPTY,
+                self._close_asked,
+                self._linger_wanted and not self._eof,
+            )
             if new is state:
                 break
             if new is CLOSED or (new is LINGERING and not self._shut_down_writing()):
                 self._close(self.close_reason or "closed")
                 return
             self._enter(new)
-        state = self.state
-        queued = self._queue.size > 0
-        events, timeout = _ROWS[state][queued]
-        events |= self._wanted_events
+        row = IO_ROWS[state, queued > 0, self._read_timeout]
+        events = row.events | self._wanted_events
         if events != self._events:
             self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)
             self._events = events
-        if timeout is READ:
-            timeout = self._read_timeout
-            if queued:
-                timeout = READ_TIMEOUT_WHILE_QUEUED.get(timeout, timeout)
-        if timeout is not self._timeout or state is not old:
-            self._arm(timeout)
+        if row.timeout is not self._timeout or state is not old:
+            self._arm(row.timeout)
         if state is not old:
             if state is WRITING:
-                self._call(self.protocol.pause_writing)
+                self._run(self.protocol.pause_writing)
             elif old is WRITING and state is not CLOSING:
-                self._call(self.protocol.resume_writing)
+                self._run(self.protocol.resume_writing)
 
     def _enter(self, new: IOState) -> None:
         """The one place the state changes. Raises RuntimeError for a move IO_TRANSITIONS does not list."""
@@ -413,7 +493,7 @@ class Transport:
             queued = self._queue.size
             self.trace("state", f"{old.value} -> {new.value} queued={queued}")
             if new is WRITING:
-                self.trace("backpressure", f"pause reading: queued={queued} > {self._limits.high_water}")
+                self.trace("backpressure", f"pause reading: queued={queued} > {self._high_water}")
             elif old is WRITING and new is not CLOSING and new is not CLOSED:
                 # as _settle: leaving WRITING to close is no resume (the queue may still be full)
                 self.trace("backpressure", f"resume: queued={queued} <= {self._limits.low_water}")
@@ -424,35 +504,24 @@ class Transport:
 
     def _arm(self, timeout: Timeout) -> None:
         self._timeout = timeout
-        if timeout is NONE:
+        if timeout is NO_TIMEOUT:
             self._deadline.clear()
-        else:
-            self._deadline.set(self._delay(timeout))
-
-    def _delay(self, timeout: Timeout) -> float:
-        limits = self._limits
-        if timeout is KEEP_ALIVE:
-            return limits.keepalive_timeout
-        if timeout is HEAD:
-            return limits.header_timeout
-        if timeout is BODY:
-            return limits.body_timeout
-        if timeout is SEND:
-            return limits.send_timeout
-        if timeout is HANDSHAKE:
-            return limits.handshake_timeout
-        assert timeout is LINGER
-        return min(limits.lingering_timeout, max(0.0, self._linger_deadline - self.loop.time()))
+            return
+        seconds = getattr(self._limits, _LIMIT_OF[timeout])
+        if timeout is LINGER_TIMEOUT:  # between two reads, within the whole lingering time
+            seconds = min(seconds, max(0.0, self._linger_deadline - self.loop.time()))
+        self._timeout_seconds = seconds
+        self._deadline.set(seconds)
 
     def _on_timeout(self) -> None:
         timeout = self._timeout
-        self._timeout = NONE
+        self._timeout = NO_TIMEOUT
         if self.trace is not None:
             self.trace("timeout", timeout.value)
-        if timeout is SEND or timeout is LINGER or timeout is HANDSHAKE:
+        if timeout is SEND_TIMEOUT or timeout is LINGER_TIMEOUT or timeout is HANDSHAKE_TIMEOUT:
             self._close(f"{timeout.value} timeout")
         else:
-            self._call(self.protocol.timed_out, timeout)
+            self._run(self.protocol.timed_out, timeout)
 
     # -- closing ----------------------------------------------------------------------------------
 
@@ -470,7 +539,7 @@ class Transport:
 
     def _linger_read(self) -> None:
         try:
-            data = self.sock.recv(self._limits.recv_size)
+            data = self.sock.recv(self._recv_size)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -478,7 +547,7 @@ class Transport:
         if not data:
             self._close(self.close_reason)
             return
-        self._deadline.set(self._delay(self._timeout))  # LINGER is restarted by reads
+        self._arm(LINGER_TIMEOUT)  # restarted by reads, within the whole lingering time
 
     def _on_socket_error(self, error: OSError) -> None:
         if is_peer_gone(error):
@@ -498,11 +567,12 @@ class Transport:
             self.trace("close", reason)
         self._queue.clear()
         self._drain_waiters.clear()
+        self._deferred.clear()
         self._enter(CLOSED)
         if self._events:
             self.loop.unregister(self.sock)
             self._events = 0
-        self._timeout = NONE
+        self._timeout = NO_TIMEOUT
         self._deadline.clear()
         self.sock.close()
         closes = self.counters.closes

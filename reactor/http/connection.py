@@ -1,7 +1,7 @@
 """The server side of one HTTP/1.1 connection, both directions, with no I/O (h11's shape).
 
 Bytes from the peer go in through ``receive_data``; ``next_event`` hands out the request head, its body
-data and its end, or a Signal (NEED_DATA, PAUSED, CLOSED). The response goes in as calls
+data and its end, or a Signal (NEED_DATA, PAUSED, PEER_CLOSED). The response goes in as calls
 (``start_response``, ``send_data`` / ``send_file``, ``end_response``; ``send_error`` for the server's
 own answer) and comes out as the bytes to send. Once both halves are DONE, ``start_next_cycle`` lets the
 next request in. Every phase change goes through the cycle's table (state.py), and whether the
@@ -149,7 +149,7 @@ class ServerConnection:
     def next_event(self) -> Event:
         """Return the next request event, or NEED_DATA (feed more bytes), PAUSED (a request is
         complete and its response not done: the next request waits, so responses leave in order) or
-        CLOSED (the peer closed between requests). Raises ProtocolError with the status to answer;
+        PEER_CLOSED (the peer closed between requests). Raises ProtocolError with the status to answer;
         the cycle is then in MUST_CLOSE, where ``send_error`` may still answer it."""
         phase = self.phase
         try:

@@ -119,11 +119,11 @@ class Signal(enum.Enum):
 
     NEED_DATA = "need data"  # feed more bytes with receive_data()
     PAUSED = "paused"  # a request is complete; the next one waits until its response is done
-    CLOSED = "closed"  # the peer closed its side between requests
+    PEER_CLOSED = "peer closed"  # the peer closed its side between requests
 
 
 NEED_DATA = Signal.NEED_DATA
 PAUSED = Signal.PAUSED
-CLOSED = Signal.CLOSED
+PEER_CLOSED = Signal.PEER_CLOSED
 
 Event = Request | Data | EndOfMessage | Signal

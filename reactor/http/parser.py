@@ -2,7 +2,7 @@
 
 It never touches a socket. ``receive_data(data)`` appends bytes (``b""`` means the peer closed its
 side); ``next_head()`` returns the next request head and ``next_body_event()`` the next piece of its
-body, or a Signal (NEED_DATA, CLOSED) when there is none yet; both raise ProtocolError with the status
+body, or a Signal (NEED_DATA, PEER_CLOSED) when there is none yet; both raise ProtocolError with the status
 to answer when the bytes break HTTP/1.1. Which of the two to call is the cycle's business: the
 ServerConnection (connection.py) asks for a head only when the previous response is done, which is
 what keeps pipelined responses in request order.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from reactor.http.errors import ProtocolError
-from reactor.http.events import CLOSED, NEED_DATA, Data, EndOfMessage, Headers, Request, Signal
+from reactor.http.events import NEED_DATA, PEER_CLOSED, Data, EndOfMessage, Headers, Request, Signal
 from reactor.http.fields import TOKEN_CHAR, FieldLineCache, LineCache, split_lines, split_list
 from reactor.http.framing import BodyReader, ChunkedReader, ContentLengthReader
 from reactor.http.receivebuffer import ReceiveBuffer
@@ -107,11 +107,11 @@ class RequestParser:
     # -- events ----------------------------------------------------------------------------------
 
     def next_head(self) -> Request | Signal:
-        """Return the next request head, NEED_DATA, or CLOSED when the peer closed between requests.
+        """Return the next request head, NEED_DATA, or PEER_CLOSED when the peer closed between requests.
         Raises ProtocolError with the status to answer."""
         buffer = self.buffer
         if not buffer:  # between keep-alive requests: nothing to look at
-            return CLOSED if self.eof else NEED_DATA
+            return PEER_CLOSED if self.eof else NEED_DATA
         if buffer[0] == 13 or buffer[0] == 10:
             buffer.skip_leading_newlines()
         head = buffer.maybe_extract_head()
@@ -119,7 +119,7 @@ class RequestParser:
             self._check_incomplete_head()
             if self.eof:
                 if not buffer:
-                    return CLOSED
+                    return PEER_CLOSED
                 raise ProtocolError(400, "connection closed inside a request head")
             return NEED_DATA
         self._line_scanned = 0

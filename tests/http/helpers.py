@@ -7,7 +7,7 @@ from typing import Any
 
 from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError
-from reactor.http.events import CLOSED, NEED_DATA, PAUSED, Data, EndOfMessage, Request
+from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, Data, EndOfMessage, Request
 from reactor.http.fields import FieldLineCache
 from reactor.http.parser import RequestLineCache
 from reactor.http.state import Phase
@@ -76,7 +76,7 @@ def drain(connection: ServerConnection, events: list[Normalized], responses: lis
         event = connection.next_event()
         if event is NEED_DATA:
             return True
-        if event is CLOSED:
+        if event is PEER_CLOSED:
             events.append(describe(event))
             return False
         if event is PAUSED:

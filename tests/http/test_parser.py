@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reactor.http.events import CLOSED, NEED_DATA, PAUSED, Request
+from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, Request
 from reactor.http.state import Phase
 from tests.http.helpers import all_feeds, feed, make_connection
 
@@ -109,7 +109,7 @@ def test_expect_100_continue_is_flagged_for_http11_only() -> None:
 
 
 def test_eof_between_requests_is_a_clean_close() -> None:
-    assert feed([SIMPLE], eof=True)[-1] == ("signal", CLOSED)
+    assert feed([SIMPLE], eof=True)[-1] == ("signal", PEER_CLOSED)
 
 
 @pytest.mark.parametrize(

@@ -38,12 +38,12 @@ class Peer:
 
 def test_a_request_is_answered_and_the_connection_waits_for_the_next_one() -> None:
     peer = Peer()
-    assert peer.transport.read_timeout is Timeout.HEAD  # from the accept: the first head is bounded
+    assert peer.transport.read_timeout is Timeout.HEADER_TIMEOUT  # from the accept: the first head is bounded
     peer.transport.receive(GET)
     written = peer.transport.take()
     assert written.startswith(b"HTTP/1.1 200 OK\r\n") and written.endswith(b"\r\n\r\nhello /a")
     assert peer.transport.state is IOState.READING
-    assert peer.transport.read_timeout is Timeout.KEEP_ALIVE
+    assert peer.transport.read_timeout is Timeout.KEEPALIVE_TIMEOUT
     assert peer.connection.requests == 1
 
 
@@ -52,7 +52,7 @@ def test_a_partial_head_is_bounded_by_the_header_timeout_and_answered_408() -> N
     peer.transport.receive(GET)
     peer.transport.take()
     peer.transport.receive(b"GET /b HTTP/1.1\r\n")
-    assert peer.transport.read_timeout is Timeout.HEAD
+    assert peer.transport.read_timeout is Timeout.HEADER_TIMEOUT
     peer.transport.time_out()
     assert peer.statuses() == [b"HTTP/1.1 408 Request Timeout"]
     assert peer.transport.closing and peer.transport.lingering
@@ -98,10 +98,10 @@ def test_a_body_being_read_is_bounded_by_the_body_timeout() -> None:
 
     peer = Peer(reader)
     peer.transport.receive(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
-    assert received == [b"12345"] and peer.transport.read_timeout is Timeout.BODY
+    assert received == [b"12345"] and peer.transport.read_timeout is Timeout.BODY_TIMEOUT
     peer.transport.receive(b"67890")
     assert peer.statuses() == [b"HTTP/1.1 204 No Content"]
-    assert peer.transport.read_timeout is Timeout.KEEP_ALIVE
+    assert peer.transport.read_timeout is Timeout.KEEPALIVE_TIMEOUT
 
 
 def test_a_body_that_stops_coming_is_answered_408() -> None:
@@ -137,7 +137,7 @@ def test_a_handler_that_raises_gets_a_500_and_the_connection_goes_on(caplog: pyt
         peer.transport.receive(GET)
     assert peer.statuses() == [b"HTTP/1.1 500 Internal Server Error"]
     assert "handler failed" in caplog.text
-    assert not peer.transport.closing and peer.transport.read_timeout is Timeout.KEEP_ALIVE
+    assert not peer.transport.closing and peer.transport.read_timeout is Timeout.KEEPALIVE_TIMEOUT
 
 
 def test_a_handler_that_raises_after_starting_cuts_the_connection(caplog: pytest.LogCaptureFixture) -> None:

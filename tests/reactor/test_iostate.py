@@ -1,5 +1,5 @@
-"""The I/O state table and the rule that moves between its states, checked as tables: no socket, no
-loop, just the pure function and the rows the transport derives its interest and timer from."""
+"""The I/O state rule and the rows the transport derives its interest and timer from, checked as tables:
+no socket, no loop, just the two pure functions."""
 
 from __future__ import annotations
 
@@ -11,10 +11,17 @@ import pytest
 
 from reactor import iostate
 from reactor.http import state as cycle_state
-from reactor.iostate import IO_STATES, IO_TRANSITIONS, NEXT_STATE_WHEN_EMPTY, IOState, Timeout, next_state
+from reactor.iostate import IO_ROWS, IO_TRANSITIONS, READ_TIMEOUTS, IOState, Timeout, fill, io_row, next_state
+from reactor.loop import EVENT_READ, EVENT_WRITE
 
 S = IOState
 HIGH, LOW = 64, 16
+
+
+def move(state: IOState, reading: bool, queued: int, closing: bool, linger: bool) -> IOState:
+    return next_state(state, reading, fill(queued, LOW, HIGH), closing, linger)
+
+
 ARCHITECTURE = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 
 
@@ -58,12 +65,7 @@ RULE = [
 
 @pytest.mark.parametrize(("state", "reading", "queued", "closing", "linger", "expected"), RULE)
 def test_next_state(state: IOState, reading: bool, queued: int, closing: bool, linger: bool, expected: IOState) -> None:
-    assert (
-        next_state(
-            state, reading=reading, queued=queued, closing=closing, linger=linger, high_water=HIGH, low_water=LOW
-        )
-        is expected
-    )
+    assert move(state, reading, queued, closing, linger) is expected
 
 
 def test_every_move_next_state_makes_is_a_listed_transition() -> None:
@@ -71,9 +73,7 @@ def test_every_move_next_state_makes_is_a_listed_transition() -> None:
     for state, reading, queued, closing, linger in itertools.product(
         IOState, (True, False), (0, LOW, LOW + 1, HIGH, HIGH + 1), (True, False), (True, False)
     ):
-        new = next_state(
-            state, reading=reading, queued=queued, closing=closing, linger=linger, high_water=HIGH, low_water=LOW
-        )
+        new = move(state, reading, queued, closing, linger)
         assert new is state or new in IO_TRANSITIONS[state], (state, new)
 
 
@@ -84,9 +84,7 @@ def test_settling_always_comes_to_rest() -> None:
         IOState, (True, False), (0, HIGH + 1), (True, False), (True, False)
     ):
         for _ in range(len(IOState)):
-            new = next_state(
-                state, reading=reading, queued=queued, closing=closing, linger=linger, high_water=HIGH, low_water=LOW
-            )
+            new = move(state, reading, queued, closing, linger)
             if new is state:
                 break
             state = new
@@ -101,9 +99,7 @@ def test_every_transition_is_reachable_by_next_state_or_the_one_exit() -> None:
     for state, reading, queued, closing, linger in itertools.product(
         IOState, (True, False), (0, LOW, HIGH + 1), (True, False), (True, False)
     ):
-        new = next_state(
-            state, reading=reading, queued=queued, closing=closing, linger=linger, high_water=HIGH, low_water=LOW
-        )
+        new = move(state, reading, queued, closing, linger)
         if new is not state:
             made.add((state, new))
     listed = {(old, new) for old, targets in IO_TRANSITIONS.items() for new in targets}
@@ -112,22 +108,43 @@ def test_every_transition_is_reachable_by_next_state_or_the_one_exit() -> None:
     assert listed - made <= aborts | handshake_done
 
 
-# What each state does: reads, writes while bytes are queued, the timer with bytes queued and without.
+T = Timeout
+# What each state does: reads, writes while bytes are queued, the timer with bytes queued and without
+# (READ: the timeout the protocol reads under; reading for the next request while the last response
+# still leaves runs the send timeout instead).
+READ = None
 BEHAVIOUR = {
-    S.HANDSHAKING: (False, False, Timeout.HANDSHAKE, Timeout.HANDSHAKE),
-    S.READING: (True, True, Timeout.READ, Timeout.READ),
-    S.WAITING: (False, True, Timeout.SEND, Timeout.NONE),
-    S.WRITING: (False, True, Timeout.SEND, Timeout.SEND),
-    S.CLOSING: (False, True, Timeout.SEND, Timeout.SEND),
-    S.LINGERING: (True, False, Timeout.LINGER, Timeout.LINGER),
-    S.CLOSED: (False, False, Timeout.NONE, Timeout.NONE),
+    S.HANDSHAKING: (False, False, T.HANDSHAKE_TIMEOUT, T.HANDSHAKE_TIMEOUT),
+    S.READING: (True, True, READ, READ),
+    S.WAITING: (False, True, T.SEND_TIMEOUT, T.NO_TIMEOUT),
+    S.WRITING: (False, True, T.SEND_TIMEOUT, T.SEND_TIMEOUT),
+    S.CLOSING: (False, True, T.SEND_TIMEOUT, T.SEND_TIMEOUT),
+    S.LINGERING: (True, False, T.LINGER_TIMEOUT, T.LINGER_TIMEOUT),
+    S.CLOSED: (False, False, T.NO_TIMEOUT, T.NO_TIMEOUT),
 }
 
 
 @pytest.mark.parametrize("state", list(IOState))
-def test_each_state_reads_writes_and_times_as_documented(state: IOState) -> None:
-    row = IO_STATES[state]
-    assert (row.reads, row.writes, row.timeout, row.idle_timeout) == BEHAVIOUR[state]
+@pytest.mark.parametrize("read_timeout", READ_TIMEOUTS)
+def test_each_state_reads_writes_and_times_as_documented(state: IOState, read_timeout: Timeout) -> None:
+    reads, writes, timeout, idle_timeout = BEHAVIOUR[state]
+    queued, idle = io_row(state, True, read_timeout), io_row(state, False, read_timeout)
+    assert bool(idle.events & EVENT_READ) is reads and bool(queued.events & EVENT_READ) is reads
+    assert bool(queued.events & EVENT_WRITE) is writes and not idle.events & EVENT_WRITE
+    if timeout is READ:
+        assert idle.timeout is read_timeout
+        if read_timeout is T.KEEPALIVE_TIMEOUT:
+            assert queued.timeout is T.SEND_TIMEOUT  # keep-alive starts with the response's last byte
+        else:
+            assert queued.timeout is read_timeout
+    else:
+        assert (queued.timeout, idle.timeout) == (timeout, idle_timeout)
+
+
+def test_the_rows_the_transport_reads_are_io_row_itself() -> None:
+    assert len(IO_ROWS) == len(IOState) * 2 * len(READ_TIMEOUTS)
+    for (state, queued, read_timeout), row in IO_ROWS.items():
+        assert row == io_row(state, queued, read_timeout)
 
 
 def test_the_architecture_page_describes_every_row() -> None:
@@ -140,29 +157,27 @@ def test_the_architecture_page_describes_every_row() -> None:
             rows[match.group(1)] = match.group(2)
     assert set(rows) == {state.value for state in IOState}
     for state in IOState:
-        assert rows[state.value].startswith("read") is IO_STATES[state].reads, state
+        reads = bool(io_row(state, False, T.KEEPALIVE_TIMEOUT).events & EVENT_READ)
+        assert rows[state.value].startswith("read") is reads, state
 
 
-@pytest.mark.parametrize(("high_water", "low_water"), [(0, 0), (1, 0), (64 * 1024, 16 * 1024)])
-def test_the_lookup_for_an_empty_queue_is_next_state_itself(high_water: int, low_water: int) -> None:
-    # The transport asks the table instead of next_state when nothing is queued: it must never differ.
-    for (state, reading, closing, linger), expected in NEXT_STATE_WHEN_EMPTY.items():
-        moved = next_state(
-            state,
-            reading=reading,
-            queued=0,
-            closing=closing,
-            linger=linger,
-            high_water=high_water,
-            low_water=low_water,
-        )
-        assert moved is expected
-    assert len(NEXT_STATE_WHEN_EMPTY) == len(IOState) * 8
+def test_fill_places_the_queue_against_the_water_marks() -> None:
+    assert [fill(queued, LOW, HIGH) for queued in (0, 1, LOW, LOW + 1, HIGH, HIGH + 1)] == [
+        iostate.EMPTY,
+        iostate.LOW,
+        iostate.LOW,
+        iostate.HIGH,
+        iostate.HIGH,
+        iostate.OVER,
+    ]
 
 
 def test_the_module_names_of_the_members_are_the_members() -> None:
     # They are unpacked from the enums in definition order: a reordered member must not rename one.
-    for module, enums in ((iostate, (IOState, Timeout)), (cycle_state, (cycle_state.Phase, cycle_state.Transition))):
+    for module, enums in (
+        (iostate, (IOState, Timeout, iostate.Fill)),
+        (cycle_state, (cycle_state.Phase, cycle_state.Transition)),
+    ):
         for enum_type in enums:
             for member in enum_type:
                 assert getattr(module, member.name) is member

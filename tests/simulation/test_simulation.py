@@ -180,7 +180,7 @@ def test_a_server_that_forgets_its_timers_is_caught(simulation: Simulation, monk
     arm = Transport._arm
 
     def no_keepalive_timer(self: Transport, timeout: Timeout) -> None:
-        arm(self, Timeout.NONE if timeout is Timeout.KEEP_ALIVE else timeout)
+        arm(self, Timeout.NO_TIMEOUT if timeout is Timeout.KEEPALIVE_TIMEOUT else timeout)
 
     monkeypatch.setattr(Transport, "_arm", no_keepalive_timer)
     violations = _violations(seeds=40)  # references worked out under the same bug

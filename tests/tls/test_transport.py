@@ -25,7 +25,7 @@ class Recorder(Protocol):
 
     def connection_made(self, transport: object) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
-        self.transport.resume_reading(Timeout.KEEP_ALIVE)
+        self.transport.resume_reading(Timeout.KEEPALIVE_TIMEOUT)
 
     def data_received(self, data: bytes) -> None:
         self.received += data
@@ -105,7 +105,7 @@ def test_the_handshake_ends_in_reading_with_the_protocols_timeout(rig: Rig, clie
     client.sendall(b"ping")
     rig.transport.on_readable()
     assert rig.transport.state is IOState.READING
-    assert rig.transport._timeout is Timeout.KEEP_ALIVE
+    assert rig.transport._timeout is Timeout.KEEPALIVE_TIMEOUT
     assert rig.protocol.received == b"ping"
     client.setblocking(True)
     client.settimeout(5)
