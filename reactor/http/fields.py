@@ -82,28 +82,6 @@ class FieldLineCache(LineCache[tuple[str, str]]):
         return field
 
 
-def split_lines(block: bytes) -> list[bytes]:
-    """Split a head or trailer block (ending in its empty line) into lines without terminators.
-
-    Raises ProtocolError(400) for a bare CR (RFC 9112 2.2: a bare CR MUST be rejected or replaced).
-    """
-    lines = block.split(b"\r\n")
-    crlf = len(lines) - 1
-    if block.count(b"\n") == crlf and block.count(b"\r") == crlf:
-        del lines[-2:]  # every line ends in CRLF (the usual head): drop the empty line and what follows it
-        return lines
-    lines = block.split(b"\n")
-    del lines[-2:]  # the empty line and what follows the final LF
-    out = []
-    for line in lines:
-        if line.endswith(b"\r"):
-            line = line[:-1]
-        if b"\r" in line:
-            raise ProtocolError(400, "bare CR in the head")
-        out.append(line)
-    return out
-
-
 def split_list(values: list[str]) -> list[str]:
     """Elements of a comma-separated list field spread over several lines, lower-cased, empty elements
     dropped (RFC 9110 5.6.1: a recipient MUST accept and ignore empty list elements)."""

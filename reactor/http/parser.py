@@ -14,7 +14,7 @@ import re
 
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PEER_CLOSED, Data, EndOfMessage, Headers, Request, Signal
-from reactor.http.fields import TOKEN_CHAR, FieldLineCache, LineCache, split_lines, split_list
+from reactor.http.fields import TOKEN_CHAR, FieldLineCache, LineCache, split_list
 from reactor.http.framing import BodyReader, ChunkedReader, ContentLengthReader
 from reactor.http.receivebuffer import ReceiveBuffer
 
@@ -26,6 +26,10 @@ _REQUEST_LINE = re.compile(rb"(" + TOKEN_CHAR + rb"+) ([\x21\x22\x24-\x7e]+) HTT
 # CR that something other than LF follows (RFC 9112 2.2). Scanned as bytes arrive, so garbage that
 # starts like a request is answered at once, not after the header timeout.
 _NOT_IN_REQUEST_LINE = re.compile(rb"[^\x20-\x7e\r]|\r.", re.ASCII | re.DOTALL)
+# RFC 9112 2.2: a CR that no LF follows, or a LF that no CR precedes. Both are refused anywhere in a
+# head (and in chunked framing: framing.py): a front end that passes a bare LF inside a field value
+# would otherwise have us read two fields where it saw one (request smuggling). docs/limits.md.
+_BARE_LINE_END = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
 # RFC 9110 7.2 / RFC 3986 3.2.2: Host = uri-host [ ":" port ]; uri-host is an IP literal or a reg-name.
 # The reg-name is written as runs of its plain characters between escapes, (?:plain|%HH)* unrolled to
@@ -112,8 +116,8 @@ class RequestParser:
         buffer = self.buffer
         if not buffer:  # between keep-alive requests: nothing to look at
             return PEER_CLOSED if self.eof else NEED_DATA
-        if buffer[0] == 13 or buffer[0] == 10:
-            buffer.skip_leading_newlines()
+        if buffer[0] == 13:
+            buffer.skip_leading_empty_lines()
         head = buffer.maybe_extract_head()
         if head is None:
             self._check_incomplete_head()
@@ -136,18 +140,15 @@ class RequestParser:
     def _check_incomplete_head(self) -> None:
         """Reject a head that cannot become valid, before it is complete: a start that is no request
         (a TLS ClientHello, binary garbage), a byte no request line holds, a complete request line
-        that is wrong, or a head past its limits. Each check is one that ``_parse_head`` makes in the
-        same order, so a request gets the same answer however its bytes are cut. Raises ProtocolError.
-        """
+        that is wrong, a bare CR or LF, or a head past its limits. Each is found where it lies, in the
+        order the bytes come, as ``_parse_head`` finds it in a whole head: a request gets the same
+        answer however its bytes are cut. Raises ProtocolError."""
         buffer = self.buffer
         size = len(buffer)
         _check_request_start(buffer.peek(_REQUEST_START_BYTES))
         if not self._line_checked:
             end = buffer.find_line_end()
-            if end >= 0:
-                self._parse_request_line(buffer.peek(end).removesuffix(b"\r"))
-                self._line_checked = True
-            else:
+            if end < 0:
                 # No LF yet: scan only the bytes not scanned before, and hold back a final CR, which
                 # may still be the start of the line's CRLF. Linear however the line trickles in.
                 limit = min(size, self._max_request_line)
@@ -157,8 +158,24 @@ class RequestParser:
                 if size > self._max_request_line + 1:  # + 1: the CR of a line that is just short enough
                     raise ProtocolError(414, "request line too long")
                 return  # the line may still turn out too long: _parse_head checks it before the size
+            self._parse_request_line(buffer.peek(end))
+            self._line_checked = True
+            self._fields_scanned = end + 1
+        # Hold back a final CR: the LF that makes it a line end may come next.
+        stop = size - 1 if buffer[size - 1] == 13 else size
+        self._fields_scanned = self._check_line_ends(buffer, self._fields_scanned, stop)
         if size > self._max_head:
             raise ProtocolError(431, "request head too large")
+
+    def _check_line_ends(self, data: bytes | bytearray, start: int, stop: int) -> int:
+        """Raise ProtocolError(400) for the first bare CR or LF in ``data[start:stop]`` that lies within
+        the head's limit (the byte just past it is looked at, to tell a CRLF from a bare CR); return
+        where the next search of a growing head starts."""
+        limit = self._max_head
+        match = _BARE_LINE_END.search(data, start, min(stop, limit + 1))
+        if match is not None and match.start() < limit:
+            raise ProtocolError(400, "bare CR in the head" if data[match.start()] == 13 else "bare LF in the head")
+        return max(start, min(stop, limit))
 
     def next_body_event(self) -> Data | EndOfMessage | Signal:
         """Return the next piece of the current request's body, its end, or NEED_DATA. Raises
@@ -174,35 +191,44 @@ class RequestParser:
     # -- the head --------------------------------------------------------------------------------
 
     def _parse_request_line(self, line: bytes) -> tuple[str, str, str]:
-        """Check a request line (without its line ending); return (method, target, version).
-        Raises ProtocolError: 414 when too long, 505 for a major version other than 1, else 400."""
-        if len(line) > self._max_request_line:
-            if _NOT_IN_REQUEST_LINE.search(line, 0, self._max_request_line):
+        """Check a request line (up to its LF, the CR before it included); return (method, target,
+        version). Raises ProtocolError: 414 when too long, 505 for a major version other than 1, else
+        400 (a line not ended by CRLF among them)."""
+        content = line[:-1] if line[-1:] == b"\r" else line
+        if len(content) > self._max_request_line:
+            if _NOT_IN_REQUEST_LINE.search(content, 0, self._max_request_line):
                 raise ProtocolError(400, "malformed request line")
             raise ProtocolError(414, "request line too long")
-        match = _REQUEST_LINE.fullmatch(line)
+        match = _REQUEST_LINE.fullmatch(content)
         if match is None:
             raise ProtocolError(400, "malformed request line")
-        return _request_line_parts(match)
+        parts = _request_line_parts(match)
+        if content is line:
+            raise ProtocolError(400, "bare LF in the head")  # RFC 9112 2.2: the line ends in CRLF
+        return parts
 
     def _parse_head(self, head: bytes) -> Request:
         line_end = head.index(b"\n")
-        request_line = head[: line_end - 1] if head[line_end - 1] == 13 else head[:line_end]
+        request_line = head[:line_end]  # with its CR: a line seen before ended in CRLF
         known_line = self._request_lines.get(request_line)  # a valid line seen before: its checks all passed
         if known_line is not None:
             method, target, version, path, query, target_host = known_line
         else:
-            fits = len(request_line) <= self._max_request_line
-            match = _REQUEST_LINE.fullmatch(request_line) if fits else None
+            fits = line_end <= self._max_request_line + 1
+            match = _REQUEST_LINE.fullmatch(head, 0, line_end - 1) if fits and head[line_end - 1] == 13 else None
             if match is not None:
                 method, target, version = _request_line_parts(match)
             else:
                 # Say what is wrong, checking in the order _check_incomplete_head does: start, line, size.
                 _check_request_start(head[:_REQUEST_START_BYTES])
                 method, target, version = self._parse_request_line(request_line)
-        if len(head) > self._max_head:
-            raise ProtocolError(431, "request head too large")
-        lines = split_lines(head)
+        # Every line ends in CRLF (the usual head) unless CR and LF are not all in pairs.
+        crlf = head.count(b"\r\n")
+        if len(head) > self._max_head or head.count(b"\n") != crlf or head.count(b"\r") != crlf:
+            self._check_line_ends(head, line_end + 1, len(head))
+            raise ProtocolError(431, "request head too large")  # what is left: the head is past its limit
+        lines = head.split(b"\r\n")
+        del lines[-2:]  # the empty line, and what follows its CRLF
         if len(lines) - 1 > self._max_headers:
             raise ProtocolError(431, "too many header fields")
         known = self._field_lines

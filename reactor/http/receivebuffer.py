@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-# RFC 9112 2.2: a recipient MAY accept a bare LF as a line terminator; a head ends at an empty line.
-_HEAD_END = re.compile(rb"\n\r?\n")
+# RFC 9112 2.1, 2.2: every line of a head ends in CRLF, and the head at the first empty line. A bare LF
+# is refused (the parser checks), not read as an end of line: see docs/limits.md, "Strictness".
+_HEAD_END = b"\r\n\r\n"
 
 
 class ReceiveBuffer(bytearray):
@@ -35,28 +36,24 @@ class ReceiveBuffer(bytearray):
         self._head_searched = self._line_searched = 0
         return out
 
-    def skip_leading_newlines(self) -> None:
-        """Drop empty lines before a request line (RFC 9112 2.2: a server SHOULD ignore at least one)."""
+    def skip_leading_empty_lines(self) -> None:
+        """Drop empty lines (CRLF) before a request line (RFC 9112 2.2: a server SHOULD ignore at least
+        one). A lone CR is left for the parser: its LF may be next; a bare LF is no empty line."""
         start = 0
-        while start < len(self) and self[start] in b"\r\n":
-            if self[start] == 13:  # CR only counts when LF follows; a lone CR is left for the parser
-                if start + 1 >= len(self) or self[start + 1] != 10:
-                    break
-                start += 2
-            else:
-                start += 1
+        while self.startswith(b"\r\n", start):
+            start += 2
         if start:
             del self[:start]
             self._head_searched = self._line_searched = 0
 
     def maybe_extract_head(self) -> bytes | None:
         """Return the head up to and including its terminating empty line, or None if incomplete."""
-        match = _HEAD_END.search(self, self._head_searched)
-        if match is None:
-            # The terminator may straddle the next append: resume two bytes back.
-            self._head_searched = max(0, len(self) - 2)
+        end = self.find(_HEAD_END, self._head_searched)
+        if end < 0:
+            # The terminator may straddle the next append: resume three bytes back.
+            self._head_searched = max(0, len(self) - 3)
             return None
-        return self._take(match.end())
+        return self._take(end + 4)
 
     def find_line_end(self) -> int:
         """Offset of the first LF, or -1; repeated calls do not rescan what was already searched."""

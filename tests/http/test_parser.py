@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, Request
 from reactor.http.state import Phase
 from tests.http.helpers import all_feeds, feed, make_connection
@@ -61,9 +62,47 @@ def test_leading_empty_lines_before_a_request_are_ignored() -> None:
     assert all_feeds(b"\r\n\r\n" + SIMPLE)[0][1] == "GET"
 
 
-def test_bare_lf_line_endings_are_accepted_in_the_head() -> None:
-    events = all_feeds(b"GET / HTTP/1.1\nHost: h\n\n")
-    assert events[0][7] == "h"
+# RFC 9112 2.2 lets a recipient read a bare LF as a line end; we refuse it, and a bare CR, anywhere in a
+# head: a front end that passes a LF inside a field value would otherwise have us read a second field,
+# here a Content-Length framing a request of the attacker's inside the body.
+BARE_LINE_ENDS = [
+    (b"GET / HTTP/1.1\nHost: h\n\n", "bare LF in the head"),
+    (b"GET / HTTP/1.1\nHost: h\r\n\r\n", "bare LF in the head"),
+    (b"GET / HTTP/1.1\r\nHost: h\n\r\n", "bare LF in the head"),
+    (b"GET / HTTP/1.1\r\nHost: h\r\n\n", "bare LF in the head"),
+    (
+        b"GET / HTTP/1.1\r\nHost: h\r\nDummy: x\nContent-Length: 23\r\n\r\nGET /admin HTTP/1.1\r\n\r\n",
+        "bare LF in the head",
+    ),
+    (b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\rb\r\n\r\n", "bare CR in the head"),
+    (b"GET / HTTP/1.1\r\nHost: h\r\nX-A: a\r\r\n\r\n", "bare CR in the head"),
+    (b"\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", "not an HTTP request"),
+]
+
+
+@pytest.mark.parametrize(("data", "reason"), BARE_LINE_ENDS)
+def test_a_bare_lf_or_cr_anywhere_in_the_head_is_refused_in_any_cutting(data: bytes, reason: str) -> None:
+    connection = make_connection()
+    connection.receive_data(data)
+    with pytest.raises(ProtocolError) as raised:
+        connection.next_event()
+    assert (raised.value.status, raised.value.reason) == (400, reason)
+    assert all_feeds(data) == [("error", 400)]  # whole, byte by byte, split at every index
+
+
+def test_a_bare_lf_is_refused_as_soon_as_it_arrives_not_when_the_head_ends() -> None:
+    connection = make_connection()
+    connection.receive_data(b"GET / HTTP/1.1\r\nHost: h\r\nDummy: x\nContent-")  # no end of head yet
+    with pytest.raises(ProtocolError, match="bare LF"):
+        connection.next_event()
+
+
+def test_a_cr_at_the_end_of_what_arrived_waits_for_its_lf() -> None:
+    connection = make_connection()
+    connection.receive_data(b"GET / HTTP/1.1\r\nHost: h\r")
+    assert connection.next_event() is NEED_DATA
+    connection.receive_data(b"\n\r\n")
+    assert isinstance(connection.next_event(), Request)
 
 
 def test_header_values_lose_surrounding_whitespace_and_keep_inner() -> None:

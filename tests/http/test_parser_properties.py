@@ -3,7 +3,7 @@ reads never changes what it sees."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.http.helpers import feed
@@ -116,3 +116,22 @@ HEAD_PIECES = [
 def test_request_like_garbage_gives_the_same_events_in_any_chunking(pieces: list[bytes], points: list[int]) -> None:
     data = b"".join(pieces)
     assert feed(cut(data, points), True) == feed([data], True)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(requests(), st.integers(min_value=0), st.sampled_from([b"\n", b"\r"]), st.lists(st.integers(0, 10_000)))
+def test_a_bare_cr_or_lf_put_anywhere_in_a_head_is_refused_in_any_chunking(
+    request: tuple[bytes, str, str, list[tuple[str, str]], bytes], where: int, byte: bytes, points: list[int]
+) -> None:
+    # RFC 9112 2.2: we accept no line end but CRLF (docs/limits.md, "Strictness"). Whatever the bare
+    # byte breaks first (the request line, a field), the answer is a 400, the same in every cutting.
+    data = request[0]
+    head_size = data.index(b"\r\n\r\n") + 4
+    where %= head_size
+    # A LF between the head's last CR and LF ends the head there, and is then a byte before the next
+    # request: a 400 too, but for the request after this one.
+    assume(not (byte == b"\n" and where == head_size - 1))
+    broken = data[:where] + byte + data[where:]
+    events = feed(cut(broken, points))
+    assert events == feed([broken])
+    assert events == [("error", 400)]

@@ -116,6 +116,11 @@ REJECTED = [
     ("bare CR in a value", b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n", 400),
     ("bare CR ending a field line", b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\r\r\n\r\n", 400),
     ("bare CR ending the request line", b"GET / HTTP/1.1\rHost: t\r\n\r\n", 400),
+    # RFC 9112 2.2 allows a bare LF as a line end; we refuse it (docs/limits.md, "Strictness").
+    ("bare LF line endings", b"GET / HTTP/1.1\nHost: t\n\n", 400),
+    ("bare LF ending the request line", b"GET / HTTP/1.1\nHost: t\r\n\r\n", 400),
+    ("bare LF inside a value", b"GET / HTTP/1.1\r\nHost: t\r\nDummy: x\nContent-Length: 5\r\n\r\nhello", 400),
+    ("bare LF as the empty line", b"GET / HTTP/1.1\r\nHost: t\r\n\n", 400),
     # RFC 9112 3: malformed request lines.
     ("two spaces after the method", b"GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
     ("tab as a separator", b"GET\t/ HTTP/1.1\r\nHost: t\r\n\r\n", 400),
@@ -274,7 +279,6 @@ ACCEPTED = [
     ("HTTP/1.0 without Host", b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", b"0 bytes"),
     ("absolute-form target", b"GET http://t/a?b HTTP/1.1\r\nHost: t\r\n\r\n", b"0 bytes"),
     ("empty lines before a request", b"\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n", b"0 bytes"),
-    ("bare LF line endings", b"GET / HTTP/1.1\nHost: t\n\n", b"0 bytes"),
     ("a later minor version", b"GET / HTTP/1.9\r\nHost: t\r\n\r\n", b"0 bytes"),
 ]
 
