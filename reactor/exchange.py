@@ -161,7 +161,7 @@ class Exchange:
         conn = self._conn
         if len(body) <= _JOIN_LIMIT:
             # One buffer, one send: copying a small body is cheaper than a second syscall or a gather.
-            self._transport.write(conn.send_response(status, headers, body, close=close, reads_body=self.reads_body))
+            self._transport.write(conn.send_response(status, headers, body, close, self.reads_body))
         else:
             transport = self._transport
             transport.write(conn.start_response(status, headers, len(body), close=close, reads_body=self.reads_body))
@@ -176,7 +176,7 @@ class Exchange:
         Raises StateError if a response was already started."""
         if not self._may_start():
             return
-        head, body = self._conn.send_prepared(response, close=close, reads_body=self.reads_body)
+        head, body = self._conn.send_prepared(response, close, self.reads_body)
         if len(body) <= _JOIN_LIMIT:
             self._transport.write(head + body)
         else:

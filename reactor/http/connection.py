@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from reactor.http.errors import ProtocolError, StateError
-from reactor.http.events import PAUSED, EndOfMessage, Event, Request
+from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, EndOfMessage, Event, Request
 from reactor.http.fields import FieldLineCache, split_list
 from reactor.http.parser import RequestLineCache, RequestParser
 from reactor.http.state import (
@@ -61,6 +61,7 @@ class ServerConnection:
         "phase",
         "observer",
         "_parser",
+        "_buffer",
         "receive_data",
         "_date",
         "_max_discard",
@@ -98,6 +99,7 @@ class ServerConnection:
             field_lines=field_lines,
             request_lines=request_lines,
         )
+        self._buffer = self._parser.buffer  # what it has not parsed yet
         # receive_data(data): append received bytes; b"" records that the peer will send nothing
         # more. The parser's own method, bound here: one call per read, not two.
         self.receive_data: Callable[[bytes], None] = self._parser.receive_data
@@ -118,7 +120,7 @@ class ServerConnection:
     @property
     def buffered(self) -> int:
         """Bytes received and not yet turned into events."""
-        return len(self._parser.buffer)
+        return len(self._buffer)
 
     @property
     def eof(self) -> bool:
@@ -154,7 +156,10 @@ class ServerConnection:
         phase = self.phase
         try:
             if phase is IDLE:
-                head = self._parser.next_head()
+                parser = self._parser
+                if not self._buffer:  # between keep-alive requests: nothing to look at
+                    return PEER_CLOSED if parser.eof else NEED_DATA
+                head = parser.next_head()
                 if type(head) is Request:
                     self.request = head
                     with_body = head.chunked or head.content_length  # Request.has_body, without the call
@@ -231,19 +236,27 @@ class ServerConnection:
         return True
 
     def send_response(
-        self, status: int, fields: Fields, body: bytes, *, close: bool = False, reads_body: bool = False
+        self, status: int, fields: Fields, body: bytes, close: bool = False, reads_body: bool = False
     ) -> bytes:
-        """Return a whole response with a bytes ``body``: start_response, send_data and end_response
-        in one call. Raises as start_response does."""
-        head = self.start_response(status, fields, len(body), close=close, reads_body=reads_body)
-        writer = self._writer
-        assert writer is not None
+        """Return a whole response with a bytes ``body``: what start_response, send_data and
+        end_response would give, in one call. Raises as start_response does."""
+        block = fields if isinstance(fields, FieldBlock) else encode_fields(fields)
+        request = self.request
+        if request is None or self._writer is not None:
+            raise StateError(f"no response can start in phase {self.phase.value!r}")
+        writer = ResponseWriter(request.method, request.version, self._protocol)
+        # With a Content-Length, a body is never delimited by the close.
+        keep_alive = self._persists(request, False, close, reads_body)
+        head = writer.head(status, block, len(body), self._date(), keep_alive)  # ValueError: a bad status
         framed = writer.body(body)  # with a Content-Length, nothing follows the body
+        self._apply(RESPONSE_START)
+        self._writer = writer
+        self._keep_alive = keep_alive
         self._apply(RESPONSE_END)
         return head + framed
 
     def send_prepared(
-        self, response: PreparedResponse, *, close: bool = False, reads_body: bool = False
+        self, response: PreparedResponse, close: bool = False, reads_body: bool = False
     ) -> tuple[bytes, bytes]:
         """``send_response`` for a response made once and sent many times: the same bytes and the same
         cycle (a property test holds the two to it), returned as (head, body) so that a large body
@@ -251,7 +264,6 @@ class ServerConnection:
         request = self.request
         if request is None or self._writer is not None:
             raise StateError(f"no response can start in phase {self.phase.value!r}")
-        # With a Content-Length, a body is never delimited by the close.
         keep_alive = self._persists(request, False, close, reads_body)
         head, writer = response.framed(request.method, request.version, self._protocol, self._date(), keep_alive)
         self._apply(RESPONSE_START)
@@ -319,10 +331,10 @@ class ServerConnection:
         phase = NEXT_PHASE[transition].get(old)
         if phase is None:
             raise StateError(f"{transition.value!r} is not allowed in phase {old.value!r}")
+        self.phase = phase
         if self.observer is not None:
             self.observer(old, phase, transition)
-        self.phase = phase
-        if phase is DONE and not (self._keep_alive and not self._close_wanted):
+        if phase is DONE and (self._close_wanted or not self._keep_alive):
             self._apply(CLOSE)
 
     def _writer_for_body(self) -> ResponseWriter:

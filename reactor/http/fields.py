@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from reactor.http.errors import ProtocolError
 
-T = TypeVar("T")
+Parsed = TypeVar("Parsed")
 
 # RFC 9110 5.6.2: tchar, the characters of a token (a method, a field name, a coding).
 TOKEN_CHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
@@ -55,7 +55,7 @@ def parse_field_line(line: bytes) -> tuple[str, str]:
     return name.decode("ascii").lower(), value.decode("latin-1")
 
 
-class LineCache(dict[bytes, T]):
+class LineCache(dict[bytes, Parsed]):
     """Lines already parsed, with what each gave, shared by the connections of one server. Clients
     repeat most of their lines on every request, and a line's parse depends on its bytes alone, so a
     line seen before costs one dict lookup. Only valid lines are kept (``remember`` is told of those),
@@ -65,7 +65,7 @@ class LineCache(dict[bytes, T]):
     MAX_LINES = 1024
     MAX_LINE = 1024
 
-    def remember(self, line: bytes, parsed: T) -> None:
+    def remember(self, line: bytes, parsed: Parsed) -> None:
         if len(line) <= self.MAX_LINE:
             if len(self) >= self.MAX_LINES:
                 self.clear()
@@ -73,7 +73,19 @@ class LineCache(dict[bytes, T]):
 
 
 class FieldLineCache(LineCache[tuple[str, str]]):
-    """Field lines (Host, User-Agent, Accept...) and the (name, value) each gave."""
+    """Field lines (Host, User-Agent, Accept...) and the (name, value) each gave; and the Host values
+    found valid (RFC 9110 7.2), which a head then need not match against the Host pattern again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hosts: set[str] = set()
+
+    def remember_host(self, host: str) -> None:
+        """``host`` passed the Host check (at most MAX_LINES of at most MAX_LINE characters kept)."""
+        if len(host) <= self.MAX_LINE:
+            if len(self.hosts) >= self.MAX_LINES:
+                self.hosts.clear()
+            self.hosts.add(host)
 
     def parse(self, line: bytes) -> tuple[str, str]:
         """``parse_field_line(line)``, kept for the next time. Raises ProtocolError as it does."""

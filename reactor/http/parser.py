@@ -11,6 +11,7 @@ what keeps pipelined responses in request order.
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PEER_CLOSED, Data, EndOfMessage, Headers, Request, Signal
@@ -94,6 +95,7 @@ class RequestParser:
         self._max_body = max_body
         self._line_scanned = 0  # bytes of an unfinished request line already checked
         self._line_checked = False  # the request line of the head being received is complete and valid
+        self._fields_scanned = 0  # and, once it is, how far the rest was searched for a bare CR or LF
 
     # -- feeding ---------------------------------------------------------------------------------
 
@@ -111,16 +113,16 @@ class RequestParser:
     # -- events ----------------------------------------------------------------------------------
 
     def next_head(self) -> Request | Signal:
-        """Return the next request head, NEED_DATA, or PEER_CLOSED when the peer closed between requests.
-        Raises ProtocolError with the status to answer."""
+        """Return the next request head, or NEED_DATA. Call it only with bytes buffered or the end of
+        the stream recorded (PEER_CLOSED then, when the peer closed between requests). Raises
+        ProtocolError with the status to answer."""
         buffer = self.buffer
-        if not buffer:  # between keep-alive requests: nothing to look at
-            return PEER_CLOSED if self.eof else NEED_DATA
-        if buffer[0] == 13:
+        if buffer[:1] == b"\r":
             buffer.skip_leading_empty_lines()
         head = buffer.maybe_extract_head()
         if head is None:
-            self._check_incomplete_head()
+            if buffer:
+                self._check_incomplete_head()
             if self.eof:
                 if not buffer:
                     return PEER_CLOSED
@@ -207,51 +209,82 @@ class RequestParser:
             raise ProtocolError(400, "bare LF in the head")  # RFC 9112 2.2: the line ends in CRLF
         return parts
 
-    def _parse_head(self, head: bytes) -> Request:
+    def _refuse_head(self, head: bytes) -> NoReturn:
+        """Raise the first thing wrong in a whole head that holds a bare CR or LF or is past
+        ``max_head``, found in the order _check_incomplete_head finds it as the bytes come."""
+        _check_request_start(head[:_REQUEST_START_BYTES])
         line_end = head.index(b"\n")
-        request_line = head[:line_end]  # with its CR: a line seen before ended in CRLF
-        known_line = self._request_lines.get(request_line)  # a valid line seen before: its checks all passed
-        if known_line is not None:
-            method, target, version, path, query, target_host = known_line
-        else:
-            fits = line_end <= self._max_request_line + 1
-            match = _REQUEST_LINE.fullmatch(head, 0, line_end - 1) if fits and head[line_end - 1] == 13 else None
-            if match is not None:
-                method, target, version = _request_line_parts(match)
-            else:
-                # Say what is wrong, checking in the order _check_incomplete_head does: start, line, size.
-                _check_request_start(head[:_REQUEST_START_BYTES])
-                method, target, version = self._parse_request_line(request_line)
-        # Every line ends in CRLF (the usual head) unless CR and LF are not all in pairs.
-        crlf = head.count(b"\r\n")
-        if len(head) > self._max_head or head.count(b"\n") != crlf or head.count(b"\r") != crlf:
-            self._check_line_ends(head, line_end + 1, len(head))
-            raise ProtocolError(431, "request head too large")  # what is left: the head is past its limit
+        self._parse_request_line(head[:line_end])
+        self._check_line_ends(head, line_end + 1, len(head))
+        raise ProtocolError(431, "request head too large")  # what is left: the head is past its limit
+
+    def _parse_head(self, head: bytes) -> Request:
         lines = head.split(b"\r\n")
         del lines[-2:]  # the empty line, and what follows its CRLF
-        if len(lines) - 1 > self._max_headers:
-            raise ProtocolError(431, "too many header fields")
-        known = self._field_lines
+        request_line = lines[0]
+        del lines[0]
+        known_line = self._request_lines.get(request_line)
+        fields = self._field_lines
         headers = Headers()
-        for line in lines[1:]:
-            field = known.get(line)
-            headers.append(field if field is not None else known.parse(line))
-        names = dict(headers)  # each name with its last value, gathered in C
-        # Most requests carry none of the fields that change framing or persistence: look those up
-        # only when they are there.
-        present = _FRAMING_FIELDS.intersection(names)
-        if known_line is None:  # the target is checked here, after the fields, as the first time
-            path, query, target_host = _split_target(method, target)
-            self._request_lines.remember(request_line, (method, target, version, path, query, target_host))
-        if len(names) == len(headers):  # no name twice (the usual head): Host is there once or not at all
-            hosts = [names["host"]] if "host" in names else []
+        for line in lines:
+            field = fields.get(line)
+            if field is None:
+                break
+            headers.append(field)
         else:
+            # Lines seen before were checked then (none holds a CR or LF): only their number and the
+            # head's size are left to check.
+            if known_line is not None and len(head) <= self._max_head and len(lines) <= self._max_headers:
+                return self._request(known_line, headers)
+        return self._request(*self._check_head(head, request_line, lines))
+
+    def _check_head(self, head: bytes, request_line: bytes, lines: list[bytes]) -> tuple[RequestLine, Headers]:
+        """Check a head with a line not seen before, in the order _check_incomplete_head checks one
+        that grows: its start and request line, bare CR and LF, its size, then the number of its
+        fields and each field, then the target. Return the request line's parts and the fields.
+        Raises ProtocolError."""
+        crlf = len(lines) + 2
+        if len(head) > self._max_head or head.count(b"\n") != crlf or head.count(b"\r") != crlf:
+            self._refuse_head(head)
+        known_line = self._request_lines.get(request_line)
+        if known_line is None:
+            match = _REQUEST_LINE.fullmatch(request_line) if len(request_line) <= self._max_request_line else None
+            if match is None:
+                _check_request_start(head[:_REQUEST_START_BYTES])
+                self._parse_request_line(head[: len(request_line) + 1])  # raises: it says what is wrong
+            assert match is not None
+            method, target, version = _request_line_parts(match)
+        if len(lines) > self._max_headers:
+            raise ProtocolError(431, "too many header fields")
+        fields = self._field_lines
+        headers = Headers()
+        for line in lines:
+            field = fields.get(line)
+            headers.append(field if field is not None else fields.parse(line))
+        if known_line is None:  # the target is checked after the fields, as it always was
+            known_line = (method, target, version, *_split_target(method, target))
+            self._request_lines.remember(request_line, known_line)
+        return known_line, headers
+
+    def _request(self, line: RequestLine, headers: Headers) -> Request:
+        """The Request of a head whose lines are checked: its host and framing checked and decided."""
+        method, target, version, path, query, target_host = line
+        names = dict(headers)  # each name with its last value, gathered in C
+        host = names.get("host")
+        # A Host seen valid before, alone in a head where no name repeats (the usual head), is valid.
+        known_hosts = self._field_lines.hosts
+        if host is None or host not in known_hosts or target_host is not None or len(names) != len(headers):
             hosts = headers.get_all("host")
-        host = _host(hosts, version, target_host)
+            host = _host(hosts, version, target_host)
+            if len(hosts) == 1:
+                self._field_lines.remember_host(hosts[0])
         content_length: int | None = None
         chunked = expect_continue = False
         connection: list[str] = []
-        if present:
+        # Most requests carry none of the fields that change framing or persistence: look those up
+        # only when they are there.
+        if not _FRAMING_FIELDS.isdisjoint(names):
+            present = _FRAMING_FIELDS.intersection(names)
             if "transfer-encoding" in present or "content-length" in present:
                 content_length, chunked = self._body_framing(headers, version)
             if "connection" in present:

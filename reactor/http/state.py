@@ -44,27 +44,39 @@ class Transition(enum.Enum):
 # The members as module names, for the code that runs on every request: on CPython 3.11 each
 # ``Phase.IDLE`` is a lookup through EnumType.__getattr__ (gone in 3.12) that costs ten times a
 # global's (see iostate.py).
-IDLE, RECEIVING_BODY, HANDLING, SENDING_RESPONSE, SENDING_AND_RECEIVING, DRAINING_BODY, DONE, MUST_CLOSE = Phase
-REQUEST_HEAD, REQUEST_HEAD_WITH_BODY, REQUEST_END, RESPONSE_START, RESPONSE_END, NEXT_CYCLE, CLOSE, ERROR = Transition
-
-P, T = Phase, Transition
+IDLE = Phase.IDLE
+RECEIVING_BODY = Phase.RECEIVING_BODY
+HANDLING = Phase.HANDLING
+SENDING_RESPONSE = Phase.SENDING_RESPONSE
+SENDING_AND_RECEIVING = Phase.SENDING_AND_RECEIVING
+DRAINING_BODY = Phase.DRAINING_BODY
+DONE = Phase.DONE
+MUST_CLOSE = Phase.MUST_CLOSE
+REQUEST_HEAD = Transition.REQUEST_HEAD
+REQUEST_HEAD_WITH_BODY = Transition.REQUEST_HEAD_WITH_BODY
+REQUEST_END = Transition.REQUEST_END
+RESPONSE_START = Transition.RESPONSE_START
+RESPONSE_END = Transition.RESPONSE_END
+NEXT_CYCLE = Transition.NEXT_CYCLE
+CLOSE = Transition.CLOSE
+ERROR = Transition.ERROR
 
 TRANSITIONS: dict[tuple[Phase, Transition], Phase] = {
-    (P.IDLE, T.REQUEST_HEAD): P.HANDLING,
-    (P.IDLE, T.REQUEST_HEAD_WITH_BODY): P.RECEIVING_BODY,
-    (P.RECEIVING_BODY, T.REQUEST_END): P.HANDLING,
-    (P.RECEIVING_BODY, T.RESPONSE_START): P.SENDING_AND_RECEIVING,
-    (P.HANDLING, T.RESPONSE_START): P.SENDING_RESPONSE,
-    (P.SENDING_RESPONSE, T.RESPONSE_END): P.DONE,
-    (P.SENDING_AND_RECEIVING, T.REQUEST_END): P.SENDING_RESPONSE,
-    (P.SENDING_AND_RECEIVING, T.RESPONSE_END): P.DRAINING_BODY,
-    (P.DRAINING_BODY, T.REQUEST_END): P.DONE,
-    (P.DONE, T.NEXT_CYCLE): P.IDLE,
-    (P.DONE, T.CLOSE): P.MUST_CLOSE,
+    (IDLE, REQUEST_HEAD): HANDLING,
+    (IDLE, REQUEST_HEAD_WITH_BODY): RECEIVING_BODY,
+    (RECEIVING_BODY, REQUEST_END): HANDLING,
+    (RECEIVING_BODY, RESPONSE_START): SENDING_AND_RECEIVING,
+    (HANDLING, RESPONSE_START): SENDING_RESPONSE,
+    (SENDING_RESPONSE, RESPONSE_END): DONE,
+    (SENDING_AND_RECEIVING, REQUEST_END): SENDING_RESPONSE,
+    (SENDING_AND_RECEIVING, RESPONSE_END): DRAINING_BODY,
+    (DRAINING_BODY, REQUEST_END): DONE,
+    (DONE, NEXT_CYCLE): IDLE,
+    (DONE, CLOSE): MUST_CLOSE,
 }
 # A protocol error ends the connection from wherever it happens.
 for _phase in Phase:
-    TRANSITIONS[(_phase, T.ERROR)] = P.MUST_CLOSE
+    TRANSITIONS[(_phase, ERROR)] = MUST_CLOSE
 
 # The same table by transition, then phase: the cycle's lookup on every move, without a key to build.
 NEXT_PHASE: dict[Transition, dict[Phase, Phase]] = {transition: {} for transition in Transition}
@@ -72,4 +84,4 @@ for (_phase, _transition), _next in TRANSITIONS.items():
     NEXT_PHASE[_transition][_phase] = _next
 
 # Phases in which the request body is still being read.
-BODY_PHASES = frozenset({P.RECEIVING_BODY, P.SENDING_AND_RECEIVING, P.DRAINING_BODY})
+BODY_PHASES = frozenset({RECEIVING_BODY, SENDING_AND_RECEIVING, DRAINING_BODY})

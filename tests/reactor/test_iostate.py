@@ -108,19 +108,18 @@ def test_every_transition_is_reachable_by_next_state_or_the_one_exit() -> None:
     assert listed - made <= aborts | handshake_done
 
 
-T = Timeout
 # What each state does: reads, writes while bytes are queued, the timer with bytes queued and without
 # (READ: the timeout the protocol reads under; reading for the next request while the last response
 # still leaves runs the send timeout instead).
 READ = None
 BEHAVIOUR = {
-    S.HANDSHAKING: (False, False, T.HANDSHAKE_TIMEOUT, T.HANDSHAKE_TIMEOUT),
+    S.HANDSHAKING: (False, False, Timeout.HANDSHAKE_TIMEOUT, Timeout.HANDSHAKE_TIMEOUT),
     S.READING: (True, True, READ, READ),
-    S.WAITING: (False, True, T.SEND_TIMEOUT, T.NO_TIMEOUT),
-    S.WRITING: (False, True, T.SEND_TIMEOUT, T.SEND_TIMEOUT),
-    S.CLOSING: (False, True, T.SEND_TIMEOUT, T.SEND_TIMEOUT),
-    S.LINGERING: (True, False, T.LINGER_TIMEOUT, T.LINGER_TIMEOUT),
-    S.CLOSED: (False, False, T.NO_TIMEOUT, T.NO_TIMEOUT),
+    S.WAITING: (False, True, Timeout.SEND_TIMEOUT, Timeout.NO_TIMEOUT),
+    S.WRITING: (False, True, Timeout.SEND_TIMEOUT, Timeout.SEND_TIMEOUT),
+    S.CLOSING: (False, True, Timeout.SEND_TIMEOUT, Timeout.SEND_TIMEOUT),
+    S.LINGERING: (True, False, Timeout.LINGER_TIMEOUT, Timeout.LINGER_TIMEOUT),
+    S.CLOSED: (False, False, Timeout.NO_TIMEOUT, Timeout.NO_TIMEOUT),
 }
 
 
@@ -133,8 +132,8 @@ def test_each_state_reads_writes_and_times_as_documented(state: IOState, read_ti
     assert bool(queued.events & EVENT_WRITE) is writes and not idle.events & EVENT_WRITE
     if timeout is READ:
         assert idle.timeout is read_timeout
-        if read_timeout is T.KEEPALIVE_TIMEOUT:
-            assert queued.timeout is T.SEND_TIMEOUT  # keep-alive starts with the response's last byte
+        if read_timeout is Timeout.KEEPALIVE_TIMEOUT:
+            assert queued.timeout is Timeout.SEND_TIMEOUT  # keep-alive starts with the response's last byte
         else:
             assert queued.timeout is read_timeout
     else:
@@ -157,7 +156,7 @@ def test_the_architecture_page_describes_every_row() -> None:
             rows[match.group(1)] = match.group(2)
     assert set(rows) == {state.value for state in IOState}
     for state in IOState:
-        reads = bool(io_row(state, False, T.KEEPALIVE_TIMEOUT).events & EVENT_READ)
+        reads = bool(io_row(state, False, Timeout.KEEPALIVE_TIMEOUT).events & EVENT_READ)
         assert rows[state.value].startswith("read") is reads, state
 
 
