@@ -9,7 +9,8 @@ from typing import Protocol
 
 from handlers.files import open_regular
 from handlers.mimetypes import MimeTypes
-from handlers.paths import PathError, Resolve
+from handlers.paths import PathError
+from handlers.site import Site
 from reactor.exchange import Exchange, HeaderList
 from reactor.http.connection import ERROR_CONTENT_TYPE
 from reactor.http.writer import PreparedResponse, error_page
@@ -26,15 +27,15 @@ class ErrorAnswer(Protocol):
 
 
 class ErrorPages:
-    """The plain error answer: the file ``pages`` names for the status (a path under the root,
-    checked at start and resolved again on each use), else the built-in page; with the fields added to
-    every response (CORS, ``-H``)."""
+    """The plain error answer: the file ``pages`` names for the status (a path under the ``site``'s
+    root, checked at start and resolved again on each use), else the built-in page; with the fields
+    added to every response (CORS, ``-H``)."""
 
     def __init__(
-        self, pages: Mapping[int, str], resolve: Resolve, mime_types: MimeTypes, added_fields: Sequence[tuple[str, str]]
+        self, pages: Mapping[int, str], site: Site, mime_types: MimeTypes, added_fields: Sequence[tuple[str, str]]
     ) -> None:
         self._pages = dict(pages)
-        self._resolve = resolve
+        self._site = site
         self._mime_types = mime_types
         self._added_fields = tuple(added_fields)
         self._built_in: dict[tuple[int, str, tuple[tuple[str, str], ...]], PreparedResponse] = {}
@@ -48,7 +49,7 @@ class ErrorPages:
         page = self._pages.get(status)
         if page is not None:
             try:
-                opened = open_regular(self._resolve(page))
+                opened = open_regular(self._site.resolve(page))
             except (OSError, PathError):
                 opened = None  # gone, or a symlink out of the root since the start: the built-in page
             if opened is not None:
@@ -57,6 +58,13 @@ class ErrorPages:
                 exchange.respond_file(status, fields, file, 0, info.st_size)
                 return
         exchange.respond_prepared(self._built_in_answer(status, detail, fields))
+
+    def prepared(self, status: int, detail: str) -> PreparedResponse | None:
+        """The whole answer to ``status``, made once, when it is the built-in page (no page is
+        configured for it): what calling this with no fields of its own sends."""
+        if status in self._pages:
+            return None
+        return self._built_in_answer(status, detail, self._added_fields)
 
     def _built_in_answer(self, status: int, detail: str, fields: Sequence[tuple[str, str]]) -> PreparedResponse:
         """What Exchange.respond_error would send, made once per (status, detail, fields): a repeated

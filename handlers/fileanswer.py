@@ -17,7 +17,8 @@ from handlers.errorpages import ErrorAnswer, status_for
 from handlers.filecache import CACHED_FILE_LIMIT, FileCache
 from handlers.mimetypes import MimeTypes
 from handlers.negotiation import SUFFIXES, preferred_codings
-from handlers.paths import PathError, RequestPath, Resolve
+from handlers.paths import PathError, RequestPath
+from handlers.site import Site
 from reactor.exchange import Exchange
 from reactor.http.events import Request
 
@@ -37,19 +38,17 @@ class FileAnswer:
     def __init__(
         self,
         cache: FileCache,
-        resolve: Resolve,
+        site: Site,
         mime_types: MimeTypes,
         fields: Sequence[tuple[str, str]],
         *,
-        follow_symlinks: bool,
         compressions: Compressions | None = None,
     ) -> None:
         self._compressions = compressions
         self._cache = cache
-        self._resolve = resolve
+        self._site = site
         self._mime_types = mime_types
         self._fields = fields
-        self._follow_symlinks = follow_symlinks
 
     def __call__(
         self,
@@ -69,7 +68,7 @@ class FileAnswer:
         try:
             # Without --follow-symlinks, ``real`` was resolved and checked: none of it is a symlink, so
             # one that appears now (swapped in after the check) is refused, not followed.
-            opened = files.open_regular(real, follow=self._follow_symlinks)
+            opened = files.open_regular(real, follow=self._site.follow_symlinks)
         except OSError as error:
             errors(exchange, *status_for(error))
             return
@@ -161,11 +160,11 @@ class FileAnswer:
             candidate = real + SUFFIXES[coding]
             try:
                 try:
-                    opened = files.open_regular(candidate, follow=self._follow_symlinks)
+                    opened = files.open_regular(candidate, follow=self._site.follow_symlinks)
                 except OSError as error:
                     if error.errno != errno.ELOOP:
                         raise
-                    opened = files.open_regular(self._resolve(candidate))
+                    opened = files.open_regular(self._site.resolve(candidate))
             except (OSError, PathError):
                 continue
             if opened is None:

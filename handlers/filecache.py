@@ -1,11 +1,13 @@
-"""The static handler's hot path: small files kept with their whole answer, and request paths
-remembered as naming nothing, so the common request costs no filesystem call.
+"""The static handler's hot path: answers kept by request path, so the common request costs no
+filesystem call. A path's entry is a small file with its whole answer, or the 404 of a path that names
+nothing: either way a hit is one lookup and its validity check.
 
 A file up to CACHED_FILE_LIMIT is kept under the request path that named it, with the fields of its
-200 and of its 304 encoded once. Both caches are revalidated (handlers.cache) by finding the path again
-the way the full path finds it, so a file changed, deleted, retargeted or given a precompressed
-sibling on disk is seen within a second. With ``--compress`` a text file's gzip-coded answer is kept
-beside it, under the same path, once handlers.compression has made it.
+200 and of its 304 encoded once. Entries are revalidated (handlers.cache) by finding the path again
+the way the full path finds it (the Site's rules), so a file changed, deleted, retargeted or given a
+precompressed sibling on disk is seen within a second, and so is a file that appears where a 404 was.
+With ``--compress`` a text file's gzip-coded answer is kept beside it, under the same path, once
+handlers.compression has made it.
 """
 
 from __future__ import annotations
@@ -13,15 +15,15 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from handlers import files
 from handlers.cache import RevalidatingCache
-from handlers.errorpages import status_for
+from handlers.errorpages import ErrorAnswer, status_for
 from handlers.negotiation import SUFFIXES, preferred_codings
-from handlers.paths import Located, PathError, RequestPath
+from handlers.paths import PathError, RequestPath
+from handlers.site import Site
 from reactor.clock import Clock
 from reactor.exchange import Exchange
 from reactor.http.writer import PreparedResponse
@@ -29,12 +31,9 @@ from reactor.http.writer import PreparedResponse
 # Files up to this size are kept in memory with their response fields encoded once, so a request for
 # one costs no filesystem call; larger ones go out with sendfile, where the kernel does the copying.
 CACHED_FILE_LIMIT = 256 * 1024
-MISSING_CACHE_SIZE = 1024 * 1024  # request paths that named nothing, about 64 bytes each beyond the path
+MISSING_SIZE = 64  # what the entry of a path that names nothing costs, beyond the path
 # Request fields that can change the answer for a cached file: the full path decides those requests.
 _CONDITIONAL_FIELDS = frozenset({"if-match", "if-none-match", "if-modified-since", "if-unmodified-since", "range"})
-
-# How the static handler finds what a request path names. Raises PathError or OSError.
-Locate = Callable[[str], Located]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,36 +52,48 @@ class CachedFile:
     not_modified: PreparedResponse  # a 304
 
 
+class NotFound:
+    """The entry of a request path that named nothing: its 404, a response made once (the built-in
+    page) or the error answer's (a configured page, the single-page app's entry)."""
+
+    __slots__ = ("_response", "_errors")
+
+    def __init__(self, response: PreparedResponse | None, errors: ErrorAnswer) -> None:
+        self._response = response
+        self._errors = errors
+
+    def send(self, exchange: Exchange) -> None:
+        if self._response is not None:
+            exchange.respond_prepared(self._response)
+        else:
+            self._errors(exchange, 404, "not found")
+
+
 class FileCache:
-    """At most ``max_size`` bytes of small files' answers, and the paths that named nothing.
+    """At most ``max_size`` bytes of answers by request path under ``site``: small files' and 404s."""
 
-    ``target`` finds what a request path is answered with (a file, through an index file for a
-    directory), ``locate`` what it names: the static handler's own ways, used to revalidate.
-    """
-
-    def __init__(self, max_size: int, target: Locate, locate: Locate, clock: Clock = time.monotonic) -> None:
-        self._target = target
-        self._locate = locate
-        self._files: RevalidatingCache[str, CachedFile] = RevalidatingCache(
-            max_size, self._file_still_valid, clock=clock
+    def __init__(self, max_size: int, site: Site, clock: Clock = time.monotonic) -> None:
+        self._site = site
+        self._answers: RevalidatingCache[str, CachedFile | NotFound] = RevalidatingCache(
+            max_size, self._still_valid, clock=clock
         )
         # The gzip-coded answers of compressible files, under the same keys (the identity stays above).
         self._coded: RevalidatingCache[str, CachedFile] = RevalidatingCache(
-            max_size // 4, self._file_still_valid, clock=clock
-        )
-        # Paths that named nothing: a scanner's or a broken link's next request costs no syscall.
-        self._missing: RevalidatingCache[str, bool] = RevalidatingCache(
-            MISSING_CACHE_SIZE, self._still_missing, clock=clock
+            max_size // 4, self._still_valid, clock=clock
         )
 
     def answer(self, exchange: Exchange) -> bool:
-        """Answer from a cached file when the request's path has one and the answer is its 200 or a
-        304; False leaves the request to the full path (nothing cached, ranges, failed preconditions,
-        a precompressed sibling the client may want, a coded answer not made yet)."""
+        """Answer from what is kept for the request's path: a 404, or a file's 200 or 304; False
+        leaves the request to the full path (nothing kept, ranges, failed preconditions, a
+        precompressed sibling the client may want, a coded answer not made yet)."""
         request = exchange.request
-        cached = self._files.get(request.path)
+        cached = self._answers.get(request.path)
         if cached is None:
             return False
+        if type(cached) is NotFound:
+            cached.send(exchange)
+            return True
+        assert type(cached) is CachedFile
         conditional = ranged = False
         accept_encoding = []
         for name, value in request.headers:
@@ -141,10 +152,11 @@ class FileCache:
         ``compressible``: a coded answer of the file may be made, so requests accepting gzip look for it."""
         if info.st_size > CACHED_FILE_LIMIT or parsed.url() != key:  # last: url() re-quotes every segment
             return None
+        cache: RevalidatingCache[str, CachedFile] | RevalidatingCache[str, CachedFile | NotFound]
         if isinstance(source, bytes):
             body, cache = source, self._coded
         else:
-            body, cache = os.pread(source.fileno(), info.st_size, 0), self._files
+            body, cache = os.pread(source.fileno(), info.st_size, 0), self._answers
             if len(body) != info.st_size:
                 return None
         cached = CachedFile(
@@ -162,24 +174,29 @@ class FileCache:
         cache.put(key, cached, len(body) + 512)
         return cached
 
-    def is_missing(self, path: str) -> bool:
-        """Whether the request path ``path`` was found to name nothing (and still does, if checked)."""
-        return self._missing.get(path) is not None
-
-    def keep_missing(self, path: str) -> None:
+    def keep_not_found(self, path: str, not_found: NotFound) -> None:
         """Remember that the request path ``path`` names nothing: its 404 is answered from here on."""
-        self._missing.put(path, True, len(path) + 64)
+        self._answers.put(path, not_found, len(path) + MISSING_SIZE)
 
     def forget(self, path: str) -> None:
         """Drop what is kept for the request path ``path``: its file was just replaced or created."""
-        self._files.discard(path)
+        self._answers.discard(path)
         self._coded.discard(path)
-        self._missing.discard(path)
 
-    def _file_still_valid(self, key: str, cached: CachedFile) -> bool:
-        """Whether ``key`` still names the same unchanged file, found the way the full path finds it."""
+    def _still_valid(self, key: str, cached: CachedFile | NotFound) -> bool:
+        """Whether ``key`` still names the same unchanged file, or still names nothing, found the way
+        the full path finds it."""
+        if type(cached) is NotFound:
+            try:
+                self._site.locate(key)
+            except OSError as error:
+                return status_for(error)[0] == 404
+            except PathError:
+                return False
+            return False
+        assert type(cached) is CachedFile
         try:
-            _path, requested, real, info = self._target(key)
+            _path, requested, real, info = self._site.target(key)
         except (PathError, OSError):
             return False
         return (
@@ -188,15 +205,6 @@ class FileCache:
             and _identity(info) == cached.identity
             and _has_sibling(real) == cached.has_sibling
         )
-
-    def _still_missing(self, key: str, missing: bool) -> bool:
-        try:
-            self._locate(key)
-        except OSError as error:
-            return status_for(error)[0] == 404
-        except PathError:
-            return False
-        return False
 
 
 def _identity(info: os.stat_result) -> tuple[int, int, int]:

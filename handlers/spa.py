@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from handlers.errorpages import ErrorPages
 from handlers.fileanswer import VARY, FileAnswer
 from handlers.negotiation import asks_for_html
-from handlers.paths import PathError, Resolve
+from handlers.paths import PathError
+from handlers.site import Site
 from reactor.exchange import Exchange, HeaderList
 
 # The entry's answer depends on Accept as well as on Accept-Encoding.
@@ -18,20 +19,20 @@ ENTRY_VARY = VARY + ", Accept"
 
 class SpaFallback:
     """An error answer (handlers.errorpages.ErrorAnswer): a 404 to a request that asks for an HTML
-    page is answered with the file at ``entry`` (a path under the root, checked at start and resolved
+    page is answered with the file at ``entry`` (a path under the ``site``'s root, checked at start and resolved
     again on each use) through ``answer_file``; anything else goes to ``pages``. Every 404 says it
     varies on Accept: with another Accept it could have been the entry."""
 
     def __init__(
         self,
         entry: str,
-        resolve: Resolve,
+        site: Site,
         answer_file: FileAnswer,
         pages: ErrorPages,
         added_fields: Sequence[tuple[str, str]],
     ) -> None:
         self._entry = entry
-        self._resolve = resolve
+        self._site = site
         self._answer_file = answer_file
         self._pages = pages
         self._not_found_fields = (*added_fields, ("Vary", "Accept"))
@@ -40,7 +41,7 @@ class SpaFallback:
         # A 404 comes from a GET or HEAD only: other methods get 405 or 501.
         if status == 404 and asks_for_html(exchange.request.headers.get("accept")):
             try:
-                real = self._resolve(self._entry)
+                real = self._site.resolve(self._entry)
             except PathError:
                 pass  # the entry became a symlink out of the root after the start
             else:

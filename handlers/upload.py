@@ -25,7 +25,8 @@ from functools import partial
 from handlers.background import BackgroundJobs
 from handlers.errorpages import ErrorAnswer, status_for
 from handlers.multipart import MultipartError, MultipartParser, Part, PartData, PartEnd, boundary_of
-from handlers.paths import PathError, RequestPath, Resolve, quote_segment
+from handlers.paths import PathError, quote_segment
+from handlers.site import Site
 from reactor.exchange import Exchange
 
 logger = logging.getLogger("reactor.upload")
@@ -34,8 +35,6 @@ logger = logging.getLogger("reactor.upload")
 MAX_FILES = 100
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
 
-# The request path as the parsed path and its segments under the served root. Raises PathError.
-Place = Callable[[str], tuple[RequestPath, tuple[str, ...]]]
 # Told the URL path of a stored file and the real path of its directory, so caches forget them.
 Stored = Callable[[str, str], None]
 
@@ -61,25 +60,19 @@ class _Target:
 
 
 class Uploads:
-    """Answers PUT and POST for the static handler rooted at ``root``."""
+    """Answers PUT and POST for the static handler serving ``site``."""
 
     def __init__(
         self,
-        root: str,
-        place: Place,
-        resolve: Resolve,
+        site: Site,
         jobs: BackgroundJobs,
         stored: Stored,
         errors: ErrorAnswer,
         fields: Sequence[tuple[str, str]],
         *,
-        show_hidden: bool,
         overwrite: bool,
     ) -> None:
-        self._root = root
-        self._place = place
-        self._resolve = resolve
-        self._show_hidden = show_hidden
+        self._site = site
         # What each upload uses.
         self.jobs = jobs
         self.stored = stored
@@ -108,14 +101,14 @@ class Uploads:
     def _directory(self, segments: tuple[str, ...]) -> str:
         """The real path of the directory ``segments`` name under the root. Raises PathError (403 when
         it leads outside the root) or UploadError(409) when it is no directory."""
-        real = self._resolve(os.path.join(self._root, *segments))
+        real = self._site.resolve(os.path.join(self._site.root, *segments))
         if not os.path.isdir(real):
             raise UploadError(409, "no such directory to store into")  # RFC 9110 9.3.4: no parents made
         return real
 
     def check_name(self, name: str) -> None:
         """Raises UploadError(403) for a dot-name, unless hidden names are served."""
-        if name.startswith(".") and not self._show_hidden:
+        if name.startswith(".") and not self._site.show_hidden:
             raise UploadError(403, "names starting with a dot are not accepted")
 
     def new_target(self, directory: str, name: str, url: str) -> _Target:
@@ -133,7 +126,7 @@ class Uploads:
     # -- PUT --------------------------------------------------------------------------------------
 
     def _begin_put(self, exchange: Exchange) -> _Upload:
-        path, segments = self._place(exchange.request.path)
+        path, segments = self._site.place(exchange.request.path)
         if path.trailing_slash or not segments:
             raise UploadError(405, "PUT names a file, not a directory")
         for segment in segments:
@@ -147,7 +140,7 @@ class Uploads:
 
     def _begin_form(self, exchange: Exchange) -> _Upload:
         request = exchange.request
-        path, segments = self._place(request.path)
+        path, segments = self._site.place(request.path)
         for segment in segments:
             self.check_name(segment)
         directory = self._directory(segments)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from handlers.errorpages import ErrorPages
 from handlers.mimetypes import MimeTypes
+from handlers.site import Site
 from reactor.connection import ConnectionConfig, HTTPConnection
 from reactor.exchange import Exchange
 from reactor.limits import Limits
@@ -39,10 +40,6 @@ def _answers(answers: list[Answer], answer: Callable[[Exchange, int, str, list[t
     return transport.take()
 
 
-def _unused(path: str) -> str:
-    raise AssertionError("no page is configured")
-
-
 statuses = st.sampled_from([400, 403, 404, 405, 412, 416, 500, 501])
 details = st.sampled_from(["not found", "permission denied", "<b>&</b>", "GET is not supported here", ""])
 fields = st.lists(st.sampled_from([("Allow", "GET, HEAD"), ("Vary", "Accept-Encoding"), ("X-A", "b")]), max_size=3)
@@ -51,7 +48,7 @@ fields = st.lists(st.sampled_from([("Allow", "GET, HEAD"), ("Vary", "Accept-Enco
 @settings(max_examples=200)
 @given(st.lists(st.tuples(statuses, details, fields), min_size=1, max_size=6))
 def test_built_in_answers_are_the_bytes_of_respond_error(answers: list[Answer]) -> None:
-    pages = ErrorPages({}, _unused, MimeTypes({}), CORS)
+    pages = ErrorPages({}, Site("/"), MimeTypes({}), CORS)  # no page configured: nothing is resolved
     repeated = answers * 2  # the second time round, every answer comes from what was kept
 
     def reference(exchange: Exchange, status: int, detail: str, headers: list[tuple[str, str]]) -> None:

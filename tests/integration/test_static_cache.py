@@ -167,7 +167,7 @@ def test_a_missing_path_that_appears_is_served_after_the_trust_interval(served: 
 def test_aliases_of_a_file_are_answered_but_not_kept(served: Served) -> None:
     for alias in ("/hello.txt", "/./hello.txt", "//hello.txt", "/%68ello.txt", "/site/../hello.txt"):
         assert served.get(alias).body == b"hello world\n", alias
-    assert len(served.handler._file_cache._files) == 1, "one entry, under the canonical path"
+    assert len(served.handler._file_cache._answers) == 1, "one entry, under the canonical path"
 
 
 def test_a_directory_is_read_once_for_every_order_and_format(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
