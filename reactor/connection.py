@@ -139,7 +139,7 @@ class HTTPConnection(Protocol):
         order, in one pass when the handler answers at once."""
         conn = self._conn
         transport = self.transport
-        while not self._writing_paused and not transport.closing:
+        while not (self._writing_paused or transport.closing):
             exchange = self._exchange
             if exchange is not None and exchange.body_paused and conn.phase in BODY_PHASES:
                 break
@@ -149,11 +149,24 @@ class HTTPConnection(Protocol):
                 self._on_protocol_error(error)
                 return
             if type(event) is Request:
-                exchange = self._begin_exchange(event)
-                if exchange.finished:  # answered at once, the usual case
-                    self._after_response()
-                else:
+                self.requests += 1
+                transport.counters.requests += 1
+                if self._trace is not None:
+                    self._trace("request", event.request_line)
+                exchange = self._exchange = Exchange(event, conn, transport, self._access_log)
+                try:
+                    self._handler(exchange)
+                except Exception:
+                    handler_failed(exchange)
+                if not exchange.finished:
                     exchange._resume = self._resume  # the handler owes the next move
+                elif conn.phase is DONE:  # answered at once, the usual case: on to the next request
+                    self._exchange = None
+                    conn.start_next_cycle()
+                else:
+                    self._after_response()
+            elif event is NEED_DATA:
+                break
             elif type(event) is Data:
                 assert exchange is not None
                 try:
@@ -170,8 +183,6 @@ class HTTPConnection(Protocol):
                 if exchange is not None and not exchange.finished:
                     break  # the response is still owed
                 self._after_response()
-            elif event is NEED_DATA:
-                break
             else:
                 transport.close("peer closed")
                 return
@@ -186,19 +197,6 @@ class HTTPConnection(Protocol):
             transport.resume_reading(BODY_TIMEOUT)
         else:
             transport.pause_reading()
-
-    def _begin_exchange(self, request: Request) -> Exchange:
-        self.requests += 1
-        transport = self.transport
-        transport.counters.requests += 1
-        if self._trace is not None:
-            self._trace("request", request.request_line)
-        exchange = self._exchange = Exchange(request, self._conn, transport, self._access_log)
-        try:
-            self._handler(exchange)
-        except Exception:
-            handler_failed(exchange)
-        return exchange
 
     def _resume(self) -> None:
         """The handler, after it returned, ended its response or wants its body again: on with the

@@ -174,14 +174,17 @@ class Exchange:
         """Send a whole response made once for many requests (a cached file's, a built-in error
         page): what ``respond`` would send with its status, fields and body, framed once per form.
         Raises StateError if a response was already started."""
-        if not self._may_start():
-            return
-        head, body = self._conn.send_prepared(response, close, self.reads_body)
+        if self.finished or self.aborted:
+            if self.aborted:
+                return
+            raise StateError("the response was already started")
+        head, body = self._conn.send_prepared(response, close, self.reads_body)  # StateError once started
+        transport = self._transport
         if len(body) <= _JOIN_LIMIT:
-            self._transport.write(head + body)
+            transport.write(head + body)
         else:
-            self._transport.write(head)
-            self._transport.write(body)
+            transport.write(head)
+            transport.write(body)
         self.status = response.status
         self._ended()
 

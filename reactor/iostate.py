@@ -3,10 +3,11 @@ times.
 
 Two pure functions make the whole rule. ``next_state`` says which state a transport moves to, from
 where it is and what it holds; ``io_row`` says what a state does: the selector interest and which
-limit times it, with nothing queued and with bytes queued. ``IO_ROWS`` is ``io_row`` for every input,
-computed once: the transport reads one row per settle. ``IO_TRANSITIONS`` lists the moves
-``next_state`` and the transport's one exit (``abort``) can make; anything else is a bug the
-transport raises for. The Transport (transport.py) is the only user.
+limit times it, with nothing queued and with bytes queued (``IO_ROWS`` is it for every input,
+computed once). ``settled`` is the two together, memoised: the state a settle ends in and its row,
+one lookup per settle. ``IO_TRANSITIONS`` lists the moves ``next_state`` and the transport's one exit
+(``abort``) can make; anything else is a bug the transport raises for. The Transport (transport.py)
+is the only user.
 """
 
 from __future__ import annotations
@@ -152,6 +153,18 @@ IO_ROWS: dict[tuple[IOState, bool, Timeout], Row] = {
     (state, queued, read_timeout): io_row(state, queued, read_timeout)
     for state, queued, read_timeout in itertools.product(IOState, (False, True), READ_TIMEOUTS)
 }
+
+
+@functools.cache
+def settled(
+    state: IOState, reading: bool, queue: Fill, closing: bool, linger: bool, read_timeout: Timeout
+) -> tuple[IOState, Row]:
+    """Where ``next_state`` comes to rest from ``state`` with these inputs, and that state's row:
+    what a settle of the transport ends in. Memoised: one lookup per settle."""
+    while (moved := next_state(state, reading, queue, closing, linger)) is not state:
+        state = moved
+    return state, IO_ROWS[state, queue is not EMPTY, read_timeout]
+
 
 IO_TRANSITIONS: dict[IOState, frozenset[IOState]] = {
     HANDSHAKING: frozenset({READING, CLOSING, CLOSED}),

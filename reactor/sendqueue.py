@@ -80,32 +80,20 @@ class SendQueue:
         try:
             while entries:
                 entry = entries[0]
-                if isinstance(entry, (bytes, memoryview)):
-                    if len(entries) == 1 or not isinstance(entries[1], (bytes, memoryview)):  # one buffer
-                        sent = sock.send(entry)
-                        short = sent < len(entry)
-                        if short:
-                            entries[0] = memoryview(entry)[sent:]
-                        else:
-                            entries.popleft()
+                if isinstance(entry, FileRange):
+                    sent = self._send_file(sock, entry)
+                    short = entry.remaining > 0
+                elif len(entries) == 1 or type(entries[1]) is FileRange:  # one buffer: one send
+                    sent = sock.send(entry)
+                    short = sent < len(entry)
+                    if short:
+                        entries[0] = memoryview(entry)[sent:]
                     else:
-                        sent, short = self._send_gathered(sock)
+                        entries.popleft()
                     if self.observer is not None:
                         self.observer("send", f"bytes={sent}" + (" short" if short else ""))
                 else:
-                    sent = self._sendfile(sock.fileno(), entry.file.fileno(), entry.offset, entry.remaining)
-                    if sent == 0:
-                        raise FileShrunkError(f"{entry.file.name!r} ended before offset {entry.offset}")
-                    if self.observer is not None:
-                        where = f"fd={entry.file.fileno()} offset={entry.offset}"
-                        self.observer("sendfile", f"{where} sent={sent} left={entry.remaining - sent}")
-                    entry.offset += sent
-                    entry.remaining -= sent
-                    short = entry.remaining > 0
-                    if not short:
-                        entries.popleft()
-                        if entry.owns_file:
-                            entry.file.close()
+                    sent, short = self._send_gathered(sock)
                 total += sent
                 self.size -= sent
                 if short:
@@ -114,6 +102,23 @@ class SendQueue:
             if self.observer is not None:
                 self.observer("blocked", f"queued={self.size}")
         return total
+
+    def _send_file(self, sock: socket.socket, entry: FileRange) -> int:
+        """Send from the file range at the head of the queue with os.sendfile; return the bytes sent.
+        Raises FileShrunkError when the file ends before the range does."""
+        sent = self._sendfile(sock.fileno(), entry.file.fileno(), entry.offset, entry.remaining)
+        if sent == 0:
+            raise FileShrunkError(f"{entry.file.name!r} ended before offset {entry.offset}")
+        if self.observer is not None:
+            where = f"fd={entry.file.fileno()} offset={entry.offset}"
+            self.observer("sendfile", f"{where} sent={sent} left={entry.remaining - sent}")
+        entry.offset += sent
+        entry.remaining -= sent
+        if not entry.remaining:
+            self._entries.popleft()
+            if entry.owns_file:
+                entry.file.close()
+        return sent
 
     def flush_copying(self, send: Callable[[bytes | memoryview], int], chunk_size: int) -> int:
         """Send as much as ``send`` takes now, for a socket with neither sendmsg nor sendfile (TLS
@@ -189,14 +194,18 @@ class SendQueue:
             buffers.append(entry)
         sent = sock.sendmsg(buffers)
         left = sent
+        short = False
         for buffer in buffers:
             size = len(buffer)
             if left < size:
                 entries[0] = memoryview(buffer)[left:]
-                return sent, True
+                short = True
+                break
             left -= size
             entries.popleft()
-        return sent, False
+        if self.observer is not None:
+            self.observer("send", f"bytes={sent}" + (" short" if short else ""))
+        return sent, short
 
     def clear(self) -> None:
         """Drop everything unsent, closing owned files."""

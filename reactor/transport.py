@@ -31,7 +31,6 @@ from reactor.iostate import (
     EMPTY,
     HANDSHAKE_TIMEOUT,
     HEADER_TIMEOUT,
-    IO_ROWS,
     IO_TRANSITIONS,
     KEEPALIVE_TIMEOUT,
     LINGER_TIMEOUT,
@@ -46,6 +45,7 @@ from reactor.iostate import (
     Timeout,
     fill,
     next_state,
+    settled,
 )
 from reactor.limits import Limits
 from reactor.loop import EventLoop
@@ -450,28 +450,23 @@ class Transport:
         self._settle()
 
     def _settle(self) -> None:
-        """Enter the state next_state calls for (through every state on the way: reading, closing,
+        """Enter the state the table calls for (through every state on the way: reading, closing,
         closed), then match the selector interest and the timer to the state's row, and tell the
         protocol when backpressure starts or ends."""
         old = self.state
-        limits = self._limits
-        while True:
-            state = self.state
-            queued = self._queue.size
-            new = next_state(
-                state,
-                self._reading and not self._eof,
-                fill(queued, limits.low_water, self._high_water) if queued else EMPTY,
-                self._close_asked,
-                self._linger_wanted and not self._eof,
-            )
-            if new is state:
-                break
-            if new is CLOSED or (new is LINGERING and not self._shut_down_writing()):
-                self._close(self.close_reason or "closed")
-                return
-            self._enter(new)
-        row = IO_ROWS[state, queued > 0, self._read_timeout]
+        queued = self._queue.size
+        reading = self._reading and not self._eof
+        queue = fill(queued, self._limits.low_water, self._high_water) if queued else EMPTY
+        linger = self._linger_wanted and not self._eof
+        state, row = settled(old, reading, queue, self._close_asked, linger, self._read_timeout)
+        if state is not old:
+            target, state = state, old
+            while state is not target:  # through each state on the way, as next_state moves
+                state = next_state(state, reading, queue, self._close_asked, linger)
+                if state is CLOSED or (state is LINGERING and not self._shut_down_writing()):
+                    self._close(self.close_reason or "closed")
+                    return
+                self._enter(state)
         events = row.events | self._wanted_events
         if events != self._events:
             self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)

@@ -328,9 +328,10 @@ class ServerConnection:
         """The one place the phase changes, by the table. Raises StateError for a transition it does
         not list. A complete cycle whose connection does not persist goes on to MUST_CLOSE."""
         old = self.phase
-        phase = NEXT_PHASE[transition].get(old)
-        if phase is None:
-            raise StateError(f"{transition.value!r} is not allowed in phase {old.value!r}")
+        try:
+            phase = NEXT_PHASE[transition][old]
+        except KeyError:
+            raise StateError(f"{transition.value!r} is not allowed in phase {old.value!r}") from None
         self.phase = phase
         if self.observer is not None:
             self.observer(old, phase, transition)

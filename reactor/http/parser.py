@@ -117,7 +117,7 @@ class RequestParser:
         the stream recorded (PEER_CLOSED then, when the peer closed between requests). Raises
         ProtocolError with the status to answer."""
         buffer = self.buffer
-        if buffer[:1] == b"\r":
+        if buffer and buffer[0] == 13:
             buffer.skip_leading_empty_lines()
         head = buffer.maybe_extract_head()
         if head is None:
@@ -218,26 +218,6 @@ class RequestParser:
         self._check_line_ends(head, line_end + 1, len(head))
         raise ProtocolError(431, "request head too large")  # what is left: the head is past its limit
 
-    def _parse_head(self, head: bytes) -> Request:
-        lines = head.split(b"\r\n")
-        del lines[-2:]  # the empty line, and what follows its CRLF
-        request_line = lines[0]
-        del lines[0]
-        known_line = self._request_lines.get(request_line)
-        fields = self._field_lines
-        headers = Headers()
-        for line in lines:
-            field = fields.get(line)
-            if field is None:
-                break
-            headers.append(field)
-        else:
-            # Lines seen before were checked then (none holds a CR or LF): only their number and the
-            # head's size are left to check.
-            if known_line is not None and len(head) <= self._max_head and len(lines) <= self._max_headers:
-                return self._request(known_line, headers)
-        return self._request(*self._check_head(head, request_line, lines))
-
     def _check_head(self, head: bytes, request_line: bytes, lines: list[bytes]) -> tuple[RequestLine, Headers]:
         """Check a head with a line not seen before, in the order _check_incomplete_head checks one
         that grows: its start and request line, bare CR and LF, its size, then the number of its
@@ -266,52 +246,59 @@ class RequestParser:
             self._request_lines.remember(request_line, known_line)
         return known_line, headers
 
-    def _request(self, line: RequestLine, headers: Headers) -> Request:
-        """The Request of a head whose lines are checked: its host and framing checked and decided."""
+    def _parse_head(self, head: bytes) -> Request:
+        lines = head.split(b"\r\n")
+        del lines[-2:]  # the empty line, and what follows its CRLF
+        request_line = lines[0]
+        del lines[0]
+        line = self._request_lines.get(request_line)
+        fields = self._field_lines
+        headers = Headers()
+        # Lines seen before were checked then (none holds a CR or LF): a head made only of them has
+        # only its size and field count left to check. Any other takes every check, in order.
+        known = line is not None and len(head) <= self._max_head and len(lines) <= self._max_headers
+        if known:
+            for field_line in lines:
+                field = fields.get(field_line)
+                if field is None:
+                    known = False
+                    break
+                headers.append(field)
+        if not known or line is None:
+            line, headers = self._check_head(head, request_line, lines)
         method, target, version, path, query, target_host = line
         names = dict(headers)  # each name with its last value, gathered in C
         host = names.get("host")
         # A Host seen valid before, alone in a head where no name repeats (the usual head), is valid.
-        known_hosts = self._field_lines.hosts
-        if host is None or host not in known_hosts or target_host is not None or len(names) != len(headers):
+        if host is None or host not in fields.hosts or target_host is not None or len(names) != len(headers):
             hosts = headers.get_all("host")
             host = _host(hosts, version, target_host)
             if len(hosts) == 1:
-                self._field_lines.remember_host(hosts[0])
+                fields.remember_host(hosts[0])
+        # Most requests carry none of the fields that change framing or persistence. RFC 9112 9.3:
+        # an HTTP/1.0 connection persists only if the client asks for keep-alive.
+        if _FRAMING_FIELDS.isdisjoint(names):
+            keep_alive = version == "HTTP/1.1"
+            return Request(method, target, path, query, version, headers, host, None, False, keep_alive, False)
         content_length: int | None = None
         chunked = expect_continue = False
         connection: list[str] = []
-        # Most requests carry none of the fields that change framing or persistence: look those up
-        # only when they are there.
-        if not _FRAMING_FIELDS.isdisjoint(names):
-            present = _FRAMING_FIELDS.intersection(names)
-            if "transfer-encoding" in present or "content-length" in present:
-                content_length, chunked = self._body_framing(headers, version)
-            if "connection" in present:
-                connection = split_list(headers.get_all("connection"))
-            if "expect" in present:
-                if split_list(headers.get_all("expect")) != ["100-continue"]:
-                    # RFC 9110 10.1.1: an expectation we cannot meet may be answered 417.
-                    raise ProtocolError(417, "unsupported expectation")
-                # RFC 9110 10.1.1: a 100-continue in an HTTP/1.0 request MUST be ignored.
-                expect_continue = version == "HTTP/1.1"
+        if "transfer-encoding" in names or "content-length" in names:
+            content_length, chunked = self._body_framing(headers, version)
+        if "connection" in names:
+            connection = split_list(headers.get_all("connection"))
+        if "expect" in names:
+            if split_list(headers.get_all("expect")) != ["100-continue"]:
+                # RFC 9110 10.1.1: an expectation we cannot meet may be answered 417.
+                raise ProtocolError(417, "unsupported expectation")
+            # RFC 9110 10.1.1: a 100-continue in an HTTP/1.0 request MUST be ignored.
+            expect_continue = version == "HTTP/1.1"
         if version == "HTTP/1.1":
             keep_alive = "close" not in connection
         else:
-            # RFC 9112 9.3: an HTTP/1.0 connection persists only if the client asks for keep-alive.
             keep_alive = "keep-alive" in connection and "close" not in connection
         return Request(
-            method,
-            target,
-            path,
-            query,
-            version,
-            headers,
-            host,
-            content_length,
-            chunked,
-            keep_alive,
-            expect_continue,
+            method, target, path, query, version, headers, host, content_length, chunked, keep_alive, expect_continue
         )
 
     def _body_framing(self, headers: Headers, version: str) -> tuple[int | None, bool]:

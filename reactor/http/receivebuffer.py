@@ -53,7 +53,15 @@ class ReceiveBuffer(bytearray):
             # The terminator may straddle the next append: resume three bytes back.
             self._head_searched = max(0, len(self) - 3)
             return None
-        return self._take(end + 4)
+        end += 4
+        if end == len(self):  # the usual case, one request in the buffer: one copy, not a slice and a copy
+            head = bytes(self)
+            del self[:]
+        else:
+            head = bytes(self[:end])
+            del self[:end]
+        self._head_searched = self._line_searched = 0
+        return head
 
     def find_line_end(self) -> int:
         """Offset of the first LF, or -1; repeated calls do not rescan what was already searched."""
