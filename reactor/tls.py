@@ -212,6 +212,7 @@ class TLSTransport(Transport):
             if self.trace is not None:
                 self.trace("tls", f"plain text on the TLS port (first byte {first[0]:#04x}): refused")
             self._wanted_events = 0
+            self._unsettled = True
             self.write(self._refusal())
             # The request is unread: linger, or our close could reset the answer before it is read.
             self.close("plain HTTP on the TLS port", linger=True)
@@ -263,6 +264,7 @@ class TLSTransport(Transport):
     def _want(self, events: int) -> None:
         """Watch for ``events`` only, for the handshake (or the peek before it)."""
         self._wanted_events = events
+        self._unsettled = True
         if not self._in_callback:
             self._settle()
 
@@ -333,6 +335,7 @@ class TLSTransport(Transport):
         self._wanted_events = (EVENT_READ if self._send_wants_read else 0) | (
             EVENT_WRITE if self._recv_wants_write else 0
         )
+        self._unsettled = True
 
     # -- closing ----------------------------------------------------------------------------------
 

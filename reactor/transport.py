@@ -149,6 +149,8 @@ class Transport:
         "_in_callback",
         "_deferred",
         "_server_address",
+        "_unsettled",
+        "_settled_queue",
     )
 
     def __init__(
@@ -199,6 +201,11 @@ class Transport:
         self._in_callback = False  # a protocol callback runs: writes wait for one send after it
         self._deferred: list[tuple[Callable[..., object], tuple[Any, ...]]] = []  # to run after it (defer)
         self._server_address: tuple[str, int] | None = None
+        # What the last settle saw: an input of the table changed since (the protocol's reading, the
+        # peer's end, a close, TLS's wants, a timeout that fired), and how full the queue was. A send
+        # that leaves everything as it was (the usual request) needs no settle.
+        self._unsettled = True
+        self._settled_queue = EMPTY
         # --trace: a line per fact of this connection's life; None (the usual case) costs one test.
         self.trace: Callable[[str, str], None] | None = None
         if tracer is not None and tracer.connections:
@@ -287,15 +294,19 @@ class Transport:
     def pause_reading(self) -> None:
         """Read nothing until resume_reading: the peer's bytes wait in the kernel, then TCP slows the
         peer down."""
-        self._reading = False
+        if self._reading:
+            self._reading = False
+            self._unsettled = True
         if not self._in_callback:
             self._settle()
 
     def resume_reading(self, timeout: Timeout = NO_TIMEOUT) -> None:
         """Read again, waiting at most ``timeout`` (HEADER_TIMEOUT, KEEPALIVE_TIMEOUT or BODY_TIMEOUT:
         see iostate.py) for the bytes; the protocol is told ``timed_out`` if they do not come."""
-        self._reading = True
-        self._read_timeout = timeout
+        if not self._reading or timeout is not self._read_timeout:
+            self._reading = True
+            self._read_timeout = timeout
+            self._unsettled = True
         if not self._in_callback:
             self._settle()
 
@@ -340,6 +351,7 @@ class Transport:
         self.close_reason = reason
         self._linger_wanted = linger
         self._close_asked = True
+        self._unsettled = True
         self.closing = True
         if not self._in_callback:
             self._settle()
@@ -376,6 +388,7 @@ class Transport:
             if self.trace is not None:
                 self.trace("recv", "end of stream")
             self._eof = True
+            self._unsettled = True
             if not self._run(self.protocol.eof_received):
                 self.close()
             return
@@ -447,7 +460,11 @@ class Transport:
                     waiters, self._drain_waiters = self._drain_waiters, []
                     for callback, args in waiters:
                         self.call_soon(callback, *args)
-        self._settle()
+        queued = self._queue.size
+        if self._unsettled or (fill(queued, self._limits.low_water, self._high_water) if queued else EMPTY) is not (
+            self._settled_queue
+        ):
+            self._settle()
 
     def _settle(self) -> None:
         """Enter the state the table calls for (through every state on the way: reading, closing,
@@ -467,6 +484,8 @@ class Transport:
                     self._close(self.close_reason or "closed")
                     return
                 self._enter(state)
+        self._unsettled = False
+        self._settled_queue = queue
         events = row.events | self._wanted_events
         if events != self._events:
             self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)
@@ -494,6 +513,7 @@ class Transport:
                 self.trace("backpressure", f"resume: queued={queued} <= {self._limits.low_water}")
         self.state = new
         self.closing = new in _ENDING
+        self._unsettled = True
 
     # -- timeouts ---------------------------------------------------------------------------------
 
@@ -511,6 +531,7 @@ class Transport:
     def _on_timeout(self) -> None:
         timeout = self._timeout
         self._timeout = NO_TIMEOUT
+        self._unsettled = True  # the row's timer is no longer armed
         if self.trace is not None:
             self.trace("timeout", timeout.value)
         if timeout is SEND_TIMEOUT or timeout is LINGER_TIMEOUT or timeout is HANDSHAKE_TIMEOUT:
