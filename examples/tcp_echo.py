@@ -29,7 +29,9 @@ class LineEcho(LineProtocol):
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(argv, what="a TCP line echo", default_port=9999, start=stream_starter(LineEcho))
+    return run(
+        argv, module="examples.tcp_echo", what="a TCP line echo", default_port=9999, start=stream_starter(LineEcho)
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def start(loop: EventLoop, host: str, port: int) -> tuple[Closable, tuple[str, i
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(argv, what="a UDP echo", default_port=9999, start=start)
+    return run(argv, module="examples.udp_echo", what="a UDP echo", default_port=9999, start=start)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from reactor.http.writer import HTTP_VERSIONS
 from reactor.limits import Limits
+from reactor.listener import check_port
 from reactor.loop import SELECTORS
 from reactor.workers import parse_worker_count
 
@@ -27,14 +28,16 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _port(text: str) -> int:
+def port_number(text: str) -> int:
+    """A port argument (the examples' too). Raises ArgumentTypeError for anything but 0 to 65535."""
     try:
         port = int(text, 10)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid port {text!r}: not a number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: must be between 0 and 65535")
-    return port
+    try:
+        return check_port(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: must be between 0 and 65535") from None
 
 
 def _workers(text: str) -> int:
@@ -124,7 +127,7 @@ def normalize_argv(argv: list[str]) -> list[str]:
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags and defaults of ``python -m http.server`` (port, -b, -d), then ours."""
-    parser.add_argument("port", nargs="?", type=_port, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument("port", nargs="?", type=port_number, default=8000, help="port to listen on (default: 8000)")
     parser.add_argument(
         "-b",
         "--bind",
@@ -157,7 +160,7 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     https.add_argument("--tls-password-file", metavar="FILE", help="a file whose first line decrypts the key")
     https.add_argument(
         "--redirect-http",
-        type=_port,
+        type=port_number,
         metavar="PORT",
         help="also listen for plain HTTP on PORT, answering every request with 308 to the https URL",
     )

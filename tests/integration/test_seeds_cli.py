@@ -46,12 +46,31 @@ def test_the_seed_handler_runs_from_its_command_and_stops_on_ctrl_c(spawn_module
     assert server.stop(signal.SIGINT) == 0
 
 
-def test_an_example_on_a_port_in_use_says_so(spawn_module: Callable[..., ChildProcess]) -> None:
-    server = spawn_module("examples.tcp_echo", "0")
-    result = run_module("examples.tcp_echo", str(server.port))
+EXAMPLES = ["examples.tcp_echo", "examples.timestamp_echo", "examples.udp_echo", "examples.hello_handler"]
+
+
+@pytest.mark.parametrize("module", EXAMPLES)
+def test_an_example_on_a_port_in_use_says_so_in_one_line(module: str) -> None:
+    kind = socket.SOCK_DGRAM if module == "examples.udp_echo" else socket.SOCK_STREAM
+    with socket.socket(socket.AF_INET, kind) as taken:
+        taken.bind(("127.0.0.1", 0))
+        if kind == socket.SOCK_STREAM:
+            taken.listen()
+        port = taken.getsockname()[1]
+        result = run_module(module, str(port))
     assert result.returncode == 2
-    assert result.stderr.startswith(f"cannot serve on 127.0.0.1 port {server.port}: ")
-    assert server.stop() == 0
+    said = f"python -m {module}: error: cannot serve on 127.0.0.1 port {port}: Address already in use\n"
+    assert result.stderr == said
+
+
+@pytest.mark.parametrize("module", EXAMPLES)
+@pytest.mark.parametrize("port", ["70000", "99999", "-1", "http"])
+def test_an_example_given_a_bad_port_says_so_in_one_line(module: str, port: str) -> None:
+    # getaddrinfo would take 70000 as 4464 and 99999 as 34463: a port out of range is refused, not wrapped.
+    result = run_module(module, port)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"python -m {module}: error: argument port: invalid port {port!r}")
+    assert result.stderr.count("\n") == 1, result.stderr
 
 
 @pytest.mark.parametrize("threads", ["4", "0"])
