@@ -2,7 +2,7 @@
 (or a ``recvfrom``/``sendto`` loop): each datagram goes back to its sender.
 
     python -m examples.udp_echo [-b ADDRESS] [port]      # default 127.0.0.1 9999
-    printf 'hello' | nc -u -w1 127.0.0.1 9999
+    (a client in one line of Python: docs/seeds.md)
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import NoReturn
 
+from reactor import __version__
 from reactor.http.writer import HTTP_VERSIONS
 from reactor.limits import Limits
 from reactor.listener import check_port
@@ -119,15 +120,28 @@ def _status_path(text: str) -> str:
 _STATUS_PATH = re.compile(r"(?:/[A-Za-z0-9\-._~]+)+", re.ASCII)
 
 
+TRACE_SCOPES = ("all", "conn", "loop")
+
+
 def normalize_argv(argv: list[str]) -> list[str]:
-    """A bare ``--trace`` means ``--trace=all``. Spelled out here because argparse would otherwise take
-    the next word, often the port (``--trace 8080``), as the trace's value."""
-    return ["--trace=all" if arg == "--trace" else arg for arg in argv]
+    """``--trace conn`` means ``--trace=conn``, and a bare ``--trace`` means ``--trace=all``. Spelled
+    out here because argparse would otherwise take the next word, often the port (``--trace 8080``),
+    as the trace's value."""
+    normalized: list[str] = []
+    after_trace = False
+    for arg in argv:
+        if after_trace and arg in TRACE_SCOPES:
+            normalized[-1] = f"--trace={arg}"
+        else:
+            normalized.append("--trace=all" if arg == "--trace" else arg)
+        after_trace = arg == "--trace"
+    return normalized
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags and defaults of ``python -m http.server`` (port, -b, -d), then ours."""
     parser.add_argument("port", nargs="?", type=port_number, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
         "-b",
         "--bind",
@@ -167,10 +181,10 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     seeing = parser.add_argument_group("seeing the reactor work (docs/architecture.md)")
     seeing.add_argument(
         "--trace",
-        choices=("all", "conn", "loop"),
+        choices=TRACE_SCOPES,
         metavar="[=conn|=loop]",
         help="print each loop iteration and each connection's life on stderr; --trace=conn or --trace=loop "
-        "shows only one of them",
+        "(or --trace conn, --trace loop) shows only one of them",
     )
     seeing.add_argument(
         "--status-path",

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from reactor import __version__
 from tests.integration.client import RawClient, request, start_download, wait_until
 from tests.integration.processes import run_cli
 
@@ -164,3 +165,8 @@ def test_sigint_with_idle_keep_alive_connection_exits_at_once(spawn, docroot: Pa
         server.process.send_signal(signal.SIGINT)
         assert client.is_closed(timeout=10), "an idle keep-alive connection is closed on shutdown"
     assert server.process.wait(timeout=10) == 0
+
+
+def test_version_prints_the_version_and_exits_0() -> None:
+    result = run_cli("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"python -m reactor {__version__}\n", "")

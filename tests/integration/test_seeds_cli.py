@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import signal
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.integration.client import request
-from tests.integration.processes import ChildProcess, run_module
+from tests.integration.processes import ENV, REPO, ChildProcess, run_module
+
+SEEDS = REPO / "docs" / "seeds.md"
 
 
 def test_tcp_echo_runs_from_its_command(spawn_module: Callable[..., ChildProcess]) -> None:
@@ -121,3 +124,38 @@ def test_bad_application_flags_are_one_line_and_exit_2(args: list[str], message:
     assert result.returncode == 2
     assert message in result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
+
+
+def client_commands(module: str) -> list[str]:
+    """The commands docs/seeds.md shows beside ``python -m module`` to talk to it (comments dropped)."""
+    for block in re.findall(r"```sh\n(.*?)```", SEEDS.read_text(), re.S):
+        lines = [line.partition("  #")[0].strip() for line in block.splitlines()]
+        if f"python -m {module}" in lines:
+            return [line for line in lines if line and not line.startswith("python -m ")]
+    raise AssertionError(f"docs/seeds.md shows no block running {module}")
+
+
+@pytest.mark.parametrize(
+    ("module", "default_port", "answer"),
+    [
+        ("examples.tcp_echo", 9999, "hello\nworld\n"),
+        ("examples.timestamp_echo", 9998, "] hello"),
+        ("examples.udp_echo", 9999, "hello"),
+        ("examples.hello_handler", 8000, "hello world"),
+    ],
+)
+def test_the_documented_client_commands_work_with_what_the_readme_installs(
+    spawn_module: Callable[..., ChildProcess], module: str, default_port: int, answer: str
+) -> None:
+    # Python and curl: the README asks for nothing else (no nc).
+    server = spawn_module(module, "0")
+    commands = client_commands(module)
+    assert commands
+    for command in commands:
+        command = command.replace(str(default_port), str(server.port))
+        result = subprocess.run(
+            ["bash", "-c", command], capture_output=True, text=True, timeout=20, env=ENV, cwd=REPO, check=False
+        )
+        assert result.returncode == 0, f"{command}: {result.stderr}"
+        assert answer in result.stdout, (command, result.stdout)
+    assert server.stop(signal.SIGINT) == 0
