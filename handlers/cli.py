@@ -23,6 +23,7 @@ from handlers.options import StaticOptions
 from handlers.router import PrefixRouter, normalize_prefix
 from handlers.static import StaticFiles
 from handlers.wsgi import WSGIApplication, WSGIGateway
+from handlers.wsgi.headers import with_headers
 from reactor.exchange import Handler
 from reactor.http.fields import TOKEN_CHAR
 from reactor.passwd import PasswordHash
@@ -128,7 +129,8 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="'NAME: VALUE'",
-        help="add this header to every response of the static files, e.g. 'X-Frame-Options: DENY' (repeatable)",
+        help="add this header to every response of the static files and of a --wsgi application, "
+        "e.g. 'X-Frame-Options: DENY' (repeatable)",
     )
     static.add_argument(
         "--error-page",
@@ -156,7 +158,6 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
     static.add_argument(
         "--compress",
         action=argparse.BooleanOptionalAction,
-        default=True,
         help="gzip small text files on the fly for clients that accept it (default: on)",
     )
     static.add_argument(
@@ -219,7 +220,7 @@ def _static_options(args: argparse.Namespace) -> StaticOptions:
         cors=args.cors,
         mime_types=dict(args.mime),
         headers=tuple(args.header),
-        compress=args.compress,
+        compress=args.compress is not False,
         upload=args.upload,
         upload_overwrite=args.upload_overwrite,
     )
@@ -265,6 +266,32 @@ def _mounts(args: argparse.Namespace) -> list[tuple[str, str]]:
     return mounts
 
 
+def _check_beside_application(args: argparse.Namespace) -> None:
+    """With ``--wsgi`` the application answers instead of the directory: no flag may be left without
+    effect. Those about the served directory are refused; those about static files apply to the
+    ``--static`` mounts, so they need one (``-H`` also applies to the application's responses).
+    Raises ValueError naming the first flag that would do nothing."""
+    for flag, given in (("-d", args.directory), ("--spa", args.spa), ("--error-page", args.error_page)):
+        if given:
+            raise ValueError(f"{flag} applies to the served directory, which --wsgi replaces with the application")
+    if args.static:
+        return
+    static_flags = (
+        ("--no-listing", args.no_listing),
+        ("--show-hidden", args.show_hidden),
+        ("--follow-symlinks", args.follow_symlinks),
+        ("--cache-control", args.cache_control),
+        ("--mime", args.mime),
+        ("--cors", args.cors),
+        ("--compress" if args.compress else "--no-compress", args.compress is not None),
+        ("--upload-overwrite", args.upload_overwrite),
+        ("--upload", args.upload),
+    )
+    for flag, given in static_flags:
+        if given:
+            raise ValueError(f"{flag} applies to static files: add --static PREFIX=DIR beside --wsgi to serve some")
+
+
 def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Built]:
     """Check the handler flags now (the WSGI application is imported, error pages must exist) and
     return what builds the handler. Raises ValueError with a one-line reason."""
@@ -272,9 +299,14 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Bu
         raise ValueError("--threads applies to a WSGI application: add --wsgi MODULE:APP")
     if args.upload_overwrite and not args.upload:
         raise ValueError("--upload-overwrite applies to uploads: add --upload")
+    if args.wsgi:
+        _check_beside_application(args)
     options = _static_options(args)
-    StaticFiles(directory, options)  # raises for an error page or SPA entry that is not a file
+    if not args.wsgi:
+        StaticFiles(directory, options)  # raises for an error page or SPA entry that is not a file
     app = load_wsgi_app(args.wsgi) if args.wsgi else None
+    if app is not None and options.headers:
+        app = with_headers(app, options.headers)
     threads = 4 if args.threads is None else args.threads
     mounts = _mounts(args)
     # Error pages and the SPA entry name files of the main directory, not of the mounted ones.

@@ -50,7 +50,7 @@ def _url_host(host: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(normalize_argv(sys.argv[1:] if argv is None else argv))
-    directory = os.path.abspath(args.directory)
+    directory = os.path.abspath(args.directory or os.curdir)
     if not os.path.isdir(directory):
         parser.error(f"directory {args.directory!r} does not exist or is not a directory")
     try:

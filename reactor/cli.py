@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import re
 from collections.abc import Callable
 from typing import NoReturn
@@ -148,9 +147,7 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="address to listen on: IPv4, IPv6 or a host name (default: all addresses, IPv4 and IPv6)",
     )
-    parser.add_argument(
-        "-d", "--directory", default=os.getcwd(), help="directory to serve (default: the current directory)"
-    )
+    parser.add_argument("-d", "--directory", help="directory to serve (default: the current directory)")
     parser.add_argument(
         "-p",
         "--protocol",

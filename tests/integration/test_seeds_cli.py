@@ -117,6 +117,26 @@ def test_the_benchmark_app_serves_with_its_documented_command(spawn_module: Call
         (["--static", "/s"], "want PREFIX=DIR"),
         (["--static", "/s=/no/such/dir"], "want PREFIX=DIR with an existing directory"),
         (["--static", "/a=.", "--static", "/a/=."], "--static '/a/=.': the prefix '/a' is mounted twice"),
+        # No static flag is silently dead beside an application: those about the served directory are
+        # refused, and those about static files need a --static mount to apply to.
+        (["--wsgi", "loadtest.wsgiapp:app", "-d", "."], "-d applies to the served directory"),
+        (["--wsgi", "loadtest.wsgiapp:app", "--spa", "/README.md"], "--spa applies to the served directory"),
+        (["--wsgi", "loadtest.wsgiapp:app", "--error-page", "404=/README.md"], "--error-page applies to the"),
+        (["--wsgi", "loadtest.wsgiapp:app", "--static", "/s=.", "--spa", "/README.md"], "--spa applies to the"),
+        *(
+            (["--wsgi", "loadtest.wsgiapp:app", *flags], f"{flags[0]} applies to static files: add --static")
+            for flags in (
+                ["--cors"],
+                ["--upload"],
+                ["--no-listing"],
+                ["--show-hidden"],
+                ["--follow-symlinks"],
+                ["--cache-control", "no-cache"],
+                ["--mime", "org=text/org"],
+                ["--no-compress"],
+                ["--upload-overwrite", "--upload"],
+            )
+        ),
     ],
 )
 def test_bad_application_flags_are_one_line_and_exit_2(args: list[str], message: str) -> None:
@@ -159,3 +179,32 @@ def test_the_documented_client_commands_work_with_what_the_readme_installs(
         assert result.returncode == 0, f"{command}: {result.stderr}"
         assert answer in result.stdout, (command, result.stdout)
     assert server.stop(signal.SIGINT) == 0
+
+
+def test_the_issue_s_command_line_is_refused_in_one_line() -> None:
+    args = ("--wsgi", "examples.flask_app:app", "--spa", "/README.md", "--cors", "-H", "X-Test: 1", "--upload")
+    result = run_module("reactor", "-b", "127.0.0.1", *args, "0")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_beside_an_application_headers_apply_to_it_and_static_flags_to_the_mounts(
+    spawn_module: Callable[..., ChildProcess], docroot: Path
+) -> None:
+    server = spawn_module(
+        "reactor", "-b", "127.0.0.1", "-q", "--wsgi", "loadtest.wsgiapp:app", "--static", f"/s={docroot}",
+        "-H", "X-Test: 1", "--cors", "--upload", "--show-hidden", "0",
+    )  # fmt: skip
+    (docroot / ".hidden").write_text("shown")
+    app = request(server.port, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert (app.body, app.header("X-Test"), app.header("Access-Control-Allow-Origin")) == (
+        b"Hello, World!\n",
+        "1",
+        None,
+    )
+    mounted = request(server.port, b"GET /s/hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert (mounted.header("X-Test"), mounted.header("Access-Control-Allow-Origin")) == ("1", "*")
+    assert request(server.port, b"GET /s/.hidden HTTP/1.1\r\nHost: t\r\n\r\n").body == b"shown"
+    put = request(server.port, b"PUT /s/new.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nok")
+    assert put.status == 201 and (docroot / "new.txt").read_bytes() == b"ok"
+    assert server.stop() == 0
