@@ -11,7 +11,7 @@ handled (after the previous response is queued, never before), and when the conn
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import BinaryIO
 
 from reactor.clock import HttpDate
@@ -36,7 +36,7 @@ _JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as th
 class ConnectionConfig:
     """What every HTTP connection of one server shares."""
 
-    __slots__ = ("handler", "limits", "access_log", "http_date", "protocol", "field_lines", "request_lines")
+    __slots__ = ("handler", "limits", "access_log", "advice", "http_date", "protocol", "field_lines", "request_lines")
 
     def __init__(
         self,
@@ -44,10 +44,14 @@ class ConnectionConfig:
         limits: Limits,
         access_log: Callable[[str, str, int, int], None] | None = None,
         protocol: str = "HTTP/1.1",
+        advice: Mapping[int, str] | None = None,
     ) -> None:
         self.handler = handler
         self.limits = limits
         self.access_log = access_log
+        # By status, what a protocol error's page adds to its reason: the way past the limit that
+        # refused the request, in the words of whoever configured it (the sans-IO core knows no CLI).
+        self.advice = advice or {}
         self.http_date = HttpDate()
         self.protocol = protocol  # the HTTP version responses speak (-p/--protocol)
         self.field_lines = FieldLineCache()  # request field lines parsed before, by any connection
@@ -81,6 +85,7 @@ class HTTPConnection(Protocol):
     def __init__(self, config: ConnectionConfig) -> None:
         self._handler = config.handler
         self._access_log = config.access_log
+        self._advice = config.advice
         self._conn = config.server_connection()
         self._exchange: Exchange | None = None
         self.requests = 0
@@ -353,7 +358,8 @@ class HTTPConnection(Protocol):
                 exchange.connection_lost()
             self.transport.close("protocol error", linger=True)
             return
-        self._answer_error(error.status, error.reason, "protocol error")
+        advice = self._advice.get(error.status)
+        self._answer_error(error.status, f"{error.reason} ({advice})" if advice else error.reason, "protocol error")
 
     def _answer_error(self, status: int, detail: str, reason: str) -> None:
         """Send an error response of our own (no response has started) and close after it."""
