@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import cast
 
 from handlers.auth import load_users
+from handlers.listing import human_size
 from handlers.options import StaticOptions
 from handlers.router import PrefixRouter, normalize_prefix
 from handlers.static import StaticFiles
@@ -26,10 +27,16 @@ from handlers.wsgi import WSGIApplication, WSGIGateway
 from handlers.wsgi.headers import with_headers
 from reactor.exchange import Handler
 from reactor.http.fields import TOKEN_CHAR
+from reactor.limits import Limits
 from reactor.passwd import PasswordHash
 
 # A handler and what to call when the process stops serving.
 Built = tuple[Handler, Callable[[], None]]
+
+# The largest request body with --upload and no --max-body: nginx's 1m (the default otherwise) refuses
+# the first photo or PDF; 4 GiB (FAT32's largest file) takes photos, scans and most videos, while a
+# client that is not stopped by --auth-file still cannot fill a disk in one request.
+UPLOAD_MAX_BODY = 4 << 30
 
 # A field value we are willing to send: visible ASCII and spaces, no control characters.
 _FIELD_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?", re.ASCII)
@@ -335,6 +342,21 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Bu
         return handler, close
 
     return build
+
+
+def handler_limits(args: argparse.Namespace, limits: Limits) -> Limits:
+    """``limits`` as the handler flags need them: with ``--upload``, request bodies up to
+    UPLOAD_MAX_BODY unless ``--max-body`` said otherwise."""
+    if args.upload and args.max_body is None:
+        return dataclasses.replace(limits, max_body=UPLOAD_MAX_BODY)
+    return limits
+
+
+def startup_notes(args: argparse.Namespace, limits: Limits) -> list[str]:
+    """What the banner says after where the server listens: how large an upload may be."""
+    if args.upload:
+        return [f"Accepting uploads up to {human_size(limits.max_body)} each (--max-body changes it)"]
+    return []
 
 
 def startup_warnings(args: argparse.Namespace, host: str) -> list[str]:

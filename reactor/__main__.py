@@ -20,7 +20,15 @@ from collections.abc import Callable
 from functools import partial
 
 from handlers.auth import BasicAuth
-from handlers.cli import Built, add_handler_arguments, auth_users, handler_factory, startup_warnings
+from handlers.cli import (
+    Built,
+    add_handler_arguments,
+    auth_users,
+    handler_factory,
+    handler_limits,
+    startup_notes,
+    startup_warnings,
+)
 from handlers.redirect import RedirectToHTTPS
 from handlers.status import StatusPage
 from reactor.accesslog import AccessLog
@@ -58,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         users = auth_users(args)
     except ValueError as error:
         parser.error(str(error))
-    limits = limits_from_args(args)
+    limits = handler_limits(args, limits_from_args(args))
     tls = _tls_context(parser, args)
     try:
         make_selector(args.selector).close()
@@ -100,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     for warning in startup_warnings(args, host):
         logging.warning("%s", warning)
     scheme = "https" if tls is not None else "http"
-    print(f"Serving {scheme.upper()} on {host} port {port} ({scheme}://{_url_host(host)}:{port}/) ...", flush=True)
+    print(f"Serving {scheme.upper()} on {host} port {port} ({scheme}://{_url_host(host)}:{port}/) ...")
+    for note in startup_notes(args, limits):
+        print(note)
+    sys.stdout.flush()
     if redirect_sock is not None:
         logging.info("redirecting plain HTTP on port %d to https port %d", redirect_sock.getsockname()[1], port)
     listening = Listening(tls, redirect_sock)
@@ -175,12 +186,16 @@ def serve(
     access_log = None if args.quiet else AccessLog(sys.stderr)
     if access_log is not None:
         access_log.flush_on(loop)
-    server = Server(loop, [sock], handler, limits, access_log, tracer, args.protocol, tls=listening.tls)
+    # A request refused for its size is told how the server's operator lifts the limit.
+    advice = {413: "--max-body raises it"}
+    server = Server(loop, [sock], handler, limits, access_log, tracer, args.protocol, tls=listening.tls, advice=advice)
     servers = [server]
     if listening.redirect_sock is not None:
         https_port = sock.getsockname()[1]
         redirect = RedirectToHTTPS(https_port)
-        servers.append(Server(loop, [listening.redirect_sock], redirect, limits, access_log, tracer, args.protocol))
+        servers.append(
+            Server(loop, [listening.redirect_sock], redirect, limits, access_log, tracer, args.protocol, advice=advice)
+        )
     if status_page is not None:
         status_page.watch(loop, server.statistics)
     for each in servers:
