@@ -21,6 +21,8 @@ from reactor.http.writer import PreparedResponse
 # a file's size or time does not touch its directory's mtime.
 LISTING_MAX_AGE = 10.0
 _HTML = "text/html; charset=utf-8"
+# The stylesheet's URL names its version (listing.STYLESHEET_VERSION): a year is "for good" (RFC 9111 5.2.2.1).
+_IMMUTABLE = ("Cache-Control", "public, max-age=31536000, immutable")
 
 ListingKey = tuple[str, listing.Order, bool]  # URL path (it shows in the page), order, JSON rather than HTML
 
@@ -64,6 +66,9 @@ class ListingAnswer:
     ) -> None:
         self._upload_form = upload_form
         self._added_fields = added_fields
+        self._stylesheet = PreparedResponse(
+            200, [("Content-Type", "text/css; charset=utf-8"), _IMMUTABLE, *added_fields], listing.STYLESHEET
+        )
         self._show_hidden = show_hidden
         self._allowed = allowed
         self._clock = clock
@@ -77,9 +82,14 @@ class ListingAnswer:
 
     def __call__(self, exchange: Exchange, path: RequestPath, real: str, errors: ErrorAnswer) -> None:
         """Answer with the listing of the directory at ``real``, named by ``path`` (with a trailing
-        slash), or through ``errors`` when the directory cannot be read."""
+        slash), or its stylesheet when the query asks for it, or through ``errors`` when the
+        directory cannot be read."""
         request = exchange.request
-        order = listing.parse_order(request.query)
+        query = listing.parse_query(request.query)
+        if query.stylesheet:
+            exchange.respond_prepared(self._stylesheet)
+            return
+        order = query.order
         url = path.url(trailing_slash=True)
         key = (url, order, prefers_json(request.headers.get("accept")))
         cached = self._listings.get(key)
