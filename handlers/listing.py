@@ -151,7 +151,7 @@ def _column(label: str, key: str, order: Order) -> str:
 def render_html(url_path: str, entries: list[Entry], order: Order, *, upload_form: bool = False) -> bytes:
     """An HTML page listing ``entries`` (already sorted) of the directory at ``url_path``
     (percent-encoded, ending in "/"): a breadcrumb, a parent link, sortable columns, and with
-    ``upload_form`` a form that posts files to the directory (handlers.upload)."""
+    ``upload_form`` forms that post files, or a new folder's name, to the directory (handlers.upload)."""
     title = html.escape(unquote(url_path, errors="replace"))
     rows = []
     if url_path != "/":
@@ -189,9 +189,14 @@ def render_html(url_path: str, entries: list[Entry], order: Order, *, upload_for
     return page.encode("utf-8")
 
 
-# Posted to the page's own URL (an empty action): the directory, with the listing's query kept.
+# Posted to the page's own URL (an empty action): the directory, with the listing's query kept. The
+# second form makes a folder there (handlers.upload.FOLDER_FIELD).
 _UPLOAD_FORM = """<form method="post" enctype="multipart/form-data">
 <input type="file" name="file" multiple required> <button type="submit">Upload</button>
+</form>
+<form method="post" enctype="multipart/form-data">
+<input type="text" name="mkdir" required placeholder="folder name" aria-label="folder name">
+<button type="submit">New folder</button>
 </form>
 """
 

@@ -1,6 +1,7 @@
 """The server's own pages under the strict policy the README shows, in headless Chromium: with
-``-H "Content-Security-Policy: default-src 'self'"`` the listing keeps its style and its upload
-form, the status page its style and script, and error pages render; the browser reports no refusal.
+``-H "Content-Security-Policy: default-src 'self'"`` the listing keeps its style and its forms
+(upload files, make a folder), the status page its style and script, and error pages render; the
+browser reports no refusal.
 
 Chromium must be installed (``.ci/run`` installs it): if it cannot run, this test fails, loudly.
 """
@@ -49,6 +50,10 @@ async function main() {
   form.querySelector("input[type=file]").files = files.files;
   form.requestSubmit();
   await nextLoad(listing);
+  const folder = listing.contentDocument.querySelector("input[name=mkdir]");
+  folder.value = "made here";
+  folder.form.requestSubmit();
+  await nextLoad(listing);
   const names = [...listing.contentDocument.querySelectorAll("td a")].map(link => link.textContent);
   facts.push("listed " + names.filter(name => name !== "../").join(","));
   const status = await frame("/-/status");
@@ -82,9 +87,10 @@ def test_the_listing_its_form_the_status_page_and_error_pages_work_under_a_stric
     assert result, dom[-2000:]
     facts = result.group(1)
     assert "listing max-width 960px" in facts, facts  # the listing's stylesheet applies (60em)
-    assert "listed already.txt,under policy.txt" in facts, facts  # its form posts and comes back
+    assert "listed made here/,already.txt,under policy.txt" in facts, facts  # its forms post and come back
     assert re.search(r"status polls [2-9]\d* radius 6px", facts), facts  # the status page's script and style run
     assert "error 404 Not Found" in facts, facts
     assert (site / "inbox" / "under policy.txt").read_text() == "sent under the policy\n"
+    assert (site / "inbox" / "made here").is_dir()
     assert not [line for line in console if "Content Security Policy" in line], console
     assert server.stop() == 0
