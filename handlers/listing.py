@@ -55,12 +55,13 @@ class Order:
 
 @dataclass(frozen=True)
 class Query:
-    """What a directory's URL asks for with its query string: the listing in an order, or the
+    """What a directory's URL asks for with its query string: the listing in an order, the
     listing's stylesheet (``?style``: pages under ``Content-Security-Policy: default-src 'self'``
-    may load a stylesheet from their own origin, not an inline one)."""
+    may load a stylesheet from their own origin, not an inline one), or the directory's archive."""
 
     order: Order = Order()
     stylesheet: bool = False
+    download: str | None = None  # ?download=zip or tar.gz: the directory as an archive (handlers.archive)
 
 
 def parse_query(query: str) -> Query:
@@ -73,7 +74,7 @@ def parse_query(query: str) -> Query:
         fields.setdefault(name, value)
     key = fields.get("sort", "name")
     order = Order(key if key in SORT_KEYS else "name", fields.get("order", "asc") == "desc")
-    return Query(order, "style" in fields)
+    return Query(order, "style" in fields, fields.get("download"))
 
 
 def scan(directory: str, *, show_hidden: bool = False, allowed: Callable[[str], bool] | None = None) -> list[Entry]:
@@ -148,9 +149,12 @@ def _column(label: str, key: str, order: Order) -> str:
     return f'<th{align}><a href="{query}">{label}</a>{arrow}</th>'
 
 
-def render_html(url_path: str, entries: list[Entry], order: Order, *, upload_form: bool = False) -> bytes:
+def render_html(
+    url_path: str, entries: list[Entry], order: Order, *, upload_form: bool = False, archive_links: bool = False
+) -> bytes:
     """An HTML page listing ``entries`` (already sorted) of the directory at ``url_path``
-    (percent-encoded, ending in "/"): a breadcrumb, a parent link, sortable columns, and with
+    (percent-encoded, ending in "/"): a breadcrumb, a parent link, sortable columns; with
+    ``archive_links`` links to download the directory as a .zip or a .tar.gz (handlers.archive), with
     ``upload_form`` forms that post files, or a new folder's name, to the directory (handlers.upload)."""
     title = html.escape(unquote(url_path, errors="replace"))
     rows = []
@@ -177,7 +181,7 @@ def render_html(url_path: str, entries: list[Entry], order: Order, *, upload_for
 </head>
 <body>
 <nav aria-label="breadcrumb">Index of {_breadcrumb(url_path)}</nav>
-<table>
+{_ARCHIVE_LINKS if archive_links else ""}<table>
 <thead><tr>{columns}</tr></thead>
 <tbody>
 {body}
@@ -188,6 +192,10 @@ def render_html(url_path: str, entries: list[Entry], order: Order, *, upload_for
 """
     return page.encode("utf-8")
 
+
+_ARCHIVE_LINKS = """<p class="download">Download this folder as
+<a href="?download=zip" download>.zip</a> or <a href="?download=tar.gz" download>.tar.gz</a></p>
+"""
 
 # Posted to the page's own URL (an empty action): the directory, with the listing's query kept. The
 # second form makes a folder there (handlers.upload.FOLDER_FIELD).
