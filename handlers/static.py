@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 
 from handlers import cors
+from handlers.archiveanswer import ArchiveAnswer
 from handlers.background import BackgroundJobs
 from handlers.compression import Compressions
 from handlers.errorpages import ErrorAnswer, ErrorPages, status_for
@@ -78,13 +79,18 @@ class StaticFiles:
         if options.spa:
             entry = self._configured_file(options.spa, "single-page app entry")
             self._errors = SpaFallback(entry, self._resolve, self._answer_file, error_pages, self._added_fields)
+        allowed = None if options.follow_symlinks else self._may_serve
+        archives = None
+        if options.archive:
+            archives = ArchiveAnswer(self._jobs, self._added_fields, show_hidden=options.show_hidden, allowed=allowed)
         self._answer_listing = ListingAnswer(
             CACHE_SIZE // 8,
             CACHE_SIZE // 4,
             self._added_fields,
             show_hidden=options.show_hidden,
-            allowed=None if options.follow_symlinks else self._may_serve,
+            allowed=allowed,
             upload_form=options.upload,
+            archives=archives,
             clock=clock,
         )
         self._uploads: Uploads | None = None
