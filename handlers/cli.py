@@ -168,6 +168,11 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
         help="gzip small text files on the fly for clients that accept it (default: on)",
     )
     static.add_argument(
+        "--archive",
+        action=argparse.BooleanOptionalAction,
+        help="let a listed directory be downloaded as a .zip or .tar.gz, made as it is sent (default: on)",
+    )
+    static.add_argument(
         "--upload", action="store_true", help="accept uploads: PUT /path, and a form on directory listings"
     )
     static.add_argument(
@@ -230,6 +235,7 @@ def _static_options(args: argparse.Namespace) -> StaticOptions:
         compress=args.compress is not False,
         upload=args.upload,
         upload_overwrite=args.upload_overwrite,
+        archive=args.archive is not False,
     )
 
 
@@ -291,6 +297,7 @@ def _check_beside_application(args: argparse.Namespace) -> None:
         ("--mime", args.mime),
         ("--cors", args.cors),
         ("--compress" if args.compress else "--no-compress", args.compress is not None),
+        ("--archive" if args.archive else "--no-archive", args.archive is not None),
         ("--upload-overwrite", args.upload_overwrite),
         ("--upload", args.upload),
     )

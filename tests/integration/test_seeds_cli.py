@@ -134,6 +134,7 @@ def test_the_benchmark_app_serves_with_its_documented_command(spawn_module: Call
                 ["--cache-control", "no-cache"],
                 ["--mime", "org=text/org"],
                 ["--no-compress"],
+                ["--no-archive"],
                 ["--upload-overwrite", "--upload"],
             )
         ),
