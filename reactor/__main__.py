@@ -16,6 +16,8 @@ import signal
 import socket
 import ssl
 import sys
+import threading
+import webbrowser
 from collections.abc import Callable
 from functools import partial
 
@@ -32,6 +34,7 @@ from handlers.cli import (
 from handlers.redirect import RedirectToHTTPS
 from handlers.status import StatusPage
 from reactor.accesslog import AccessLog
+from reactor.addresses import url_host, urls
 from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args, normalize_argv
 from reactor.limits import Limits, default_max_connections, descriptor_limit
 from reactor.listener import bind, reserve
@@ -49,10 +52,6 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_arguments(parser)
     add_handler_arguments(parser)
     return parser
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,14 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     for warning in startup_warnings(args, host):
         logging.warning("%s", warning)
     scheme = "https" if tls is not None else "http"
-    print(f"Serving {scheme.upper()} on {host} port {port} ({scheme}://{_url_host(host)}:{port}/) ...")
+    print(f"Serving {scheme.upper()} on {host} port {port} ({scheme}://{url_host(host)}:{port}/) ...")
+    local, others = urls(scheme, sock)
+    if others:  # listening on every address: where to open it here, and from a phone on the network
+        print(f"  this machine: {local}")
+        print(f"  the network:  {'  '.join(others)}")
     for note in startup_notes(args, limits):
         print(note)
     sys.stdout.flush()
+    opener = partial(_open_browser, local) if args.open else None
     if redirect_sock is not None:
         logging.info("redirecting plain HTTP on port %d to https port %d", redirect_sock.getsockname()[1], port)
     listening = Listening(tls, redirect_sock)
     if args.workers == 1:
+        if opener is not None:
+            opener()
         return serve(args, build, users, limits, sock, listening)
 
     def run_worker(number: int, lifeline: int) -> int:
@@ -125,7 +131,13 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args, build, users, limits, listener, listening, lifeline)
         return serve(args, build, users, limits, sock, listening, lifeline)
 
-    return Supervisor(args.workers, run_worker, limits.grace).run()
+    return Supervisor(args.workers, run_worker, limits.grace).run(started=opener)
+
+
+def _open_browser(url: str) -> None:
+    """Open ``url`` in the default browser, on a thread of its own: webbrowser may wait seconds for
+    a browser to start, or until a console one exits, and meanwhile the server must answer it."""
+    threading.Thread(target=webbrowser.open, args=(url,), name="open-browser", daemon=True).start()
 
 
 def _tls_context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ssl.SSLContext | None:

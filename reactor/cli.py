@@ -158,6 +158,7 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         "client asks for keep-alive (default: HTTP/1.1)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print an access log line per request")
+    parser.add_argument("--open", action="store_true", help="open the default browser at the server once it listens")
     parser.add_argument(
         "--workers",
         type=_workers,
