@@ -4,8 +4,9 @@
 polls once a second, and ``path + "/timeline?seconds=N"`` with the trace timeline (reactor/traceview.py)
 of the last N seconds held by its trace ring; every other request goes to the handler it wraps. A sampler on the loop's
 timer heap turns the server's counters (``Server.statistics()``) into rates once a second and keeps
-the last five minutes for the charts. The page (status.html beside this module) is one
-self-contained document: no external assets.
+the last five minutes for the charts. The page (status.html beside this module) loads its style and
+script from ``path + ".css"`` and ``path + ".js"`` (status.css, status.js) and nothing from elsewhere;
+it holds no inline code, and says so with ``Content-Security-Policy: default-src 'self'``.
 """
 
 from __future__ import annotations

@@ -96,7 +96,7 @@ class Uploads:
     def __call__(self, exchange: Exchange) -> None:
         """Answer a PUT or a POST (the static handler sends no other method here)."""
         if sent_from_another_origin(exchange.request.headers):
-            self.errors(exchange, 403, "a page of another site may not write here (cross-site request forgery)")
+            self.errors(exchange, 403, "a page of another origin may not write here (cross-site request forgery)")
             return
         try:
             if exchange.request.method == "PUT":
