@@ -123,9 +123,12 @@ class Uploads:
         return real
 
     def check_name(self, name: str) -> None:
-        """Raises UploadError(403) for a dot-name, unless hidden names are served."""
+        """Raises UploadError: 403 for a dot-name, unless hidden names are served; 400 for a name no
+        file system here takes (found before the body is received, not when it is moved into place)."""
         if name.startswith(".") and not self._show_hidden:
             raise UploadError(403, "names starting with a dot are not accepted")
+        if len(os.fsencode(name)) > MAX_NAME:
+            raise UploadError(400, f"a name is at most {MAX_NAME} bytes")
 
     def new_target(self, directory: str, name: str, url: str) -> _Target:
         """A temporary file in ``directory`` for the file ``name``. Raises UploadError (409 when the

@@ -123,6 +123,7 @@ def test_overwrite_replaces_with_204(serve: ServeStatic, docroot: Path) -> None:
         ("/../outside.txt", 403),
         ("/listed/", 405),
         ("/a%2fb.txt", 404),
+        ("/" + "x" * 256, 400),  # longer than any file system takes: said before the body, not a 500 after
     ],
 )
 def test_put_refusals(server: LiveServer, docroot: Path, target: str, status: int) -> None:
