@@ -77,11 +77,11 @@ def _contents(
             continue
         try:
             identity = _identity(path)
-            inner = [] if identity in ancestors else rules.scan(path)
+            if identity in ancestors:
+                continue  # a symlink to a directory it is inside of: a loop
+            inner = rules.scan(path)
         except OSError:
             continue  # unreadable, or gone since its directory was read
-        if identity in ancestors:
-            continue  # a symlink to a directory it is inside of: a loop
         yield member
         yield from _contents(path, member.name, inner, rules, ancestors | {identity})
 
@@ -134,8 +134,7 @@ def zip_stream(members: Iterator[Member]) -> Generator[bytes, None, None]:
     4 GiB, or one starting beyond 4 GiB into the archive, gets ZIP64 fields (zipfile decides from the
     size given), which every current unzip reads."""
     sink = _Sink()
-    # strict_timestamps=False: a file dated before 1980 (zip's epoch) is stored as 1980 instead of failing.
-    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED, allowZip64=True, strict_timestamps=False) as archive:
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
         for member in members:
             name = _text(member.name)
             if member.is_dir:
