@@ -75,7 +75,7 @@ class _Download:
         self._jobs = jobs
         self._fields = fields
         self._errors = errors
-        self._making = False  # a piece is being made on a background thread: the generator is its
+        self._making = False  # a piece is being made on a background thread, which has the generator
 
     def start(self) -> None:
         self._exchange.on_abort(self._aborted)
@@ -119,7 +119,8 @@ class _Download:
             self._errors(exchange, status, detail)
             return
         # The client must not take what it has for a whole archive: cut the connection, so the
-        # chunked body has no last chunk (or the length-less HTTP/1.0 body no clean end).
+        # chunked body has no last chunk (an HTTP/1.0 body ends with the connection either way, and
+        # there the archive's own end is missing: zip's central directory, gzip's trailer).
         logger.warning("%r: archive cut short: %s", exchange, error)
         exchange.abort()
 
