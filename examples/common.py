@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
-import sys
 from collections.abc import Callable
-from typing import Protocol
+from typing import NoReturn, Protocol
 
+from reactor.cli import Parser, port_number
 from reactor.listener import bind
 from reactor.loop import EventLoop
 from reactor.stream import StreamProtocol, StreamServer
@@ -21,23 +20,34 @@ class Closable(Protocol):
 Starter = Callable[[EventLoop, str, int], tuple[Closable, tuple[str, int]]]
 
 
-def run(argv: list[str] | None, *, what: str, default_port: int, start: Starter) -> int:
-    """Parse ``[-b ADDRESS] [port]``, start serving, print where, run until a signal; return the exit
-    code (2 with one line on stderr when the address cannot be used)."""
-    parser = argparse.ArgumentParser(description=f"Serve {what} on the reactor.")
+def command_line(module: str, what: str, default_port: int, *, with_bind: bool = True) -> Parser:
+    """The parser of ``python -m module [-b ADDRESS] [port]`` (``[port]`` alone without
+    ``with_bind``): as for the server, a bad value is one line on stderr and exit code 2."""
+    parser = Parser(prog=f"python -m {module}", description=f"Serve {what} on the reactor.")
     parser.add_argument(
-        "port", nargs="?", type=int, default=default_port, help=f"port (default: {default_port}; 0: any)"
+        "port", nargs="?", type=port_number, default=default_port, help=f"port (default: {default_port}; 0: any)"
     )
-    parser.add_argument("-b", "--bind", default="127.0.0.1", metavar="ADDRESS", help="address (default: 127.0.0.1)")
+    if with_bind:
+        parser.add_argument("-b", "--bind", default="127.0.0.1", metavar="ADDRESS", help="address (default: 127.0.0.1)")
+    return parser
+
+
+def cannot_serve(parser: Parser, host: str, port: int, error: OSError) -> NoReturn:
+    """Exit with code 2 and one line saying why ``host`` port ``port`` cannot be served."""
+    parser.error(f"cannot serve on {host} port {port}: {error.strerror or error}")
+
+
+def run(argv: list[str] | None, *, module: str, what: str, default_port: int, start: Starter) -> int:
+    """Parse ``[-b ADDRESS] [port]``, start serving, print where, run until a signal; return the exit
+    code (exit code 2 with one line on stderr for a bad argument or an address that cannot be used)."""
+    parser = command_line(module, what, default_port)
     args = parser.parse_args(argv)
     loop = EventLoop()
     try:
         server, (host, port) = start(loop, args.bind, args.port)
-    except (OSError, OverflowError) as error:
-        message = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        print(f"cannot serve on {args.bind} port {args.port}: {message}", file=sys.stderr)
+    except OSError as error:
         loop.close()
-        return 2
+        cannot_serve(parser, args.bind, args.port, error)
     print(f"Serving {what} on {host} port {port} ...", flush=True)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, loop.stop)

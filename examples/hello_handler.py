@@ -1,4 +1,4 @@
-"""The seed's BaseHTTPRequestHandler program, unchanged but for the import line.
+"""The seed's BaseHTTPRequestHandler program: the handler class unchanged but for the import line.
 
 python -m examples.hello_handler [port]      # default 8000, on 127.0.0.1
 curl http://127.0.0.1:8000/
@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 
+from examples.common import cannot_serve, command_line
 from handlers.requesthandler import BaseHTTPRequestHandler, HTTPServer
 
 
@@ -21,9 +22,13 @@ class CustomHTTPRequestHandler(BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    port = int(args[0]) if args else 8000
-    with HTTPServer(("127.0.0.1", port), CustomHTTPRequestHandler) as httpd:
+    parser = command_line("examples.hello_handler", "a BaseHTTPRequestHandler", 8000, with_bind=False)
+    port = parser.parse_args(argv).port
+    try:
+        httpd = HTTPServer(("127.0.0.1", port), CustomHTTPRequestHandler)
+    except OSError as error:
+        cannot_serve(parser, "127.0.0.1", port, error)
+    with httpd:
         print(f"Serving HTTP on 127.0.0.1 port {httpd.server_address[1]} ...", flush=True)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends it, as it ends the stdlib's
             httpd.serve_forever()

@@ -6,7 +6,7 @@ for every client at once. A client that sends without reading gets paused (pause
 pause_reading) rather than filling the server's memory with its echo.
 
     python -m examples.tcp_echo [-b ADDRESS] [port]      # default 127.0.0.1 9999
-    printf 'hello\\n' | nc 127.0.0.1 9999
+    (a client in one line of Python: docs/seeds.md)
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ class LineEcho(LineProtocol):
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(argv, what="a TCP line echo", default_port=9999, start=stream_starter(LineEcho))
+    return run(
+        argv, module="examples.tcp_echo", what="a TCP line echo", default_port=9999, start=stream_starter(LineEcho)
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,13 @@ class TimestampEcho(StreamProtocol):
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(argv, what="a TCP timestamping echo", default_port=9998, start=stream_starter(TimestampEcho))
+    return run(
+        argv,
+        module="examples.timestamp_echo",
+        what="a TCP timestamping echo",
+        default_port=9998,
+        start=stream_starter(TimestampEcho),
+    )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 (or a ``recvfrom``/``sendto`` loop): each datagram goes back to its sender.
 
     python -m examples.udp_echo [-b ADDRESS] [port]      # default 127.0.0.1 9999
-    printf 'hello' | nc -u -w1 127.0.0.1 9999
+    (a client in one line of Python: docs/seeds.md)
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def start(loop: EventLoop, host: str, port: int) -> tuple[Closable, tuple[str, i
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run(argv, what="a UDP echo", default_port=9999, start=start)
+    return run(argv, module="examples.udp_echo", what="a UDP echo", default_port=9999, start=start)
 
 
 if __name__ == "__main__":

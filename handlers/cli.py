@@ -19,16 +19,24 @@ from collections.abc import Callable
 from typing import cast
 
 from handlers.auth import load_users
+from handlers.listing import human_size
 from handlers.options import StaticOptions
 from handlers.router import PrefixRouter, normalize_prefix
 from handlers.static import StaticFiles
 from handlers.wsgi import WSGIApplication, WSGIGateway
+from handlers.wsgi.headers import with_headers
 from reactor.exchange import Handler
 from reactor.http.fields import TOKEN_CHAR
+from reactor.limits import Limits
 from reactor.passwd import PasswordHash
 
 # A handler and what to call when the process stops serving.
 Built = tuple[Handler, Callable[[], None]]
+
+# The largest request body with --upload and no --max-body: nginx's 1m (the default otherwise) refuses
+# the first photo or PDF; 4 GiB (FAT32's largest file) takes photos, scans and most videos, while a
+# client that is not stopped by --auth-file still cannot fill a disk in one request.
+UPLOAD_MAX_BODY = 4 << 30
 
 # A field value we are willing to send: visible ASCII and spaces, no control characters.
 _FIELD_VALUE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?", re.ASCII)
@@ -128,7 +136,8 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="'NAME: VALUE'",
-        help="add this header to every response of the static files, e.g. 'X-Frame-Options: DENY' (repeatable)",
+        help="add this header to every response of the static files and of a --wsgi application, "
+        "e.g. 'X-Frame-Options: DENY' (repeatable)",
     )
     static.add_argument(
         "--error-page",
@@ -156,8 +165,12 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
     static.add_argument(
         "--compress",
         action=argparse.BooleanOptionalAction,
-        default=True,
         help="gzip small text files on the fly for clients that accept it (default: on)",
+    )
+    static.add_argument(
+        "--archive",
+        action=argparse.BooleanOptionalAction,
+        help="let a listed directory be downloaded as a .zip or .tar.gz, made as it is sent (default: on)",
     )
     static.add_argument(
         "--upload", action="store_true", help="accept uploads: PUT /path, and a form on directory listings"
@@ -219,9 +232,10 @@ def _static_options(args: argparse.Namespace) -> StaticOptions:
         cors=args.cors,
         mime_types=dict(args.mime),
         headers=tuple(args.header),
-        compress=args.compress,
+        compress=args.compress is not False,
         upload=args.upload,
         upload_overwrite=args.upload_overwrite,
+        archive=args.archive is not False,
     )
 
 
@@ -265,6 +279,33 @@ def _mounts(args: argparse.Namespace) -> list[tuple[str, str]]:
     return mounts
 
 
+def _check_beside_application(args: argparse.Namespace) -> None:
+    """With ``--wsgi`` the application answers instead of the directory: no flag may be left without
+    effect. Those about the served directory are refused; those about static files apply to the
+    ``--static`` mounts, so they need one (``-H`` also applies to the application's responses).
+    Raises ValueError naming the first flag that would do nothing."""
+    for flag, given in (("-d", args.directory), ("--spa", args.spa), ("--error-page", args.error_page)):
+        if given:
+            raise ValueError(f"{flag} applies to the served directory, which --wsgi replaces with the application")
+    if args.static:
+        return
+    static_flags = (
+        ("--no-listing", args.no_listing),
+        ("--show-hidden", args.show_hidden),
+        ("--follow-symlinks", args.follow_symlinks),
+        ("--cache-control", args.cache_control),
+        ("--mime", args.mime),
+        ("--cors", args.cors),
+        ("--compress" if args.compress else "--no-compress", args.compress is not None),
+        ("--archive" if args.archive else "--no-archive", args.archive is not None),
+        ("--upload-overwrite", args.upload_overwrite),
+        ("--upload", args.upload),
+    )
+    for flag, given in static_flags:
+        if given:
+            raise ValueError(f"{flag} applies to static files: add --static PREFIX=DIR beside --wsgi to serve some")
+
+
 def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Built]:
     """Check the handler flags now (the WSGI application is imported, error pages must exist) and
     return what builds the handler. Raises ValueError with a one-line reason."""
@@ -272,9 +313,14 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Bu
         raise ValueError("--threads applies to a WSGI application: add --wsgi MODULE:APP")
     if args.upload_overwrite and not args.upload:
         raise ValueError("--upload-overwrite applies to uploads: add --upload")
+    if args.wsgi:
+        _check_beside_application(args)
     options = _static_options(args)
-    StaticFiles(directory, options)  # raises for an error page or SPA entry that is not a file
+    if not args.wsgi:
+        StaticFiles(directory, options)  # raises for an error page or SPA entry that is not a file
     app = load_wsgi_app(args.wsgi) if args.wsgi else None
+    if app is not None and options.headers:
+        app = with_headers(app, options.headers)
     threads = 4 if args.threads is None else args.threads
     mounts = _mounts(args)
     # Error pages and the SPA entry name files of the main directory, not of the mounted ones.
@@ -303,6 +349,21 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Bu
         return handler, close
 
     return build
+
+
+def handler_limits(args: argparse.Namespace, limits: Limits) -> Limits:
+    """``limits`` as the handler flags need them: with ``--upload``, request bodies up to
+    UPLOAD_MAX_BODY unless ``--max-body`` said otherwise."""
+    if args.upload and args.max_body is None:
+        return dataclasses.replace(limits, max_body=UPLOAD_MAX_BODY)
+    return limits
+
+
+def startup_notes(args: argparse.Namespace, limits: Limits) -> list[str]:
+    """What the banner says after where the server listens: how large an upload may be."""
+    if args.upload:
+        return [f"Accepting uploads up to {human_size(limits.max_body)} each (--max-body changes it)"]
+    return []
 
 
 def startup_warnings(args: argparse.Namespace, host: str) -> list[str]:

@@ -8,6 +8,7 @@ the text and percent-encoded for the link (the CVE-2024-27306 class), so a file 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -15,11 +16,15 @@ import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from urllib.parse import parse_qsl, unquote
 
 from handlers.paths import quote_segment
 
 SORT_KEYS = ("name", "size", "time")
+STYLESHEET = resources.files("handlers").joinpath("listing.css").read_bytes()
+# In the stylesheet's URL, so a browser may keep it for good: a changed stylesheet has another URL.
+STYLESHEET_VERSION = hashlib.sha256(STYLESHEET).hexdigest()[:12]
 _UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
 
@@ -48,16 +53,28 @@ class Order:
     descending: bool = False
 
 
-def parse_order(query: str) -> Order:
-    """The order a query string asks for (``?sort=size&order=desc``); unknown values fall back to
-    name, ascending, as Caddy's browse does, rather than failing the listing."""
-    # Only two names matter; the query is bounded by the request line, so reading all of it is cheap,
-    # and a query of many fields must not fail the listing (parse_qs' max_num_fields raises).
+@dataclass(frozen=True)
+class Query:
+    """What a directory's URL asks for with its query string: the listing in an order, the
+    listing's stylesheet (``?style``: pages under ``Content-Security-Policy: default-src 'self'``
+    may load a stylesheet from their own origin, not an inline one), or the directory's archive."""
+
+    order: Order = Order()
+    stylesheet: bool = False
+    download: str | None = None  # ?download=zip or tar.gz: the directory as an archive (handlers.archive)
+
+
+def parse_query(query: str) -> Query:
+    """What a query string asks for (``?sort=size&order=desc``); unknown values fall back to name,
+    ascending, as Caddy's browse does, rather than failing the listing."""
+    # Few names matter; the query is bounded by the request line, so reading all of it is cheap, and
+    # a query of many fields must not fail the listing (parse_qs' max_num_fields raises).
     fields: dict[str, str] = {}
-    for name, value in parse_qsl(query):
+    for name, value in parse_qsl(query, keep_blank_values=True):
         fields.setdefault(name, value)
     key = fields.get("sort", "name")
-    return Order(key if key in SORT_KEYS else "name", fields.get("order", "asc") == "desc")
+    order = Order(key if key in SORT_KEYS else "name", fields.get("order", "asc") == "desc")
+    return Query(order, "style" in fields, fields.get("download"))
 
 
 def scan(directory: str, *, show_hidden: bool = False, allowed: Callable[[str], bool] | None = None) -> list[Entry]:
@@ -132,10 +149,13 @@ def _column(label: str, key: str, order: Order) -> str:
     return f'<th{align}><a href="{query}">{label}</a>{arrow}</th>'
 
 
-def render_html(url_path: str, entries: list[Entry], order: Order, *, upload_form: bool = False) -> bytes:
+def render_html(
+    url_path: str, entries: list[Entry], order: Order, *, upload_form: bool = False, archive_links: bool = False
+) -> bytes:
     """An HTML page listing ``entries`` (already sorted) of the directory at ``url_path``
-    (percent-encoded, ending in "/"): a breadcrumb, a parent link, sortable columns, and with
-    ``upload_form`` a form that posts files to the directory (handlers.upload)."""
+    (percent-encoded, ending in "/"): a breadcrumb, a parent link, sortable columns; with
+    ``archive_links`` links to download the directory as a .zip or a .tar.gz (handlers.archive), with
+    ``upload_form`` forms that post files, or a new folder's name, to the directory (handlers.upload)."""
     title = html.escape(unquote(url_path, errors="replace"))
     rows = []
     if url_path != "/":
@@ -157,28 +177,11 @@ def render_html(url_path: str, entries: list[Entry], order: Order, *, upload_for
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Index of {title}</title>
-<style>
-:root{{color-scheme:light dark}}
-body{{font-family:system-ui,sans-serif;margin:2em;max-width:60em}}
-nav{{font-size:1.3em;margin-bottom:1em}}
-table{{border-collapse:collapse;width:100%}}
-th,td{{padding:.25em 1.5em .25em 0;text-align:left;white-space:nowrap}}
-td:first-child{{white-space:normal;word-break:break-all}}
-th a{{color:inherit}}
-.size{{text-align:right;font-variant-numeric:tabular-nums}}
-tbody tr:hover{{background:rgba(128,128,128,.12)}}
-@media (max-width:40em){{
-body{{margin:.75em}}
-nav{{font-size:1.1em;overflow-wrap:anywhere}}
-th,td{{padding:.45em .6em .45em 0;white-space:normal}}
-.size{{white-space:nowrap}}
-time{{display:inline-block;min-width:6em}}
-}}
-</style>
+<link rel="stylesheet" href="?style={STYLESHEET_VERSION}">
 </head>
 <body>
 <nav aria-label="breadcrumb">Index of {_breadcrumb(url_path)}</nav>
-<table>
+{_ARCHIVE_LINKS if archive_links else ""}<table>
 <thead><tr>{columns}</tr></thead>
 <tbody>
 {body}
@@ -190,9 +193,18 @@ time{{display:inline-block;min-width:6em}}
     return page.encode("utf-8")
 
 
-# Posted to the page's own URL (an empty action): the directory, with the listing's query kept.
+_ARCHIVE_LINKS = """<p class="download">Download this folder as
+<a href="?download=zip" download>.zip</a> or <a href="?download=tar.gz" download>.tar.gz</a></p>
+"""
+
+# Posted to the page's own URL (an empty action): the directory, with the listing's query kept. The
+# second form makes a folder there (handlers.upload.FOLDER_FIELD).
 _UPLOAD_FORM = """<form method="post" enctype="multipart/form-data">
 <input type="file" name="file" multiple required> <button type="submit">Upload</button>
+</form>
+<form method="post" enctype="multipart/form-data">
+<input type="text" name="mkdir" required placeholder="folder name" aria-label="folder name">
+<button type="submit">New folder</button>
 </form>
 """
 

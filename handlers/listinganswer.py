@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from handlers import listing
+from handlers.archive import FORMATS
+from handlers.archiveanswer import ArchiveAnswer
 from handlers.cache import RevalidatingCache
 from handlers.errorpages import ErrorAnswer, status_for
 from handlers.negotiation import prefers_json
@@ -21,6 +23,8 @@ from reactor.http.writer import PreparedResponse
 # a file's size or time does not touch its directory's mtime.
 LISTING_MAX_AGE = 10.0
 _HTML = "text/html; charset=utf-8"
+# The stylesheet's URL names its version (listing.STYLESHEET_VERSION): a year is "for good" (RFC 9111 5.2.2.1).
+_IMMUTABLE = ("Cache-Control", "public, max-age=31536000, immutable")
 
 ListingKey = tuple[str, listing.Order, bool]  # URL path (it shows in the page), order, JSON rather than HTML
 
@@ -48,7 +52,8 @@ class ListingAnswer:
     the query asks for; at most ``scan_size`` bytes of scans and ``listing_size`` of rendered pages.
 
     Names starting with "." are left out unless ``show_hidden``, symlinks ``allowed`` refuses too.
-    ``upload_form``: the HTML page has a form to upload files into the directory.
+    ``upload_form``: the HTML page has a form to upload files into the directory. ``archives``: the
+    directory can be downloaded as an archive (``?download=zip``), and the page links it.
     """
 
     def __init__(
@@ -60,10 +65,15 @@ class ListingAnswer:
         show_hidden: bool,
         allowed: Callable[[str], bool] | None,
         upload_form: bool = False,
+        archives: ArchiveAnswer | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         self._upload_form = upload_form
+        self._archives = archives
         self._added_fields = added_fields
+        self._stylesheet = PreparedResponse(
+            200, [("Content-Type", "text/css; charset=utf-8"), _IMMUTABLE, *added_fields], listing.STYLESHEET
+        )
         self._show_hidden = show_hidden
         self._allowed = allowed
         self._clock = clock
@@ -77,9 +87,18 @@ class ListingAnswer:
 
     def __call__(self, exchange: Exchange, path: RequestPath, real: str, errors: ErrorAnswer) -> None:
         """Answer with the listing of the directory at ``real``, named by ``path`` (with a trailing
-        slash), or through ``errors`` when the directory cannot be read."""
+        slash), or its stylesheet when the query asks for it, or through ``errors`` when the
+        directory cannot be read."""
         request = exchange.request
-        order = listing.parse_order(request.query)
+        query = listing.parse_query(request.query)
+        if query.stylesheet:
+            exchange.respond_prepared(self._stylesheet)
+            return
+        kind = FORMATS.get(query.download or "")
+        if kind is not None and self._archives is not None:
+            self._archives(exchange, path, real, kind, errors)
+            return
+        order = query.order
         url = path.url(trailing_slash=True)
         key = (url, order, prefers_json(request.headers.get("accept")))
         cached = self._listings.get(key)
@@ -100,7 +119,10 @@ class ListingAnswer:
         if json:
             body, content_type = listing.render_json(url, entries), "application/json"
         else:
-            body, content_type = listing.render_html(url, entries, order, upload_form=self._upload_form), _HTML
+            page = listing.render_html(
+                url, entries, order, upload_form=self._upload_form, archive_links=self._archives is not None
+            )
+            body, content_type = page, _HTML
         fields = [("Content-Type", content_type), ("Vary", "Accept"), *self._added_fields]
         return CachedListing(scan, PreparedResponse(200, fields, body))
 

@@ -11,6 +11,7 @@ import stat
 import time
 
 from handlers import cors
+from handlers.archiveanswer import ArchiveAnswer
 from handlers.background import BackgroundJobs
 from handlers.compression import Compressions
 from handlers.errorpages import ErrorAnswer, ErrorPages, status_for
@@ -74,13 +75,18 @@ class StaticFiles:
             self._errors = SpaFallback(entry, site, self._answer_file, error_pages, self._added_fields)
         # What a path that names nothing is answered with, from the file cache once it is known missing.
         self._not_found = NotFound(None if options.spa else error_pages.prepared(404, "not found"), self._errors)
+        allowed = None if options.follow_symlinks else site.may_serve
+        archives = None
+        if options.archive:
+            archives = ArchiveAnswer(self._jobs, self._added_fields, show_hidden=options.show_hidden, allowed=allowed)
         self._answer_listing = ListingAnswer(
             CACHE_SIZE // 8,
             CACHE_SIZE // 4,
             self._added_fields,
             show_hidden=options.show_hidden,
-            allowed=None if options.follow_symlinks else site.may_serve,
+            allowed=allowed,
             upload_form=options.upload,
+            archives=archives,
             clock=clock,
         )
         self._uploads: Uploads | None = None

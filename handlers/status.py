@@ -4,8 +4,9 @@
 polls once a second, and ``path + "/timeline?seconds=N"`` with the trace timeline (reactor/traceview.py)
 of the last N seconds held by its trace ring; every other request goes to the handler it wraps. A sampler on the loop's
 timer heap turns the server's counters (``Server.statistics()``) into rates once a second and keeps
-the last five minutes for the charts. The page (status.html beside this module) is one
-self-contained document: no external assets.
+the last five minutes for the charts. The page (status.html beside this module) loads its style and
+script from ``path + ".css"`` and ``path + ".js"`` (status.css, status.js) and nothing from elsewhere;
+it holds no inline code, and says so with ``Content-Security-Policy: default-src 'self'``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ TIMELINE_SECONDS = 5.0  # the timeline's default window
 MAX_TIMELINE_SECONDS = 300.0
 _JSON = [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
 _HTML = [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")]
-PAGE = resources.files("handlers").joinpath("status.html").read_text(encoding="utf-8")
+# The page loads its style and script from this server and nothing else: say so, so the browser
+# refuses anything else (and the policy the README shows for static files breaks nothing here).
+_PAGE = [*_HTML, ("Content-Security-Policy", "default-src 'self'")]
+_ASSETS = resources.files("handlers")
+PAGE = _ASSETS.joinpath("status.html").read_text(encoding="utf-8")
+_STYLESHEET = [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "no-cache")]
+_SCRIPT = [("Content-Type", "text/javascript; charset=utf-8"), ("Cache-Control", "no-cache")]
 
 
 class Sampler:
@@ -93,10 +100,17 @@ class StatusPage:
         self.path = path
         self.json_path = path + ".json"
         self.timeline_path = path + "/timeline"
+        # The page's style and script, files of their own: no inline code for a strict policy to refuse.
+        self._assets = {
+            path + ".css": (_STYLESHEET, _ASSETS.joinpath("status.css").read_bytes()),
+            path + ".js": (_SCRIPT, _ASSETS.joinpath("status.js").read_bytes()),
+        }
         self._fallback = fallback
         self._trace = trace
         self._page = (
-            PAGE.replace("{{JSON}}", json.dumps(self.json_path))
+            PAGE.replace("{{JSON}}", html.escape(self.json_path))
+            .replace("{{STYLESHEET}}", html.escape(path + ".css"))
+            .replace("{{SCRIPT}}", html.escape(path + ".js"))
             .replace("{{TIMELINE}}", self._timeline_link() if trace is not None else "")
             .encode()
         )
@@ -110,11 +124,13 @@ class StatusPage:
 
     def __call__(self, exchange: Exchange) -> None:
         path = exchange.request.path
-        if path not in (self.path, self.json_path, self.timeline_path):
+        if path not in (self.path, self.json_path, self.timeline_path) and path not in self._assets:
             self._fallback(exchange)
             return
         if exchange.request.method not in ("GET", "HEAD"):
             exchange.respond_error(405, headers=[("Allow", "GET, HEAD")])
+        elif path in self._assets:
+            exchange.respond(200, *self._assets[path])
         elif path == self.timeline_path:
             self._timeline(exchange)
         elif self._sampler is None:
@@ -122,7 +138,7 @@ class StatusPage:
         elif path == self.json_path:
             exchange.respond(200, _JSON, json.dumps(self.document()).encode())
         else:
-            exchange.respond(200, _HTML, self._page)
+            exchange.respond(200, _PAGE, self._page)
 
     def _timeline_link(self) -> str:
         href = html.escape(f"{self.timeline_path}?seconds={TIMELINE_SECONDS:g}")

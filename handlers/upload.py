@@ -1,6 +1,7 @@
 """Uploads (``--upload``): ``PUT /dir/name`` stores its body as that file, and a
-``multipart/form-data`` POST to a directory (the form on its listing) stores each file of the form
-there.
+``multipart/form-data`` POST to a directory (the forms on its listing) stores each file of the form
+there, and makes the folder its ``mkdir`` field names. A browser's write for a page of another origin
+is refused (handlers.crossorigin).
 
 A body goes to a temporary dot-named file in the target directory as it arrives, each received piece
 written at once: a write to a local file is short and bounded by the piece (at most one recv), and the
@@ -8,7 +9,8 @@ connection reads the next piece only after it, so a client can send no faster th
 it. Once the body is whole, the fsync and the move into place run on a background thread: the file
 appears whole or not at all. A request that fails, or a client gone before its body ended, leaves
 nothing behind. Never outside the root (paths resolved as for GET), never a dot-name unless
-``--show-hidden``, never over an existing file unless ``--upload-overwrite`` (409).
+``--show-hidden``, never over an existing file unless ``--upload-overwrite`` (409), never over
+anything for a new folder (409).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from handlers.background import BackgroundJobs
+from handlers.crossorigin import sent_from_another_origin
 from handlers.errorpages import ErrorAnswer, status_for
 from handlers.multipart import MultipartError, MultipartParser, Part, PartData, PartEnd, boundary_of
 from handlers.paths import PathError, quote_segment
@@ -33,6 +36,9 @@ logger = logging.getLogger("reactor.upload")
 
 # Files one form may carry: each is an open descriptor until the body ends.
 MAX_FILES = 100
+# The form field that names a folder to make in the directory (the listing's "New folder" form).
+FOLDER_FIELD = "mkdir"
+MAX_NAME = 255  # bytes in a file or folder name (NAME_MAX on Linux and the BSDs)
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
 
 # Told the URL path of a stored file and the real path of its directory, so caches forget them.
@@ -82,6 +88,9 @@ class Uploads:
 
     def __call__(self, exchange: Exchange) -> None:
         """Answer a PUT or a POST (the static handler sends no other method here)."""
+        if sent_from_another_origin(exchange.request.headers):
+            self.errors(exchange, 403, "a page of another origin may not write here (cross-site request forgery)")
+            return
         try:
             if exchange.request.method == "PUT":
                 upload = self._begin_put(exchange)
@@ -107,9 +116,12 @@ class Uploads:
         return real
 
     def check_name(self, name: str) -> None:
-        """Raises UploadError(403) for a dot-name, unless hidden names are served."""
+        """Raises UploadError: 403 for a dot-name, unless hidden names are served; 400 for a name no
+        file system here takes (found before the body is received, not when it is moved into place)."""
         if name.startswith(".") and not self._site.show_hidden:
             raise UploadError(403, "names starting with a dot are not accepted")
+        if len(os.fsencode(name)) > MAX_NAME:
+            raise UploadError(400, f"a name is at most {MAX_NAME} bytes")
 
     def new_target(self, directory: str, name: str, url: str) -> _Target:
         """A temporary file in ``directory`` for the file ``name``. Raises UploadError (409 when the
@@ -165,9 +177,26 @@ def form_file_name(filename: str) -> str:
     paths), with the ``%22`` browsers write for a double quote decoded (HTML's form-data encoding).
     Raises UploadError(400) for a name no file can have here."""
     name = filename.replace("%22", '"').replace("\\", "/").rsplit("/", 1)[-1]
-    if name in ("", ".", "..") or any(ord(char) < 0x20 or char == "\x7f" for char in name):
+    if not _possible_name(name):
         raise UploadError(400, f"invalid file name {filename!r}")
     return name
+
+
+def folder_name(value: bytes) -> str:
+    """The name of the folder a form asks for: one path segment, as typed (UTF-8, the listing's
+    charset). Raises UploadError(400) for anything else: a path, an empty or a dot name."""
+    try:
+        name = value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UploadError(400, "the folder name is not UTF-8") from None
+    if "/" in name or "\\" in name or not _possible_name(name):
+        raise UploadError(400, f"invalid folder name {name!r}: one name, no slash")
+    return name
+
+
+def _possible_name(name: str) -> bool:
+    """Whether a directory entry may be called ``name``: not empty, "." or "..", no control character."""
+    return name not in ("", ".", "..") and not any(ord(char) < 0x20 or char == "\x7f" for char in name)
 
 
 class _Upload:
@@ -182,6 +211,8 @@ class _Upload:
         self.directory_url = ""
         self._targets: list[_Target] = []
         self._current: _Target | None = None  # the file the body's bytes go to now
+        self._folder_field: bytearray | None = None  # the folder name being received
+        self.folder: str | None = None  # the folder the form asks to make in the directory (real path)
         self._done = False  # answered, or handed to the background thread: ignore what still comes
 
     def open(self, directory: str, name: str, url: str) -> None:
@@ -211,16 +242,29 @@ class _Upload:
             if isinstance(event, PartData):
                 if self._current is not None:
                     self._write(event.data)
+                elif self._folder_field is not None:
+                    self._folder_field += event.data
+                    if len(self._folder_field) > MAX_NAME:
+                        raise UploadError(400, f"a folder name is at most {MAX_NAME} bytes")
             elif isinstance(event, Part):
-                # A plain field, or a file input left empty (filename=""), is read and dropped.
+                # Another plain field, or a file input left empty (filename=""), is read and dropped.
                 if event.filename:
                     if len(self._targets) == MAX_FILES:
                         raise UploadError(400, f"more than {MAX_FILES} files in one form")
                     name = form_file_name(event.filename)
                     self._uploads.check_name(name)
                     self.open(self.directory, name, self.directory_url + quote_segment(name))
+                elif event.name == FOLDER_FIELD and event.filename is None:
+                    if self.folder is not None or self._folder_field is not None:
+                        raise UploadError(400, "one folder at a time")
+                    self._folder_field = bytearray()
             elif isinstance(event, PartEnd):
                 self._current = None
+                if self._folder_field is not None:
+                    name = folder_name(bytes(self._folder_field))
+                    self._uploads.check_name(name)
+                    self.folder = os.path.join(self.directory, name)
+                    self._folder_field = None
 
     def _write(self, data: bytes) -> None:
         assert self._current is not None
@@ -234,14 +278,15 @@ class _Upload:
         try:
             if self.parser is not None:
                 self.parser.end()
-                if not self._targets:
-                    raise UploadError(400, "the form holds no file")
+                if not self._targets and self.folder is None:
+                    raise UploadError(400, "the form holds no file and no folder name")
         except Exception as error:
             self._fail(error)
             return
         self._done = True
         uploads = self._uploads
-        uploads.jobs.run(self._exchange.loop, partial(_store, self._targets, uploads.overwrite), self._stored)
+        store = partial(_store, self._targets, uploads.overwrite, self.folder)
+        uploads.jobs.run(self._exchange.loop, store, self._stored)
 
     def abandon(self) -> None:
         """The connection ended before the answer: unless the body was whole and is being stored,
@@ -256,6 +301,10 @@ class _Upload:
         """On the loop: the background thread has stored the files, or failed (some may be stored)."""
         for target in self._targets:
             self._uploads.stored(target.url, os.path.dirname(target.final))
+        if self.folder is not None:
+            url = self.directory_url + quote_segment(os.path.basename(self.folder))
+            for each in (url, url + "/"):
+                self._uploads.stored(each, self.directory)
         exchange = self._exchange
         if error is not None:
             self._answer_error(error)
@@ -301,12 +350,17 @@ class _Upload:
         self._current = None
 
 
-def _store(targets: list[_Target], overwrite: bool) -> None:
-    """On a background thread: make each file durable, then move it into place, atomically and
-    without replacing an existing file unless ``overwrite``; then make the directory entries
-    durable. Raises UploadError(409) if a name was taken meanwhile, or OSError; either way no
-    temporary file is left, and the files already moved stay."""
+def _store(targets: list[_Target], overwrite: bool, folder: str | None = None) -> None:
+    """On a background thread: make ``folder`` if given; make each file durable, then move it into
+    place, atomically and without replacing an existing file unless ``overwrite``; then make the
+    directory entries durable. Raises UploadError(409) if a name is taken (the folder's, or a file's
+    meanwhile), or OSError; either way no temporary file is left, and what was already made stays."""
     try:
+        if folder is not None:
+            try:
+                os.mkdir(folder)  # the umask applies, as to any new folder
+            except FileExistsError:
+                raise UploadError(409, f"{os.path.basename(folder)!r} already exists") from None
         for target in targets:
             os.fsync(target.fd)
             os.close(target.fd)
@@ -320,7 +374,8 @@ def _store(targets: list[_Target], overwrite: bool) -> None:
                 except FileExistsError:
                     raise UploadError(409, f"{os.path.basename(target.final)!r} already exists") from None
                 os.unlink(target.temporary)
-        for directory in {os.path.dirname(target.final) for target in targets}:
+        made = [folder] if folder is not None else []
+        for directory in {os.path.dirname(path) for path in [*made, *(target.final for target in targets)]}:
             fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
                 os.fsync(fd)

@@ -16,14 +16,25 @@ import signal
 import socket
 import ssl
 import sys
+import threading
+import webbrowser
 from collections.abc import Callable
 from functools import partial
 
 from handlers.auth import BasicAuth
-from handlers.cli import Built, add_handler_arguments, auth_users, handler_factory, startup_warnings
+from handlers.cli import (
+    Built,
+    add_handler_arguments,
+    auth_users,
+    handler_factory,
+    handler_limits,
+    startup_notes,
+    startup_warnings,
+)
 from handlers.redirect import RedirectToHTTPS
 from handlers.status import StatusPage
 from reactor.accesslog import AccessLog
+from reactor.addresses import url_host, urls
 from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args, normalize_argv
 from reactor.limits import Limits, default_max_connections, descriptor_limit
 from reactor.listener import bind, reserve
@@ -43,14 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(normalize_argv(sys.argv[1:] if argv is None else argv))
-    directory = os.path.abspath(args.directory)
+    directory = os.path.abspath(args.directory or os.curdir)
     if not os.path.isdir(directory):
         parser.error(f"directory {args.directory!r} does not exist or is not a directory")
     try:
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         users = auth_users(args)
     except ValueError as error:
         parser.error(str(error))
-    limits = limits_from_args(args)
+    limits = handler_limits(args, limits_from_args(args))
     tls = _tls_context(parser, args)
     try:
         make_selector(args.selector).close()
@@ -100,11 +107,21 @@ def main(argv: list[str] | None = None) -> int:
     for warning in startup_warnings(args, host):
         logging.warning("%s", warning)
     scheme = "https" if tls is not None else "http"
-    print(f"Serving {scheme.upper()} on {host} port {port} ({scheme}://{_url_host(host)}:{port}/) ...", flush=True)
+    print(f"Serving {scheme.upper()} on {host} port {port} ({scheme}://{url_host(host)}:{port}/) ...")
+    local, others = urls(scheme, sock)
+    if others:  # listening on every address: where to open it here, and from a phone on the network
+        print(f"  this machine: {local}")
+        print(f"  the network:  {'  '.join(others)}")
+    for note in startup_notes(args, limits):
+        print(note)
+    sys.stdout.flush()
+    opener = partial(_open_browser, local) if args.open else None
     if redirect_sock is not None:
         logging.info("redirecting plain HTTP on port %d to https port %d", redirect_sock.getsockname()[1], port)
     listening = Listening(tls, redirect_sock)
     if args.workers == 1:
+        if opener is not None:
+            opener()
         return serve(args, build, users, limits, sock, listening)
 
     def run_worker(number: int, lifeline: int) -> int:
@@ -114,7 +131,13 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args, build, users, limits, listener, listening, lifeline)
         return serve(args, build, users, limits, sock, listening, lifeline)
 
-    return Supervisor(args.workers, run_worker, limits.grace).run()
+    return Supervisor(args.workers, run_worker, limits.grace).run(started=opener)
+
+
+def _open_browser(url: str) -> None:
+    """Open ``url`` in the default browser, on a thread of its own: webbrowser may wait seconds for
+    a browser to start, or until a console one exits, and meanwhile the server must answer it."""
+    threading.Thread(target=webbrowser.open, args=(url,), name="open-browser", daemon=True).start()
 
 
 def _tls_context(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ssl.SSLContext | None:
@@ -175,12 +198,16 @@ def serve(
     access_log = None if args.quiet else AccessLog(sys.stderr)
     if access_log is not None:
         access_log.flush_on(loop)
-    server = Server(loop, [sock], handler, limits, access_log, tracer, args.protocol, tls=listening.tls)
+    # A request refused for its size is told how the server's operator lifts the limit.
+    advice = {413: "--max-body raises it"}
+    server = Server(loop, [sock], handler, limits, access_log, tracer, args.protocol, tls=listening.tls, advice=advice)
     servers = [server]
     if listening.redirect_sock is not None:
         https_port = sock.getsockname()[1]
         redirect = RedirectToHTTPS(https_port)
-        servers.append(Server(loop, [listening.redirect_sock], redirect, limits, access_log, tracer, args.protocol))
+        servers.append(
+            Server(loop, [listening.redirect_sock], redirect, limits, access_log, tracer, args.protocol, advice=advice)
+        )
     if status_page is not None:
         status_page.watch(loop, server.statistics)
     for each in servers:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import re
 from collections.abc import Callable
 from typing import NoReturn
 
+from reactor import __version__
 from reactor.http.writer import HTTP_VERSIONS
 from reactor.limits import Limits
+from reactor.listener import check_port
 from reactor.loop import SELECTORS
 from reactor.workers import parse_worker_count
 
@@ -27,14 +28,16 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _port(text: str) -> int:
+def port_number(text: str) -> int:
+    """A port argument (the examples' too). Raises ArgumentTypeError for anything but 0 to 65535."""
     try:
         port = int(text, 10)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid port {text!r}: not a number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: must be between 0 and 65535")
-    return port
+    try:
+        return check_port(port)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: must be between 0 and 65535") from None
 
 
 def _workers(text: str) -> int:
@@ -116,24 +119,35 @@ def _status_path(text: str) -> str:
 _STATUS_PATH = re.compile(r"(?:/[A-Za-z0-9\-._~]+)+", re.ASCII)
 
 
+TRACE_SCOPES = ("all", "conn", "loop")
+
+
 def normalize_argv(argv: list[str]) -> list[str]:
-    """A bare ``--trace`` means ``--trace=all``. Spelled out here because argparse would otherwise take
-    the next word, often the port (``--trace 8080``), as the trace's value."""
-    return ["--trace=all" if arg == "--trace" else arg for arg in argv]
+    """``--trace conn`` means ``--trace=conn``, and a bare ``--trace`` means ``--trace=all``. Spelled
+    out here because argparse would otherwise take the next word, often the port (``--trace 8080``),
+    as the trace's value."""
+    normalized: list[str] = []
+    after_trace = False
+    for arg in argv:
+        if after_trace and arg in TRACE_SCOPES:
+            normalized[-1] = f"--trace={arg}"
+        else:
+            normalized.append("--trace=all" if arg == "--trace" else arg)
+        after_trace = arg == "--trace"
+    return normalized
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags and defaults of ``python -m http.server`` (port, -b, -d), then ours."""
-    parser.add_argument("port", nargs="?", type=_port, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument("port", nargs="?", type=port_number, default=8000, help="port to listen on (default: 8000)")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument(
         "-b",
         "--bind",
         metavar="ADDRESS",
         help="address to listen on: IPv4, IPv6 or a host name (default: all addresses, IPv4 and IPv6)",
     )
-    parser.add_argument(
-        "-d", "--directory", default=os.getcwd(), help="directory to serve (default: the current directory)"
-    )
+    parser.add_argument("-d", "--directory", help="directory to serve (default: the current directory)")
     parser.add_argument(
         "-p",
         "--protocol",
@@ -144,6 +158,7 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         "client asks for keep-alive (default: HTTP/1.1)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="do not print an access log line per request")
+    parser.add_argument("--open", action="store_true", help="open the default browser at the server once it listens")
     parser.add_argument(
         "--workers",
         type=_workers,
@@ -157,17 +172,17 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     https.add_argument("--tls-password-file", metavar="FILE", help="a file whose first line decrypts the key")
     https.add_argument(
         "--redirect-http",
-        type=_port,
+        type=port_number,
         metavar="PORT",
         help="also listen for plain HTTP on PORT, answering every request with 308 to the https URL",
     )
     seeing = parser.add_argument_group("seeing the reactor work (docs/architecture.md)")
     seeing.add_argument(
         "--trace",
-        choices=("all", "conn", "loop"),
+        choices=TRACE_SCOPES,
         metavar="[=conn|=loop]",
         help="print each loop iteration and each connection's life on stderr; --trace=conn or --trace=loop "
-        "shows only one of them",
+        "(or --trace conn, --trace loop) shows only one of them",
     )
     seeing.add_argument(
         "--status-path",

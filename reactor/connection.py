@@ -17,7 +17,7 @@ callback of the connection is running: nothing here is ever re-entered.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from reactor.clock import HttpDate
 from reactor.exchange import AccessLog, Exchange, Handler, handler_failed
@@ -37,7 +37,7 @@ logger = logging.getLogger("reactor.connection")
 class ConnectionConfig:
     """What every HTTP connection of one server shares."""
 
-    __slots__ = ("handler", "limits", "access_log", "http_date", "protocol", "field_lines", "request_lines")
+    __slots__ = ("handler", "limits", "access_log", "advice", "http_date", "protocol", "field_lines", "request_lines")
 
     def __init__(
         self,
@@ -45,10 +45,14 @@ class ConnectionConfig:
         limits: Limits,
         access_log: AccessLog | None = None,
         protocol: str = "HTTP/1.1",
+        advice: Mapping[int, str] | None = None,
     ) -> None:
         self.handler = handler
         self.limits = limits
         self.access_log = access_log
+        # By status, what a protocol error's page adds to its reason: the way past the limit that
+        # refused the request, in the words of whoever configured it (the sans-IO core knows no CLI).
+        self.advice = advice or {}
         self.http_date = HttpDate()
         self.protocol = protocol  # the HTTP version responses speak (-p/--protocol)
         self.field_lines = FieldLineCache()  # request field lines parsed before, by any connection
@@ -82,6 +86,7 @@ class HTTPConnection(Protocol):
     def __init__(self, config: ConnectionConfig) -> None:
         self._handler = config.handler
         self._access_log = config.access_log
+        self._advice = config.advice
         self._conn = config.server_connection()
         self._exchange: Exchange | None = None
         self.requests = 0
@@ -234,7 +239,8 @@ class HTTPConnection(Protocol):
                 exchange.connection_lost()
             self.transport.close("protocol error", linger=True)
             return
-        self._answer_error(error.status, error.reason, "protocol error")
+        advice = self._advice.get(error.status)
+        self._answer_error(error.status, f"{error.reason} ({advice})" if advice else error.reason, "protocol error")
 
     def _answer_error(self, status: int, detail: str, reason: str) -> None:
         """Send an error response of our own (no response has started) and close after it."""

@@ -14,6 +14,7 @@ import logging
 import socket
 from typing import Any
 
+from reactor.listener import check_port
 from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
 
 logger = logging.getLogger("reactor.datagram")
@@ -23,9 +24,9 @@ MAX_DATAGRAM = 65535  # the largest UDP payload, so recvfrom never truncates one
 
 def bind_datagram(host: str, port: int) -> socket.socket:
     """Return a non-blocking UDP socket bound to the first address ``host`` resolves to. Raises
-    OSError (socket.gaierror for an unknown name)."""
+    ValueError for a port outside 0-65535, OSError (socket.gaierror for an unknown name)."""
     family, kind, proto, _name, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+        host, check_port(port), type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
     )[0]
     sock = socket.socket(family, kind, proto)
     try:

@@ -16,13 +16,22 @@ logger = logging.getLogger("reactor.listener")
 AcceptCallback = Callable[[socket.socket, tuple[str, int]], None]
 
 
+def check_port(port: int) -> int:
+    """``port`` when it is a port number, 0 to 65535 (0: the kernel picks a free one). Raises
+    ValueError otherwise: getaddrinfo takes a port modulo 65536, so 70000 would bind port 4464."""
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port {port} is not between 0 and 65535")
+    return port
+
+
 def bind(host: str | None, port: int, backlog: int, *, reuse_port: bool = False) -> socket.socket:
     """Return a non-blocking listening socket.
 
     With no host, listen on every address, dual-stack where the platform allows (as http.server
     does); otherwise on the first address ``host`` resolves to (an IPv4 or IPv6 literal, or a name).
     ``reuse_port`` lets several processes listen on the same port, the kernel spreading connections
-    among them (SO_REUSEPORT). Raises OSError (socket.gaierror for an unknown name) when impossible.
+    among them (SO_REUSEPORT). Raises ValueError for a port outside 0-65535, OSError
+    (socket.gaierror for an unknown name) when the address cannot be had.
     """
     sock = _bound_socket(host, port, reuse_port)
     sock.listen(backlog)
@@ -33,7 +42,7 @@ def bind(host: str | None, port: int, backlog: int, *, reuse_port: bool = False)
 def reserve(host: str | None, port: int) -> socket.socket:
     """Bind without listening, with SO_REUSEPORT: the port is ours (and known, when ``port`` is 0), but
     no connection is queued here, so processes that ``bind(..., reuse_port=True)`` the same address
-    receive them all. Raises OSError as bind() does."""
+    receive them all. Raises ValueError or OSError as bind() does."""
     return _bound_socket(host, port, reuse_port=True)
 
 
@@ -41,7 +50,7 @@ def _bound_socket(host: str | None, port: int, reuse_port: bool) -> socket.socke
     if host is None or host == "":
         host = "::" if socket.has_dualstack_ipv6() else "0.0.0.0"
     family, _type, _proto, _name, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        host, check_port(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

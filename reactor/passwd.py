@@ -23,6 +23,14 @@ import sys
 from dataclasses import dataclass
 
 PROG = "python -m reactor.passwd"
+HELP = f"""usage: {PROG} USER
+
+Print the line that lets USER in with --auth-file: the user, a colon and a PBKDF2-SHA256 hash of the
+password. The password is asked for twice without echo, or read from one line of standard input when
+that is not a terminal; it is never an argument, where ps would show it.
+
+  {PROG} alice >> users.txt
+  python -m reactor --auth-file users.txt"""
 SCHEME = "pbkdf2_sha256"
 # OWASP's 2023 figure for PBKDF2-HMAC-SHA256: about 0.3 s of one core here. The server verifies off
 # its loop and remembers what it verified, so the cost falls on guessing, not on serving.
@@ -89,8 +97,7 @@ def _read_password(user: str) -> str | None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("-h", "--help"):
-        print(__doc__.strip().splitlines()[0])
-        print(f"usage: {PROG} USER  (the password is asked for, or read from standard input)")
+        print(HELP)
         return 0
     if len(args) != 1:
         if len(args) > 1:

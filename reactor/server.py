@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -43,6 +43,8 @@ class Server:
     up to ``grace`` seconds, then closes what is left and calls ``on_stopped``. ``protocol`` is the HTTP
     version the responses speak: HTTP/1.1, or HTTP/1.0 (close after each response unless asked to keep
     the connection). With ``tls`` (a server context: tls.load_context) every connection speaks HTTPS.
+    ``advice`` maps a status to what the server's own error page for it adds after the reason (how
+    to raise the limit that refused the request: ``{413: "--max-body raises it"}``).
     """
 
     def __init__(
@@ -55,10 +57,11 @@ class Server:
         tracer: Tracer | None = None,
         protocol: str = "HTTP/1.1",
         tls: ssl.SSLContext | None = None,
+        advice: Mapping[int, str] | None = None,
     ) -> None:
         self.loop = loop
         self.limits = limits if limits is not None else Limits()
-        config = ConnectionConfig(handler, self.limits, access_log, protocol)
+        config = ConnectionConfig(handler, self.limits, access_log, protocol, advice)
         transport_factory: Callable[..., Transport] = Transport
         if tls is not None:
             transport_factory = partial(TLSTransport, context=tls, refusal=partial(refuse_plain_http, config))

@@ -65,14 +65,18 @@ class Supervisor:
         # end of file in every worker (watch_supervisor).
         self._lifeline_read, self._lifeline_write = os.pipe()
 
-    def run(self) -> int:
-        """Fork the workers and supervise them; return the exit code once all have stopped."""
+    def run(self, started: Callable[[], object] | None = None) -> int:
+        """Fork the workers and supervise them; return the exit code once all have stopped. Call
+        ``started()`` in the supervisor once the workers are forked (a thread it starts is not
+        copied into them)."""
         loop = self._loop
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_stop_signal, signum)
         loop.add_signal_handler(signal.SIGCHLD, self._reap)
         for number in range(1, self.count + 1):
             self._spawn(number)
+        if started is not None:
+            started()
         try:
             loop.run_forever()
         finally:

@@ -117,7 +117,7 @@ class ChunkedReader:
         size = int(digits or b"0", 16)
         self._received += size
         if self._received > self._max_body:
-            raise ProtocolError(413, "request body too large")
+            raise ProtocolError(413, f"request body over the limit of {self._max_body} bytes")
         if size == 0:
             self._step = self._TRAILER
         else:

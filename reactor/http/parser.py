@@ -333,10 +333,10 @@ class RequestParser:
             # int() would accept "+1", "1_0", " 1" and non-ASCII digits: each a smuggling bug elsewhere.
             raise ProtocolError(400, "invalid Content-Length")
         if len(value.lstrip("0")) > _MAX_CONTENT_LENGTH_DIGITS:
-            raise ProtocolError(413, "request body too large")
+            raise ProtocolError(413, f"request body over the limit of {self._max_body} bytes")
         length = int(value)
         if length > self._max_body:
-            raise ProtocolError(413, "request body too large")
+            raise ProtocolError(413, f"request body over the limit of {self._max_body} bytes")
         return length, False
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.listing import Entry, Order, human_size, parse_order, render_html, render_json, scan, sort_entries
+from handlers.listing import Entry, Order, human_size, parse_query, render_html, render_json, scan, sort_entries
 
 ENTRIES = [
     Entry("b.txt", False, 2048, 300.0),
@@ -43,7 +43,7 @@ def test_human_sizes(size: int, text: str) -> None:
     ],
 )
 def test_parse_order(query: str, order: Order) -> None:
-    assert parse_order(query) == order
+    assert parse_query(query).order == order
 
 
 def test_directories_come_first_whatever_the_order() -> None:
@@ -112,8 +112,8 @@ def test_scan_hides_dot_names_and_refused_symlinks(tmp_path: Path) -> None:
 
 def test_a_query_of_many_fields_still_gives_an_order() -> None:
     query = "&".join(f"a={index}" for index in range(200)) + "&sort=size&order=desc"
-    assert parse_order(query) == Order("size", True)
-    assert parse_order("sort=time&sort=size") == Order("time", False), "the first one wins"
+    assert parse_query(query).order == Order("size", True)
+    assert parse_query("sort=time&sort=size").order == Order("time", False), "the first one wins"
 
 
 def test_the_upload_form_is_on_the_page_only_when_asked_for() -> None:

@@ -43,6 +43,15 @@ def dump_dom(url: str, profile: Path, virtual_time_ms: int = 10000, flags: tuple
     return _headless(profile, *flags, f"--virtual-time-budget={virtual_time_ms}", "--dump-dom", url).stdout
 
 
+def dump_dom_and_console(url: str, profile: Path, virtual_time_ms: int = 10000) -> tuple[str, list[str]]:
+    """As ``dump_dom``, with the messages the pages wrote to the console (a refusal by the
+    Content-Security-Policy among them)."""
+    result = _headless(
+        profile, "--enable-logging=stderr", "--v=0", f"--virtual-time-budget={virtual_time_ms}", "--dump-dom", url
+    )
+    return result.stdout, [line for line in result.stderr.splitlines() if ":CONSOLE" in line]
+
+
 def screenshot(url: str, profile: Path, path: Path, size: tuple[int, int] = (1280, 600), *flags: str) -> None:
     """Load ``url`` and write what the window shows to ``path`` as a PNG; ``flags`` go to Chromium
     (``--force-dark-mode``: the page is told the user prefers a dark scheme)."""

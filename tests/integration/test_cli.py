@@ -6,12 +6,14 @@ import hashlib
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
+from reactor import __version__
 from tests.integration.client import RawClient, request, start_download, wait_until
-from tests.integration.processes import run_cli
+from tests.integration.processes import ENV, run_cli
 
 GET_HELLO = b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -164,3 +166,33 @@ def test_sigint_with_idle_keep_alive_connection_exits_at_once(spawn, docroot: Pa
         server.process.send_signal(signal.SIGINT)
         assert client.is_closed(timeout=10), "an idle keep-alive connection is closed on shutdown"
     assert server.process.wait(timeout=10) == 0
+
+
+def test_version_prints_the_version_and_exits_0() -> None:
+    result = run_cli("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"python -m reactor {__version__}\n", "")
+
+
+FAKE_BROWSER = """#!{python}
+# A browser for the test: it notes the URL it is asked to open, then loads it.
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=10) as response:
+    status = response.status
+with open({record!r}, "a") as record:
+    record.write(sys.argv[1] + " " + str(status) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_open_starts_the_default_browser_once_at_the_server(
+    spawn, docroot: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str
+) -> None:
+    record = tmp_path / "opened.txt"
+    browser = tmp_path / "browser"
+    browser.write_text(FAKE_BROWSER.format(python=sys.executable, record=str(record)))
+    browser.chmod(0o755)
+    monkeypatch.setitem(ENV, "BROWSER", str(browser))  # webbrowser runs $BROWSER URL
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--workers", workers, "--open", "0")
+    assert wait_until(record.exists)
+    assert server.stop() == 0
+    assert record.read_text() == f"http://127.0.0.1:{server.port}/ 200\n", "opened once, and it answered"

@@ -38,9 +38,13 @@ def test_trace_shows_the_loop_and_a_request_s_life(spawn, docroot: Path, tmp_pat
     assert 8 <= len(connection_lines) <= 20, "a request's life fits in a dozen lines or so"
 
 
+@pytest.mark.parametrize("spelling", ["--trace={}", "--trace {}"])
 @pytest.mark.parametrize(("narrowed", "present", "absent"), [("conn", " #1 ", " loop "), ("loop", " loop ", " #1 ")])
-def test_trace_can_be_narrowed(spawn, docroot: Path, tmp_path: Path, narrowed: str, present: str, absent: str) -> None:
-    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", f"--trace={narrowed}", "0")
+def test_trace_can_be_narrowed(
+    spawn, docroot: Path, tmp_path: Path, spelling: str, narrowed: str, present: str, absent: str
+) -> None:
+    # "--trace conn" as well as "--trace=conn": a bare --trace followed by a port still means both.
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", *spelling.format(narrowed).split(), "0")
     request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n")
     server.stop()
     text = (tmp_path / "stderr0.txt").read_text()

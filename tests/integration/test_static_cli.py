@@ -60,6 +60,15 @@ def test_every_static_flag_reaches_the_handler(spawn: Callable[..., ReactorProce
     assert server.stop() == 0
 
 
+def test_archives_are_on_unless_no_archive(spawn: Callable[..., ReactorProcess], docroot: Path) -> None:
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "0")
+    assert fetch(server.port, "/listed/?download=zip").header("Content-Type") == "application/zip"
+    without = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--no-archive", "0")
+    assert b"?download=" not in fetch(without.port, "/listed/").body
+    assert fetch(without.port, "/listed/?download=zip").header("Content-Type") == "text/html; charset=utf-8"
+    assert server.stop() == 0 and without.stop() == 0
+
+
 def test_repeated_flags_accumulate(spawn: Callable[..., ReactorProcess], docroot: Path) -> None:
     (docroot / "a.org").write_text("a")
     (docroot / "b.adoc").write_text("b")

@@ -149,3 +149,18 @@ def test_hostile_names_are_escaped_in_html_and_json(serve: ServeStatic, docroot:
     ]
     for url in ("%3Cimg%20src=x%20onerror=alert(1)%3E", "%3Cimg%20src%3Dx%20onerror%3Dalert%281%29%3E"):
         assert fetch(server.port, f"/hostile/{url}").body == b"x", "the link, and any other encoding of it"
+
+
+def test_the_listing_links_its_stylesheet_which_its_url_serves_for_good(serve: ServeStatic, sized: Path) -> None:
+    # Not inline: a page under Content-Security-Policy: default-src 'self' may load it from its origin.
+    server = serve(root=sized, headers=(("X-Frame-Options", "DENY"),))
+    page = fetch(server.port, "/?sort=size").body.decode()
+    assert "<style" not in page and " style=" not in page
+    href = re.search(r'<link rel="stylesheet" href="(\?style=[0-9a-f]{12})">', page)
+    assert href, page[:400]
+    sheet = fetch(server.port, "/" + href[1])
+    assert sheet.status == 200 and sheet.header("Content-Type") == "text/css; charset=utf-8"
+    assert sheet.header("Cache-Control") == "public, max-age=31536000, immutable"
+    assert sheet.header("X-Frame-Options") == "DENY"
+    assert b"color-scheme:light dark" in sheet.body
+    assert fetch(server.port, "/sub/" + href[1]).body == sheet.body, "every directory's URL serves it"

@@ -123,6 +123,7 @@ def test_overwrite_replaces_with_204(serve: ServeStatic, docroot: Path) -> None:
         ("/../outside.txt", 403),
         ("/listed/", 405),
         ("/a%2fb.txt", 404),
+        ("/" + "x" * 256, 400),  # longer than any file system takes: said before the body, not a 500 after
     ],
 )
 def test_put_refusals(server: LiveServer, docroot: Path, target: str, status: int) -> None:
@@ -156,11 +157,14 @@ def test_a_body_over_max_body_is_413_and_leaves_nothing(docroot: Path) -> None:
     server = LiveServer(StaticFiles(str(docroot), StaticOptions(upload=True)), Limits(max_body=1000))
     try:
         assert put(server.port, "/big.bin", bytes(1001)).status == 413  # Content-Length: refused up front
+        refused = fetch(server.port, "/big.bin", [("Content-Length", "1001")], method="PUT")
+        assert refused.status == 413 and b"over the limit of 1000 bytes" in refused.body
         with RawClient(server.port) as client:  # chunked: refused once it passes the limit
             client.send(b"PUT /big.bin HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
             client.send(b"200\r\n" + bytes(512) + b"\r\n")
             client.send(b"200\r\n" + bytes(512) + b"\r\n")
-            assert client.read_response().status == 413
+            refused = client.read_response()
+            assert refused.status == 413 and b"over the limit of 1000 bytes" in refused.body
         assert wait_until(lambda: leftovers(docroot) == [])
         assert not (docroot / "big.bin").exists()
     finally:
@@ -346,3 +350,26 @@ def test_a_name_taken_while_the_body_arrived_is_409_at_the_move(docroot: Path) -
     assert raised.value.status == 409
     assert (docroot / "late.txt").read_bytes() == b"theirs"
     assert leftovers(docroot) == []
+
+
+def test_uploads_take_real_files_by_default_and_a_413_names_the_limit_and_its_flag(spawn, docroot: Path) -> None:
+    # A photo is more than nginx's 1 MiB: with --upload (and no --max-body) the limit is 4 GiB, and
+    # the banner says so.
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--upload", "0")
+    assert server.process.stdout is not None
+    assert "uploads up to 4.0 GiB" in server.process.stdout.readline().decode()
+    photo = os.urandom(3 * 1024 * 1024)
+    assert put(server.port, "/photo.jpg", photo).status == 201
+    assert (docroot / "photo.jpg").read_bytes() == photo
+    refused = fetch(server.port, "/huge.iso", [("Content-Length", str(5 << 30)), ("Expect", "100-continue")], "PUT")
+    assert refused.status == 413
+    assert b"over the limit of 4294967296 bytes (--max-body raises it)" in refused.body
+    assert server.stop() == 0
+
+
+def test_without_upload_the_413_names_the_limit_and_its_flag_too(spawn, docroot: Path) -> None:
+    server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "0")
+    refused = fetch(server.port, "/hello.txt", [("Content-Length", str(2 << 20))], "POST")
+    assert refused.status == 413
+    assert b"over the limit of 1048576 bytes (--max-body raises it)" in refused.body
+    assert server.stop() == 0

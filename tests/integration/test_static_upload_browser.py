@@ -7,13 +7,15 @@ Chromium must be installed (``.ci/run`` installs it): if it cannot run, this tes
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from tests.integration.browser import dump_dom
+from tests.integration.client import wait_until
 from tests.integration.conftest import ServeStatic
-from tests.integration.static_helpers import fetch
+from tests.integration.static_helpers import AccessRecord, fetch
 from tests.integration.test_static_compression import coded
 
 # The listing is loaded in a frame; its form gets a file (DataTransfer is how a script may fill a file
@@ -96,3 +98,43 @@ def test_gzip_coded_assets_are_decoded_by_the_browser(serve: ServeStatic, tmp_pa
     assert "style decoded" in dom, dom
     assert "json gzip 500 row 499" in dom, dom
     assert fetch(server.port, "/big.js", [("Accept-Encoding", "gzip")]).header("Content-Encoding") == "gzip"
+
+
+# A page of another origin (another port) tries both ways a page can write without the server's
+# consent: a form it submits itself, and a fetch that needs no preflight.
+FORGERY_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>forgery</title></head>
+<body><p id="result">pending</p>
+<form id="forged" method="post" enctype="multipart/form-data" action="TARGET" target="sink">
+<input type="file" name="file"><input type="text" name="mkdir" value="forged folder">
+</form>
+<iframe name="sink"></iframe>
+<script>
+const form = document.getElementById("forged");
+const files = new DataTransfer();
+files.items.add(new File(["forged\\n"], "forged.txt", {type: "text/plain"}));
+form.querySelector("input[type=file]").files = files.files;
+const data = new FormData();
+data.append("file", new File(["fetched\\n"], "fetched.txt"));
+fetch("TARGET", {method: "POST", body: data, mode: "no-cors"})
+  .then(() => { form.submit(); document.getElementById("result").textContent = "sent"; });
+</script></body></html>
+"""
+
+
+@pytest.mark.timeout(240)
+def test_a_page_of_another_origin_cannot_upload_or_make_a_folder(serve: ServeStatic, tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    target.mkdir()
+    record = AccessRecord()
+    victim = serve(root=target, upload=True, access_log=record)
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "index.html").write_text(FORGERY_PAGE.replace("TARGET", f"http://127.0.0.1:{victim.port}/"))
+    attacker = serve(root=evil)
+
+    dom = dump_dom(f"http://127.0.0.1:{attacker.port}/", tmp_path / "profile")
+
+    assert "sent" in dom, dom
+    assert wait_until(lambda: [status for line, status in record.entries if line.startswith("POST")] == [403, 403])
+    assert sorted(os.listdir(target)) == []

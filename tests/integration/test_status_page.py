@@ -73,6 +73,17 @@ def test_the_json_shows_statistics_rates_and_history(watched: Watched) -> None:
     assert isinstance(rate, dict) and set(rate) >= {"requests", "bytes_sent", "iterations", "select_share"}
 
 
+def test_the_page_declares_a_strict_policy_and_loads_its_style_and_script_from_the_server(watched: Watched) -> None:
+    page = request(watched.live.port, b"GET /-/status HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert page.header("Content-Security-Policy") == "default-src 'self'"
+    text = page.body.decode()
+    assert "<style" not in text and "<script>" not in text, "nothing inline"
+    for asset, kind in (("/-/status.css", "text/css"), ("/-/status.js", "text/javascript")):
+        assert f'"{asset}"' in text
+        response = request(watched.live.port, f"GET {asset} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        assert response.status == 200 and response.header("Content-Type") == f"{kind}; charset=utf-8"
+
+
 def test_other_paths_go_to_the_wrapped_handler(watched: Watched) -> None:
     assert request(watched.live.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").body == b"hello world\n"
     assert request(watched.live.port, b"POST /-/status HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n").status == 405

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from reactor.listener import Listener
+from reactor.datagram import bind_datagram
+from reactor.listener import Listener, bind, reserve
 from reactor.loop import EventLoop
 from reactor.testing import FakeClock, tick
 
@@ -160,3 +161,12 @@ def test_one_readiness_event_accepts_one_batch_of_non_blocking_no_delay_sockets(
     for sock in rig.accepted:
         assert not sock.getblocking()
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY), "responses leave without Nagle's delay"
+
+
+@pytest.mark.parametrize("port", [-1, 65536, 70000, 99999])
+@pytest.mark.parametrize("bind_one", [bind, reserve, bind_datagram], ids=["bind", "reserve", "bind_datagram"])
+def test_a_port_outside_0_to_65535_is_refused_not_wrapped(bind_one, port: int) -> None:
+    # getaddrinfo takes the port modulo 65536 (70000 would bind 4464): the API refuses it instead.
+    arguments = ("127.0.0.1", port, 16) if bind_one is bind else ("127.0.0.1", port)
+    with pytest.raises(ValueError, match=f"port {port} is not between 0 and 65535"):
+        bind_one(*arguments)

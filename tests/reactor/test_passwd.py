@@ -80,3 +80,12 @@ def test_bad_use_is_one_line_and_exit_2(args: tuple[str, ...], stdin: str, why: 
     result = run_passwd(*args, stdin=stdin)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and why in result.stderr and result.stdout == ""
+
+
+def test_help_says_what_the_command_does_in_plain_sentences() -> None:
+    result = run_passwd("--help", stdin="")
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: python -m reactor.passwd USER\n")
+    description = result.stdout.split("\n\n")[1]
+    assert "`" not in result.stdout, "no reST markup"
+    assert description.endswith(".") and "--auth-file" in description, description
