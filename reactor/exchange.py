@@ -46,6 +46,7 @@ class Exchange:
         "_on_end",
         "_on_abort",
         "body_paused",
+        "long_lived",
     )
 
     def __init__(self, connection: HTTPConnection, request: Request) -> None:
@@ -60,6 +61,7 @@ class Exchange:
         self._on_end: Callable[[], object] | None = None
         self._on_abort: list[Callable[[], object]] | None = None  # made by the first on_abort
         self.body_paused = False
+        self.long_lived = False  # mark_long_lived was called
 
     # -- context ----------------------------------------------------------------------------------
 
@@ -184,6 +186,13 @@ class Exchange:
             self._connection.start_response(self, status, headers, content_length, close)
             self.response_started = True
             self.status = status
+
+    def mark_long_lived(self) -> None:
+        """Say that this response is a stream with no end of its own (Server-Sent Events): a graceful
+        shutdown ends it at once instead of waiting out its grace period, and the server's statistics
+        count it among ``streams``. Idle, it costs no timer: the keep-alive timeout runs only between
+        responses, the send timeout only while bytes wait for the client."""
+        self.long_lived = True
 
     def _may_start(self) -> bool:
         """False once the connection is gone. Raises StateError if a response was already started."""
