@@ -21,3 +21,4 @@ class StaticOptions:
     compress: bool = True  # gzip small text files on the fly, off the loop (nginx gzip on)
     upload: bool = False  # accept PUT and multipart/form-data POST (a form on listings)
     upload_overwrite: bool = False  # an upload may replace an existing file (otherwise 409)
+    live_reload: bool = False  # HTML files get the live-reload script (handlers/inject.py, handlers/livereload.py)

@@ -72,6 +72,7 @@ class StaticFiles:
             [*cache_control, *self._added_fields],
             follow_symlinks=options.follow_symlinks,
             compressions=Compressions(self._jobs) if options.compress else None,
+            live_reload=options.live_reload,
         )
         error_pages = ErrorPages(pages, self._resolve, mime_types, self._added_fields)
         self._errors: ErrorAnswer = error_pages
