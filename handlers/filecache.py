@@ -176,6 +176,12 @@ class FileCache:
         self._coded.discard(path)
         self._missing.discard(path)
 
+    def forget_all(self) -> None:
+        """Drop everything kept: files changed on disk, which ones is not known."""
+        self._files.clear()
+        self._coded.clear()
+        self._missing.clear()
+
     def _file_still_valid(self, key: str, cached: CachedFile) -> bool:
         """Whether ``key`` still names the same unchanged file, found the way the full path finds it."""
         try:

@@ -106,6 +106,11 @@ class StaticFiles:
         """Stop the background threads (compression, upload fsyncs) once their queued work is done."""
         self._jobs.close()
 
+    def forget_files(self) -> None:
+        """Drop every file answer kept, and every path kept as naming nothing: files changed on disk
+        (``--live-reload`` saw it), and the next requests must see them now, not within a second."""
+        self._file_cache.forget_all()
+
     def _configured_file(self, url_path: str, what: str) -> str:
         """The path under the root of a file named on the command line, checked now so a typo fails at
         start rather than on the first error. Hidden names are allowed: the user chose this one."""
