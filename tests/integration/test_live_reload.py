@@ -101,7 +101,7 @@ def test_without_live_reload_html_is_served_as_it_is(serve, site: Path) -> None:
     assert get(server.port, SCRIPT_PATH).status == 404
 
 
-def test_the_script_has_a_reserved_path_and_only_get_and_head(reloading) -> None:
+def test_the_script_and_the_stream_have_reserved_paths_and_only_get_and_head(reloading) -> None:
     server = reloading()
     script = get(server.port, SCRIPT_PATH)
     assert script.status == 200 and script.body == SCRIPT
@@ -109,6 +109,9 @@ def test_the_script_has_a_reserved_path_and_only_get_and_head(reloading) -> None
     assert EVENTS_PATH.encode() in SCRIPT and b"EventSource" in SCRIPT
     refused = request(server.port, f"POST {EVENTS_PATH} HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n".encode())
     assert refused.status == 405 and refused.header("Allow") == "GET, HEAD"
+    head = get(server.port, EVENTS_PATH, method="HEAD")
+    assert head.status == 200 and head.header("Content-Type") == "text/event-stream" and head.body == b""
+    assert server.hub.streams == 0  # a HEAD opens no stream
 
 
 def test_a_stream_sets_the_retry_delay_then_tells_each_burst_of_saves_until_a_reload(reloading, site: Path) -> None:
