@@ -71,6 +71,10 @@ class RevalidatingCache(Generic[K, V]):
         for key in [key for key, (value, _size, _checked) in self._entries.items() if predicate(key, value)]:
             self.discard(key)
 
+    def clear(self) -> None:
+        self._entries.clear()
+        self.size = 0
+
     def discard(self, key: K) -> None:
         found = self._entries.pop(key, None)
         if found is not None:

@@ -20,6 +20,7 @@ from typing import cast
 
 from handlers.auth import load_users
 from handlers.listing import human_size
+from handlers.livereload import LiveReload
 from handlers.options import StaticOptions
 from handlers.router import PrefixRouter, normalize_prefix
 from handlers.static import StaticFiles
@@ -28,6 +29,7 @@ from handlers.wsgi.headers import with_headers
 from reactor.exchange import Handler
 from reactor.http.fields import TOKEN_CHAR
 from reactor.limits import Limits
+from reactor.loop import EventLoop
 from reactor.passwd import PasswordHash
 
 # A handler and what to call when the process stops serving.
@@ -187,6 +189,12 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
     )
     # miniserve's and http-server's spelling, refused: a password in the arguments shows in ps.
     access.add_argument("--auth", "--basic-auth", action=_RefusePassword, help=argparse.SUPPRESS)
+    development = parser.add_argument_group("development")
+    development.add_argument(
+        "--live-reload",
+        action="store_true",
+        help="reload pages in the browser when a file of the directory (or of a --static folder) changes",
+    )
     applications = parser.add_argument_group("applications")
     applications.add_argument(
         "--wsgi",
@@ -236,6 +244,7 @@ def _static_options(args: argparse.Namespace) -> StaticOptions:
         upload=args.upload,
         upload_overwrite=args.upload_overwrite,
         archive=args.archive is not False,
+        live_reload=args.live_reload,
     )
 
 
@@ -300,15 +309,16 @@ def _check_beside_application(args: argparse.Namespace) -> None:
         ("--archive" if args.archive else "--no-archive", args.archive is not None),
         ("--upload-overwrite", args.upload_overwrite),
         ("--upload", args.upload),
+        ("--live-reload", args.live_reload),
     )
     for flag, given in static_flags:
         if given:
             raise ValueError(f"{flag} applies to static files: add --static PREFIX=DIR beside --wsgi to serve some")
 
 
-def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Built]:
+def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[EventLoop], Built]:
     """Check the handler flags now (the WSGI application is imported, error pages must exist) and
-    return what builds the handler. Raises ValueError with a one-line reason."""
+    return what builds the handler on a loop. Raises ValueError with a one-line reason."""
     if args.threads is not None and not args.wsgi:
         raise ValueError("--threads applies to a WSGI application: add --wsgi MODULE:APP")
     if args.upload_overwrite and not args.upload:
@@ -326,21 +336,27 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[], Bu
     # Error pages and the SPA entry name files of the main directory, not of the mounted ones.
     mounted_options = dataclasses.replace(options, error_pages={}, spa=None)
 
-    def build() -> Built:
+    def build(loop: EventLoop) -> Built:
         handler: Handler
         closers: list[Callable[[], None]] = []
+        served: list[StaticFiles] = []
         if app is not None:
             gateway = WSGIGateway(app, threads)
             handler = gateway
             closers.append(gateway.close)
         else:
             handler = static = StaticFiles(directory, options)
-            closers.append(static.close)
+            served.append(static)
         if mounts:
             mounted = [(prefix, StaticFiles(folder, mounted_options, mount=prefix)) for prefix, folder in mounts]
-            closers.extend(files.close for _prefix, files in mounted)
+            served.extend(files for _prefix, files in mounted)
             routes: list[tuple[str, Handler]] = list(mounted)
             handler = PrefixRouter(routes, handler)
+        closers.extend(files.close for files in served)
+        if options.live_reload:
+            handler = live_reload = LiveReload(handler)
+            trees = [directory, *(folder for _prefix, folder in mounts)]
+            closers.append(live_reload.watch(loop, trees, [files.forget_files for files in served]).close)
 
         def close() -> None:
             for closer in closers:

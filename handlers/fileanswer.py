@@ -15,6 +15,7 @@ from handlers.compression import MIN_SIZE, Compressions, compressible
 from handlers.conditional import evaluate, http_date, make_etag
 from handlers.errorpages import ErrorAnswer, status_for
 from handlers.filecache import CACHED_FILE_LIMIT, FileCache
+from handlers.inject import MAX_INJECTED, inject
 from handlers.mimetypes import MimeTypes
 from handlers.negotiation import SUFFIXES, preferred_codings
 from handlers.paths import PathError, RequestPath
@@ -33,6 +34,7 @@ class FileAnswer:
 
     ``fields`` (Cache-Control, CORS) go on every answer, 304s included. With ``compressions``, a
     compressible file no larger than the file cache takes is answered gzip-coded once that is made.
+    With ``live_reload``, an HTML file is answered as its variant with the live-reload script.
     """
 
     def __init__(
@@ -43,8 +45,10 @@ class FileAnswer:
         fields: Sequence[tuple[str, str]],
         *,
         compressions: Compressions | None = None,
+        live_reload: bool = False,
     ) -> None:
         self._compressions = compressions
+        self._live_reload = live_reload
         self._cache = cache
         self._site = site
         self._mime_types = mime_types
@@ -84,9 +88,12 @@ class FileAnswer:
             and MIN_SIZE <= info.st_size <= CACHED_FILE_LIMIT
             and compressible(content_type)
         )
-        coded: bytes | None = None
+        coded: bytes | None = None  # a body made in memory: gzip-coded, or HTML with the live-reload script
+        # --live-reload: an HTML file's answer is its injected variant (handlers/inject.py), never coded
+        # (a sibling or gzip would lack the script) and never kept in the cache (which holds files as they are).
+        injected = self._live_reload and content_type.startswith("text/html") and info.st_size <= MAX_INJECTED
         accept_encoding = request.headers.get_all("accept-encoding")
-        if accept_encoding:  # no Accept-Encoding, no sibling lookups: the common case pays nothing
+        if accept_encoding and not injected:  # no Accept-Encoding, no sibling lookups: the common case pays nothing
             accepted = ", ".join(accept_encoding)
             sibling = self._sibling(real, info, accepted)
             if sibling is not None:
@@ -103,6 +110,9 @@ class FileAnswer:
                     coded = None
         # A coded body's tag is the file's, suffixed as a sibling's is: distinct, and stable per version.
         etag = make_etag(info, coding)
+        if injected:
+            coded, etag = inject(os.pread(file.fileno(), info.st_size, 0), etag)
+            path = None
         modified = int(info.st_mtime)
         length = len(coded) if coded else info.st_size
         # RFC 9110 15.4.5: a 304 carries the validators, Vary and Cache-Control a 200 would, no content metadata.

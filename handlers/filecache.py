@@ -183,6 +183,11 @@ class FileCache:
         self._answers.discard(path)
         self._coded.discard(path)
 
+    def forget_all(self) -> None:
+        """Drop everything kept: files changed on disk, which ones is not known."""
+        self._answers.clear()
+        self._coded.clear()
+
     def _still_valid(self, key: str, cached: CachedFile | NotFound) -> bool:
         """Whether ``key`` still names the same unchanged file, or still names nothing, found the way
         the full path finds it."""

@@ -22,3 +22,4 @@ class StaticOptions:
     upload: bool = False  # accept PUT and multipart/form-data POST (a form on listings)
     upload_overwrite: bool = False  # an upload may replace an existing file (otherwise 409)
     archive: bool = True  # a listed directory can be downloaded as a .zip or .tar.gz (miniserve's archives)
+    live_reload: bool = False  # HTML files get the live-reload script (handlers/inject.py, handlers/livereload.py)

@@ -67,6 +67,7 @@ class StaticFiles:
             mime_types,
             [*cache_control, *self._added_fields],
             compressions=Compressions(self._jobs) if options.compress else None,
+            live_reload=options.live_reload,
         )
         error_pages = ErrorPages(pages, site, mime_types, self._added_fields)
         self._errors: ErrorAnswer = error_pages
@@ -103,6 +104,11 @@ class StaticFiles:
     def close(self) -> None:
         """Stop the background threads (compression, upload fsyncs) once their queued work is done."""
         self._jobs.close()
+
+    def forget_files(self) -> None:
+        """Drop every file answer kept, and every path kept as naming nothing: files changed on disk
+        (``--live-reload`` saw it), and the next requests must see them now, not within a second."""
+        self._file_cache.forget_all()
 
     # -- finding what the request names -----------------------------------------------------------
 

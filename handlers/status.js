@@ -36,6 +36,7 @@ async function poll() {
     if (document.body.dataset.firstRequests === undefined) document.body.dataset.firstRequests = stats.requests;
     set("requests", number(stats.requests));
     set("accepted", number(stats.accepted));
+    set("streams", number(stats.streams));
     set("bytes-sent", bytes(stats.bytes_sent));
     set("timers", number(stats.loop.timers));
     set("iterations", number(stats.loop.iterations));

@@ -166,7 +166,7 @@ class Listening:
 
 def serve(
     args: argparse.Namespace,
-    build: Callable[[], Built],
+    build: Callable[[EventLoop], Built],
     users: dict[str, PasswordHash] | None,
     limits: Limits,
     sock: socket.socket,
@@ -177,7 +177,6 @@ def serve(
     worker (given its ``lifeline``, see reactor.workers) drains on SIGTERM, or when its supervisor is
     gone; it leaves SIGINT ignored. With ``users`` every request must carry one's password, the
     status page's included."""
-    handler, close_handler = build()
     tracer: Tracer | None = None
     # The status page's timeline keeps the last seconds of a full trace in memory (and --trace still
     # prints what it asks for).
@@ -189,6 +188,7 @@ def serve(
     elif args.trace:
         tracer = Tracer(sys.stderr, loop=args.trace in ("all", "loop"), connections=args.trace in ("all", "conn"))
     loop = EventLoop(selector=make_selector(args.selector), tracer=tracer)
+    handler, close_handler = build(loop)
     status_page = None
     if args.status_path:
         handler = status_page = StatusPage(args.status_path, handler, ring)
@@ -242,8 +242,8 @@ def serve(
     finally:
         for each in servers:
             each.close()
+        close_handler()  # before the loop: what the handler registered with it (a tree watch) leaves it first
         loop.close()
-        close_handler()
         if auth is not None:
             auth.close()
         if access_log is not None:

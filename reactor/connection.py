@@ -96,6 +96,11 @@ class HTTPConnection(Protocol):
     def __repr__(self) -> str:
         return f"<HTTPConnection {self.transport.summary()} phase={self._conn.phase.value}>"
 
+    @property
+    def long_lived(self) -> bool:
+        """Whether the response being sent is a long-lived stream (Exchange.mark_long_lived)."""
+        return self._exchange is not None and self._exchange.long_lived
+
     # -- transport callbacks ----------------------------------------------------------------------
 
     def connection_made(self, transport: Transport) -> None:
@@ -220,12 +225,14 @@ class HTTPConnection(Protocol):
             self._exchange = None
             conn.start_next_cycle()
         elif phase is MUST_CLOSE or (phase is DRAINING_BODY and not conn.keep_alive):
-            self._exchange = None
+            exchange, self._exchange = self._exchange, None
             # Linger while the peer may still be sending: a body, pipelined bytes, or the next request
             # of a client that asked to keep the connection (RFC 9112 9.6: a close with its bytes
-            # unread resets the connection, which can destroy this response before it is read).
+            # unread resets the connection, which can destroy this response before it is read). The
+            # client of a long-lived stream sends its next request only after it has read the end.
             request = conn.request
-            wanted_more = request is not None and request.keep_alive
+            streamed = exchange is not None and exchange.long_lived
+            wanted_more = request is not None and request.keep_alive and not streamed
             self.transport.close(linger=phase is DRAINING_BODY or conn.buffered > 0 or wanted_more)
 
     def _on_protocol_error(self, error: ProtocolError) -> None:
@@ -261,7 +268,8 @@ class HTTPConnection(Protocol):
     # -- closing ----------------------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Server shutdown: an idle connection closes now; a busy one closes after its response."""
+        """Server shutdown: an idle connection closes now; a busy one closes after its response, and a
+        long-lived stream, which has no end of its own, is ended now (its client reconnects later)."""
         if self.transport.closing:
             return
         conn = self._conn
@@ -271,6 +279,9 @@ class HTTPConnection(Protocol):
             self.transport.close("shutdown")
         else:
             conn.close_after_response()
+            exchange = self._exchange
+            if exchange is not None and exchange.long_lived:
+                exchange.end()
 
     def _trace_phase(self, old: Phase, new: Phase, transition: Transition) -> None:
         assert self._trace is not None

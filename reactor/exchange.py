@@ -56,6 +56,7 @@ class Exchange:
         "_on_end",
         "_on_abort",
         "_resume",
+        "long_lived",
     )
 
     def __init__(
@@ -76,6 +77,7 @@ class Exchange:
         # Set by the connection when the handler returned with the response still owed: its next pass,
         # run (Transport.defer) when the response ends or the handler wants the body again.
         self._resume: Callable[[], object] | None = None
+        self.long_lived = False  # mark_long_lived was called
 
     # -- context ----------------------------------------------------------------------------------
 
@@ -223,6 +225,13 @@ class Exchange:
             head = self._conn.start_response(status, headers, content_length, close=close, reads_body=self.reads_body)
             self._transport.write(head)
             self.status = status
+
+    def mark_long_lived(self) -> None:
+        """Say that this response is a stream with no end of its own (Server-Sent Events): a graceful
+        shutdown ends it at once instead of waiting out its grace period, and the server's statistics
+        count it among ``streams``. Idle, it costs no timer: the keep-alive timeout runs only between
+        responses, the send timeout only while bytes wait for the client."""
+        self.long_lived = True
 
     def _may_start(self) -> bool:
         """False once the connection is gone. Raises StateError if a response was already started."""

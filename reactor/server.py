@@ -26,6 +26,7 @@ logger = logging.getLogger("reactor.server")
 class ServerStatistics:
     connections: int  # open now
     by_state: dict[str, int]  # open connections per I/O state
+    streams: int  # open connections sending a long-lived response (an event stream: Exchange.mark_long_lived)
     accepted: int
     requests: int
     bytes_received: int
@@ -95,8 +96,9 @@ class Server:
             self._stopped()
 
     def shutdown(self, grace: float | None = None, on_stopped: Callable[[], object] | None = None) -> None:
-        """Stop gracefully: no new connections, idle ones closed now, busy ones closed after their
-        response or after ``grace`` seconds (default: the limits' grace), whichever comes first."""
+        """Stop gracefully: no new connections, idle ones closed now, long-lived streams ended now, busy
+        ones closed after their response or after ``grace`` seconds (default: the limits' grace),
+        whichever comes first."""
         if self._shutting_down:
             return
         self._shutting_down = True
@@ -134,15 +136,17 @@ class Server:
         acceptor = self.acceptor
         counters = acceptor.counters
         by_state: dict[str, int] = {}
-        queued = largest = 0
-        for transport in acceptor.connections:
+        queued = largest = streams = 0
+        for transport, connection in acceptor.connections.items():
             state = transport.state.value
             by_state[state] = by_state.get(state, 0) + 1
             queued += transport.queued
             largest = max(largest, transport.queued)
+            streams += connection.long_lived
         return ServerStatistics(
             connections=len(acceptor.connections),
             by_state=by_state,
+            streams=streams,
             accepted=acceptor.listening.accepted,
             requests=counters.requests,
             bytes_received=counters.bytes_received,

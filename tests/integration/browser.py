@@ -17,8 +17,9 @@ def chromium() -> str:
     return path
 
 
-def _headless(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [
+def headless_command(profile: Path, *args: str) -> list[str]:
+    """The command line of a headless Chromium with ``profile``, then ``args``."""
+    return [
         chromium(),
         "--headless",
         "--no-sandbox",  # we may run as root, where the sandbox cannot start
@@ -31,6 +32,10 @@ def _headless(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
         f"--user-data-dir={profile}",
         *args,
     ]
+
+
+def _headless(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = headless_command(profile, *args)
     result = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
     assert result.returncode == 0, f"chromium failed ({result.returncode}): {result.stderr[-2000:]}"
     return result

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import resource
+import selectors
 import socket
 import statistics
 import threading
@@ -158,3 +159,30 @@ def raise_descriptor_limit(needed: int) -> None:
     if soft != resource.RLIM_INFINITY and soft < needed:
         assert hard == resource.RLIM_INFINITY or hard >= needed, f"RLIMIT_NOFILE hard limit {hard} < {needed}"
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY else needed, hard))
+
+
+def read_each(
+    clients: list[socket.socket], done: Callable[[bytes], bool], timeout: float = 30
+) -> dict[socket.socket, bytes]:
+    """Read every (non-blocking) client until ``done`` holds of what it received; return what each
+    received. Asserts none is closed and all are done within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    selector = selectors.DefaultSelector()
+    received = dict.fromkeys(clients, b"")
+    for sock in clients:
+        selector.register(sock, selectors.EVENT_READ)
+    pending = len(clients)
+    while pending:
+        events = selector.select(timeout=max(0.0, deadline - time.monotonic()))
+        assert events, f"{pending} clients still waiting after {timeout} s"
+        for key, _ in events:
+            ready = key.fileobj
+            assert isinstance(ready, socket.socket)
+            data = ready.recv(65536)
+            assert data, "the server closed a connection"
+            received[ready] += data
+            if done(received[ready]):
+                selector.unregister(ready)
+                pending -= 1
+    selector.close()
+    return received

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import selectors
 import socket
 import time
 
 from tests.robustness.conftest import Spawn
-from tests.robustness.harness import RSS_SLACK, raise_descriptor_limit, record
+from tests.robustness.harness import RSS_SLACK, raise_descriptor_limit, read_each, record
 
 CONNECTIONS = 2000
 REQUEST = b"GET /1k.bin HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -18,25 +17,9 @@ def serve_round(clients: list[socket.socket], timeout: float = 30) -> float:
     """Send one request on every connection, then read every response; return the seconds taken.
     Asserts each connection gets exactly one whole 200 response and stays open."""
     started = time.monotonic()
-    selector = selectors.DefaultSelector()
-    received = dict.fromkeys(clients, b"")
     for sock in clients:
         sock.sendall(REQUEST)
-        selector.register(sock, selectors.EVENT_READ)
-    pending = len(clients)
-    while pending:
-        events = selector.select(timeout=max(0.0, started + timeout - time.monotonic()))
-        assert events, f"{pending} responses still missing after {timeout} s"
-        for key, _ in events:
-            ready = key.fileobj
-            assert isinstance(ready, socket.socket)
-            data = ready.recv(65536)
-            assert data, "the server closed a keep-alive connection"
-            received[ready] += data
-            if received[ready].endswith(RESPONSE_BODY):
-                selector.unregister(ready)
-                pending -= 1
-    selector.close()
+    received = read_each(clients, lambda data: data.endswith(RESPONSE_BODY), timeout)
     for data in received.values():
         assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.count(b"HTTP/1.1") == 1
     return time.monotonic() - started
