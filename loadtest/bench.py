@@ -5,12 +5,16 @@ Each server serves the test site of ``loadtest.site`` pinned to core 0 (taskset,
 markdown table (requests/s, MiB/s, p50/p99, the server's CPU time, ratios to the reference server) and
 writes it with CSV and JSON beside it. About 5 minutes; ``--quick`` about 1.
 
-    python -m loadtest.bench [--quick] [--peer nginx] [--peer NAME='CMD {port} {docroot}' ...]
+    python -m loadtest.bench [--quick] [--peer nginx] [--peer ceiling] [--peer NAME='CMD {port} {docroot}']
 
 ``--peer nginx`` starts nginx from a generated configuration (loadtest/nginx.py: 1 worker, sendfile,
-access log off, gzip for text). The tls suite serves HTTPS with a certificate it makes with openssl
-(loadtest/certificate.py) and compares with nginx ``ssl`` when nginx is installed, and with Twisted
-when it is (the load extra installs it).
+access log off, gzip for text). ``--peer ceiling`` starts loadtest/ceiling.py: a bare selectors loop of
+our own that answers cached bytes, one recv and one send a read, parsing only a head's end and its
+target, the floor of what CPython pays per request on the machine at hand. Every row gives the server's
+user and system CPU microseconds per request, so nginx, the ceiling and reactor stand side by side.
+The tls suite serves HTTPS with a certificate it makes with openssl (loadtest/certificate.py) and
+compares with nginx ``ssl`` when nginx is installed, and with Twisted when it is (the load extra
+installs it).
 
 Rows are data: a Suite is a set of servers, the scenarios they all run and the one to compare with.
 Add a scenario to a suite's list, or a Suite to SUITES, and it is measured, tabulated and saved.
@@ -69,6 +73,7 @@ class Server:
     command: Command
     pinned: bool = True  # on the server core; False lets several worker processes use every core
     scheme: str = "http"  # "https": it speaks TLS, and wrk too
+    skips: tuple[str, ...] = ()  # scenarios it does not serve (the ceiling keeps no 100 MiB file in memory)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,18 @@ class Row:
     rps_ratio: float | None = None  # requests/s divided by the reference's
     cpu_ratio: float | None = None  # CPU time per request divided by the reference's
     notes: list[str] = field(default_factory=list)
+    user_seconds: float = 0.0  # the server's user CPU time during the scenario (part of cpu_seconds)
+    system_seconds: float = 0.0  # and its system CPU time
+
+    @property
+    def user_us(self) -> float | None:
+        """User CPU microseconds per request."""
+        return self.user_seconds / self.requests * 1e6 if self.requests else None
+
+    @property
+    def system_us(self) -> float | None:
+        """System CPU microseconds per request."""
+        return self.system_seconds / self.requests * 1e6 if self.requests else None
 
 
 ONE_KIB = "/data/1KiB.bin"
@@ -126,6 +143,7 @@ STATIC_SCENARIOS = [
 REACTOR = Server("reactor", servers.reactor_command)
 HTTP_SERVER = Server("http.server", servers.http_server_command)
 NGINX = Server("nginx", loadtest.nginx.command)  # --peer nginx
+CEILING = Server("ceiling", servers.ceiling_command, skips=("100 MiB",))  # --peer ceiling
 
 
 def static_suite(peers: list[Server]) -> Suite:
@@ -335,7 +353,10 @@ def wrk_command(scenario: Scenario, url: str, seconds: int) -> list[str]:
     return [*command, url]
 
 
-def make_row(suite: Suite, scenario: Scenario, server: str, result: WrkResult, cpu_seconds: float) -> Row:
+def make_row(
+    suite: Suite, scenario: Scenario, server: str, result: WrkResult, cpu_seconds: float, system_seconds: float = 0.0
+) -> Row:
+    """The row of one run; ``cpu_seconds`` is user plus system time, ``system_seconds`` the system part."""
     notes = []
     if result.p50_ms is None:
         notes.append("no latency samples")
@@ -359,6 +380,8 @@ def make_row(suite: Suite, scenario: Scenario, server: str, result: WrkResult, c
         errors=result.errors,
         non_2xx=result.non_2xx,
         notes=notes,
+        user_seconds=cpu_seconds - system_seconds,
+        system_seconds=system_seconds,
     )
 
 
@@ -384,6 +407,10 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _us(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
 def render_table(rows: list[Row], reference: dict[str, str]) -> str:
     """One markdown table: a line per scenario and server, the servers of a scenario together, in the
     order they ran."""
@@ -393,21 +420,21 @@ def render_table(rows: list[Row], reference: dict[str, str]) -> str:
     rows = sorted(rows, key=lambda row: (scenario_order[row.suite, row.scenario], server_order[row.server]))
     lines = [
         f"| scenario | server | requests/s | MiB/s | p50 ms | p99 ms | CPU s | req/s vs {references} "
-        f"| CPU/request vs {references} | notes |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"| CPU/request vs {references} | user µs/request | system µs/request | notes |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in rows:
         lines.append(
             f"| {row.scenario} | {row.server} | {row.requests_per_second:,.0f} | {row.mib_per_second:,.1f} "
             f"| {_ms(row.p50_ms)} | {_ms(row.p99_ms)} | {row.cpu_seconds:.2f} | {_ratio(row.rps_ratio)} "
-            f"| {_ratio(row.cpu_ratio)} | {'; '.join(row.notes)} |"
+            f"| {_ratio(row.cpu_ratio)} | {_us(row.user_us)} | {_us(row.system_us)} | {'; '.join(row.notes)} |"
         )
     return "\n".join(lines)
 
 
 def write_results(rows: list[Row], table: str, folder: Path) -> None:
     (folder / "bench.md").write_text(table + "\n")
-    records = [asdict(row) for row in rows]
+    records = [{**asdict(row), "user_us": row.user_us, "system_us": row.system_us} for row in rows]
     (folder / "bench.json").write_text(json.dumps(records, indent=1) + "\n")
     with (folder / "bench.csv").open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(records[0]) if records else [])
@@ -417,7 +444,10 @@ def write_results(rows: list[Row], table: str, folder: Path) -> None:
 
 
 def _peer(text: str) -> Server:
-    """``nginx`` (the built-in peer, loadtest/nginx.py) or ``NAME='CMD {port} {docroot}'``."""
+    """``nginx`` (the built-in peer, loadtest/nginx.py), ``ceiling`` (loadtest/ceiling.py) or
+    ``NAME='CMD {port} {docroot}'``."""
+    if text == CEILING.name:
+        return CEILING
     if text == NGINX.name:
         if not loadtest.nginx.installed():
             raise argparse.ArgumentTypeError(
@@ -426,7 +456,7 @@ def _peer(text: str) -> Server:
         return NGINX
     name, separator, template = text.partition("=")
     if not separator or not name.strip() or "{port}" not in template:
-        raise argparse.ArgumentTypeError(f"expected nginx or NAME='CMD {{port}} {{docroot}}', got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected nginx, ceiling or NAME='CMD {{port}} {{docroot}}', got {text!r}")
     return Server(name.strip(), partial(servers.peer_command, template))
 
 
@@ -440,9 +470,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=_peer,
         action="append",
         default=[],
-        metavar="nginx|NAME='CMD {port} {docroot}'",
-        help="another server to measure: nginx (a generated configuration), or a command in which {port} "
-        "and {docroot} are filled in (repeatable)",
+        metavar="nginx|ceiling|NAME='CMD {port} {docroot}'",
+        help="another server to measure: nginx (a generated configuration), ceiling (a bare selectors loop "
+        "answering cached bytes: the floor of CPython), or a command in which {port} and {docroot} are "
+        "filled in (repeatable)",
     )
     parser.add_argument(
         "--suite",
@@ -487,6 +518,8 @@ def measure(suite: Suite, docroot: Path, seconds: int, folder: Path) -> list[Row
             started.append((server, port, servers.start(server.name, server.command(docroot, port), port, cores, log)))
         for scenario in suite.scenarios:
             for server, port, process in started:
+                if scenario.name in server.skips:
+                    continue
                 row = run_scenario(suite, scenario, server.name, port, process, seconds, client_cores, server.scheme)
                 if row is not None:
                     rows.append(row)
@@ -513,9 +546,11 @@ def run_scenario(
     held = idle.hold(port, scenario.idle, scenario.path)
     try:
         rss_held = idle.rss_bytes(process.pid)
-        before = process.cpu_seconds()
+        user_before, system_before = process.cpu_times()
         completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
-        cpu = process.cpu_seconds() - before
+        user_after, system_after = process.cpu_times()
+        system = system_after - system_before
+        cpu = user_after - user_before + system
     finally:
         idle.release(held)
     if process.process.poll() is not None:
@@ -525,7 +560,7 @@ def run_scenario(
     except ValueError as error:
         print(f"  {scenario.name}: {error} {completed.stderr.strip()}", file=sys.stderr)
         return None
-    row = make_row(suite, scenario, name, result, cpu)
+    row = make_row(suite, scenario, name, result, cpu, system)
     if scenario.idle:
         each = (rss_held - rss_before) / scenario.idle / 1024
         row.notes.append(f"{scenario.idle:,} idle held: {each:.1f} KiB of RSS each")

@@ -52,6 +52,11 @@ def reactor_command(docroot: Path, port: int, *flags: str) -> list[str]:
     return [sys.executable, "-m", "reactor", "-b", "127.0.0.1", "-d", str(docroot), "--quiet", *flags, str(port)]
 
 
+def ceiling_command(docroot: Path, port: int) -> list[str]:
+    """The ceiling peer (loadtest/ceiling.py): a bare selectors loop answering cached bytes."""
+    return [sys.executable, "-m", "loadtest.ceiling", str(docroot), str(port)]
+
+
 def http_server_command(docroot: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "http.server", "-b", "127.0.0.1", "-d", str(docroot), str(port)]
 
@@ -61,10 +66,11 @@ def peer_command(template: str, docroot: Path, port: int) -> list[str]:
     return [part.replace("{port}", str(port)).replace("{docroot}", str(docroot)) for part in shlex.split(template)]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of ``pid`` and its live descendants (gunicorn workers, nginx workers),
-    from /proc/<pid>/stat fields 14 and 15 (utime, stime, in clock ticks). 0.0 where /proc is missing."""
-    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent pid, seconds)
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU time of ``pid`` and its live descendants (gunicorn workers, nginx workers),
+    from /proc/<pid>/stat fields 14 and 15 (utime, stime, in clock ticks). (0.0, 0.0) where /proc is
+    missing."""
+    stats: dict[int, tuple[int, float, float]] = {}  # pid -> (parent pid, user, system)
     ticks = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -72,14 +78,20 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue  # exited while we looked
         fields = text[text.rindex(")") + 2 :].split()  # the command name may hold spaces and ")"
-        stats[int(entry.parent.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks)
+        stats[int(entry.parent.name)] = (int(fields[1]), int(fields[11]) / ticks, int(fields[12]) / ticks)
     family = {pid}
     grew = True
     while grew:
-        children = {child for child, (parent, _) in stats.items() if parent in family} - family
+        children = {child for child, (parent, *_) in stats.items() if parent in family} - family
         family |= children
         grew = bool(children)
-    return sum(stats[member][1] for member in family if member in stats)
+    members = [stats[member] for member in family if member in stats]
+    return sum(user for _, user, _ in members), sum(system for _, _, system in members)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of ``pid`` and its live descendants (cpu_times)."""
+    return sum(cpu_times(pid))
 
 
 def stop_group(process: subprocess.Popen[bytes], first_signal: signal.Signals, grace: float) -> int:
@@ -144,6 +156,9 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.pid)
+
+    def cpu_times(self) -> tuple[float, float]:
+        return cpu_times(self.pid)
 
     def stop(self, grace: float = 10.0) -> int:
         """SIGTERM, then SIGKILL if it has not exited after ``grace`` seconds. Returns the exit code."""

@@ -175,6 +175,7 @@ def test_the_table_puts_each_scenario_s_servers_together(tmp_path: Path) -> None
         [" listing ", " http.server "],
     ]
     assert "| 30,000 |" in lines[2] and "| 10.00x | 0.10x |" in lines[2]
+    assert "user µs/request | system µs/request" in lines[0]
     bench.write_results(rows, table, tmp_path)
     assert (tmp_path / "bench.md").read_text() == table + "\n"
     assert json.loads((tmp_path / "bench.json").read_text())[0]["rps_ratio"] == pytest.approx(10.0)
@@ -195,7 +196,7 @@ def test_a_peer_is_a_name_and_a_command_with_port_and_docroot() -> None:
         "/srv/site",
     ]
     for bad in ("nginx2", "=cmd {port}", "x=cmd without a port"):
-        with pytest.raises(argparse.ArgumentTypeError, match="expected nginx or NAME="):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected nginx, ceiling or NAME="):
             bench._peer(bad)
 
 
@@ -210,3 +211,19 @@ def test_without_wrk_it_says_so_and_exits_2(
 
 def test_the_hot_path_measure_runs_a_real_request_through() -> None:
     assert 0 < hotpath.microseconds_per_request(requests=200, repeat=1) < 10_000
+
+
+def test_user_and_system_microseconds_per_request_are_columns_of_every_row() -> None:
+    suite = bench.static_suite([])
+    made = make_row(suite, Scenario("1 KiB", "/a", 50), "s", parse_wrk(WRK_404), 3.0, system_seconds=1.0)
+    assert made.user_seconds == pytest.approx(2.0) and made.system_seconds == pytest.approx(1.0)
+    assert made.user_us == pytest.approx(2.0 / made.requests * 1e6)
+    line = render_table([made], {})
+    assert f"| {made.user_us:.1f} | {made.system_us:.1f} |" in line
+
+
+def test_the_ceiling_is_a_built_in_peer_that_skips_what_it_does_not_hold() -> None:
+    ceiling = bench._peer("ceiling")
+    assert ceiling is bench.CEILING
+    assert ceiling.command(Path("/srv/site"), 8080)[1:] == ["-m", "loadtest.ceiling", "/srv/site", "8080"]
+    assert "100 MiB" in ceiling.skips
