@@ -128,9 +128,15 @@ class Connection(step6_backpressure.Connection):
 class Server(step6_backpressure.Server):
     connection_class = Connection
 
-    def __init__(self, listener: socket.socket, request_timeout: float = 5.0, send_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        listener: socket.socket,
+        request_timeout: float = 5.0,
+        send_timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(listener)
-        self.timers = Timers()
+        self.timers = Timers(clock)  # a test passes a fake clock and runs the loop without waiting
         self.request_timeout = request_timeout
         self.send_timeout = send_timeout
 
