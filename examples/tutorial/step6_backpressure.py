@@ -148,12 +148,16 @@ class Connection:
             log(f"{self.name} request {event.method} {event.target}")
             self.closing = not event.keep_alive
             self.respond(event)
+            self.answered()
             self.settle()  # past the high-water mark this leaves READING, and the loop stops
         self.settle()
 
     def respond(self, request: Request) -> None:
         body = BIG if request.target == "/big" else b"hello\n"
         self.write(response(200, "OK", body, not self.closing))
+
+    def answered(self) -> None:
+        """A request is answered (chapter 7 starts the wait for the next one here)."""
 
     # -- writing --------------------------------------------------------------------------------
 

@@ -109,6 +109,11 @@ class Connection(step6_backpressure.Connection):
             delay = self.server.request_timeout if waiting_for == "request" else self.server.send_timeout
             self.timer = self.server.timers.call_later(delay, self.timed_out)
 
+    def answered(self) -> None:
+        # The next request's time starts with this answer, however the answer leaves: settle turns
+        # this into the send timer while bytes of it are queued.
+        self.arm("request")
+
     def sent(self, count: int) -> None:
         if count and self.waiting_for == "send":
             self.arm("send")  # progress: the peer is reading, give it the whole time again

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from examples.tutorial import step7_timers
 from examples.tutorial.listen import HELLO
+from reactor.testing import FakeClock
 from tests.integration.processes import ENV, REPO
 from tests.tutorial.program import Program, read_response, receive_all
 
@@ -214,3 +217,52 @@ def test_bad_arguments_are_one_line_and_exit_code_2(args: tuple[str, ...]) -> No
         check=False,
     )
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_the_request_timer_starts_again_after_every_answer() -> None:
+    # Requests at 0, 4 and 8 s with a 5 s request timeout: each comes within 5 s of the last answer,
+    # so all three are answered, and the connection is closed 5 s after the third answer. The
+    # server runs in this thread on a fake clock, over a real socket: nothing waits.
+    clock = FakeClock()
+    started = clock.now
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        server = step7_timers.Server(listener, request_timeout=5, send_timeout=10, clock=clock)
+        with socket.create_connection(listener.getsockname()) as client:
+            client.setblocking(False)
+            for at in (0, 4, 8):
+                assert run_at(server, clock, started + at, client) == b"", f"closed before the request at {at} s"
+                client.sendall(REQUEST)
+                assert read_answer(server, clock, client) == b"hello\n", f"the request at {at} s"
+            assert run_at(server, clock, started + 8 + 4.9, client) == b""  # still open
+            assert run_at(server, clock, started + 8 + 5, client) is None  # closed
+
+
+def run_at(server: step7_timers.Server, clock: FakeClock, now: float, client: socket.socket) -> bytes | None:
+    """Move the clock to ``now`` and run one round of the loop and its due timers; return what the
+    client can read then, or None when the server has closed the connection."""
+    clock.now = now
+    server.run_once(0)
+    server.timers.run_due()
+    server.run_once(0)
+    try:
+        return client.recv(65536) or None
+    except BlockingIOError:
+        return b""
+    except ConnectionResetError:
+        return None
+
+
+def read_answer(server: step7_timers.Server, clock: FakeClock, client: socket.socket) -> bytes | None:
+    """Run the loop, without moving the clock, until the client has a whole answer; return its body,
+    or None when the server closes the connection instead."""
+    buffer = bytearray()
+    for _ in range(10):
+        server.run_once(1)  # a bounded wait for the request to arrive
+        received = run_at(server, clock, clock.now, client)
+        if received is None:
+            return None
+        buffer += received
+        head, _, body = bytes(buffer).partition(b"\r\n\r\n")
+        if body and len(body) == int(re.search(rb"Content-Length: (\d+)", head)[1]):  # type: ignore[index]
+            return body
+    raise AssertionError(f"no whole answer: {bytes(buffer)!r}")
