@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import sys
 from typing import BinaryIO
 
@@ -90,15 +91,15 @@ class Connection(step7_timers.Connection):
         name = target.removeprefix("/")
         if not name or "/" in name or name.startswith(".") or "\\" in name:
             return None
-        path = os.path.join(self.server.directory, name)
         try:
-            file = open(path, "rb")  # noqa: SIM115 -- the send queue closes it once sent
+            # O_NONBLOCK: open() of a FIFO waits for a writer, and would stop the whole loop.
+            fd = os.open(os.path.join(self.server.directory, name), os.O_RDONLY | os.O_NONBLOCK)
         except OSError:
             return None
-        if not os.path.isfile(path):
-            file.close()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # what was opened, not what the name is now
+            os.close(fd)
             return None
-        return file
+        return os.fdopen(fd, "rb")  # the send queue closes it once sent
 
     def close(self, reason: str) -> None:
         self.queue.clear()  # closes the files still queued

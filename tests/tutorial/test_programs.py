@@ -266,3 +266,19 @@ def read_answer(server: step7_timers.Server, clock: FakeClock, client: socket.so
         if body and len(body) == int(re.search(rb"Content-Length: (\d+)", head)[1]):  # type: ignore[index]
             return body
     raise AssertionError(f"no whole answer: {bytes(buffer)!r}")
+
+
+def test_a_fifo_in_the_folder_does_not_freeze_the_server(directory: Path) -> None:
+    # open() of a FIFO waits for a writer: a server that opens before it checks what the name is
+    # stops every connection, chapter 3's rule broken. Opened without blocking, it is a 404.
+    os.mkfifo(directory / "pipe")
+    program = Program("step8_sendfile", "-d", str(directory))
+    try:
+        with program.connect(timeout=5) as first, program.connect(timeout=5) as second:
+            first.sendall(b"GET /pipe HTTP/1.1\r\n\r\n")
+            program.wait_for("request GET /pipe")
+            second.sendall(b"GET /hello.txt HTTP/1.1\r\n\r\n")
+            assert read_response(second, bytearray())[1] == b"hello\n"
+            assert read_response(first, bytearray())[0].startswith(b"HTTP/1.1 404 ")
+    finally:
+        program.stop()
