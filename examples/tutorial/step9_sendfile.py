@@ -98,7 +98,9 @@ class Connection(step8_timers.Connection):
         waiting = bool(self.outgoing)
         self.outgoing.push(head(200, "OK", size, self.keep_alive))
         self.outgoing.push_file(fd, size)
-        if not waiting:
+        if waiting:
+            log(f"{self.name} queue file bytes={size} queued={self.outgoing.size}")
+        else:
             self.flush()  # nothing else was queued: start now
 
     def not_found(self) -> None:
