@@ -34,6 +34,13 @@ class Closed(Exception):
     """The server closed the connection."""
 
 
+def port(text: str) -> int:
+    """A TCP port to connect to: 1 to 65535."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: 1 to 65535")
+    return int(text)
+
+
 def say(line: str) -> None:
     log(f"client: {line}")
 
@@ -178,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python3 -m examples.tutorial.client",
         description="The tutorial's client: one connection to 127.0.0.1:PORT that behaves as asked.",
     )
-    parser.add_argument("port", type=int, help="the server's port on 127.0.0.1")
+    parser.add_argument("port", type=port, help="the server's port on 127.0.0.1")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="GET these, in order, on one connection")
     parser.add_argument("--pipeline", action="store_true", help="send every request in one send")
     parser.add_argument("--every", type=seconds, metavar="S", help="send the requests S seconds apart")
@@ -206,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--raw: not Latin-1 text with \\r, \\n, \\xHH escapes: {args.raw!r}")
     try:
         return run(args, requests)
-    except (OSError, OverflowError) as error:
+    except OSError as error:
         print(f"client: cannot talk to 127.0.0.1 port {args.port}: {error}", file=sys.stderr)
         return 2
 
