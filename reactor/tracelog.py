@@ -1,10 +1,10 @@
 """``--trace`` output read back: each connection's I/O states as spans of time and what happened to it
 as marks, and the loop's select waits and running time, for the timeline (traceview.py).
 
-The reader is lenient: a line that is not a trace line (a log line on the same stderr, a line cut off
-by a kill) is counted and skipped, a fact it does not know is ignored, and a connection whose start
-is not in the trace (a ring buffer's window begins mid-life) starts at its first line, in the state
-its first transition leaves.
+The reader is lenient: a line that is not a trace line (the access log and log messages share the
+server's stderr; a line cut off by a kill) is kept aside and skipped, a fact it does not know is
+ignored, and a connection whose start is not in the trace (a ring buffer's window begins mid-life)
+starts at its first line, in the state its first transition leaves.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 LINE = re.compile(r"\s*(\d+(?:\.\d+)?) (loop|#\d+)\s+(\S+)(?: (.*))?")
+ACCESS_LOG = re.compile(r'\S+ \S+ \S+ \[[^\]]*\] "[^"]*" \d{3} \S+')  # reactor/accesslog.py: Common Log Format
+LOG_MESSAGE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ (.*)")  # the logging module's lines
 STATE_CHANGE = re.compile(r"(\w+) -> (\w+)")
 NUMBER = re.compile(r"(\w+)=(\d+(?:\.\d+)?)")
 
@@ -52,10 +54,36 @@ class Timeline:
     end: float = 0.0
     loop: Lane = field(default_factory=lambda: Lane("loop", "loop"))
     connections: list[Lane] = field(default_factory=list)
-    skipped: int = 0  # lines that were not trace lines
+    skipped: list[str] = field(default_factory=list)  # lines that were not trace lines
+    first_event: float | None = None  # the times of the first and last connection facts: where
+    last_event: float | None = None  # the requests are, in a trace that is mostly an idle loop
 
     def requests(self) -> int:
         return sum(lane.count("request") for lane in self.connections)
+
+    def skipped_summary(self) -> str:
+        """What the skipped lines were, in a sentence ("" when there were none)."""
+        if not self.skipped:
+            return ""
+        access = sum(1 for line in self.skipped if ACCESS_LOG.match(line))
+        messages = [match[1] for line in self.skipped if (match := LOG_MESSAGE.match(line))]
+        others = [line for line in self.skipped if not ACCESS_LOG.match(line) and not LOG_MESSAGE.match(line)]
+        kinds = [
+            _count(access, "access log line", ""),
+            _count(len(messages), "log message", messages[0] if messages else ""),
+            _count(len(others), "other line", others[0] if others else ""),
+        ]
+        count = len(self.skipped)
+        verb = "is" if count == 1 else "are"
+        return f"skipped {_count(count, 'line', '')} that {verb} not trace lines: " + ", ".join(filter(None, kinds))
+
+
+def _count(number: int, noun: str, example: str) -> str:
+    """A count in words, with an example when there is one ("1 log message ('INFO ...')"); "" for none."""
+    if not number:
+        return ""
+    shown = f" ({'first: ' if number > 1 else ''}{example[:80]!r})" if example else ""
+    return f"{number} {noun}{'s' * (number != 1)}{shown}"
 
 
 def _numbers(detail: str) -> dict[str, float]:
@@ -94,7 +122,8 @@ def parse(lines: Iterable[str]) -> Timeline:
     for raw in lines:
         match = LINE.fullmatch(raw.rstrip("\r\n"))
         if match is None:
-            timeline.skipped += bool(raw.strip())
+            if raw.strip():
+                timeline.skipped.append(raw.strip())
             continue
         time, subject, fact, detail = float(match[1]), match[2], match[3], match[4] or ""
         if first:
@@ -111,6 +140,9 @@ def parse(lines: Iterable[str]) -> Timeline:
             elif fact == "ran":
                 timeline.loop.marks.append(Mark(time, "ran", f"ran {detail}"))
             continue
+        if timeline.first_event is None:
+            timeline.first_event = time
+        timeline.last_event = max(time, timeline.last_event or time)
         lane = lanes.get(subject)
         if lane is None:
             lane = lanes[subject] = Lane(subject, subject, since=time)

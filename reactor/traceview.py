@@ -5,8 +5,11 @@ I/O states as coloured spans, requests and responses as marks with their bytes, 
 sendfile moves and backpressure pauses as ticks; the loop on a lane of its own, select waits apart
 from the time spent running callbacks. Hovering shows the trace line behind each shape; dragging
 across the chart zooms into that time range (a few lines of inline JS lay the shapes out again).
-``--svg FILE`` writes the chart alone, for a README; ``--from`` / ``--to`` pick the time range drawn.
-The status page serves the same page for its last seconds of trace (handlers/status.py).
+It opens on the connections' facts, not on the whole trace: a server traced for a minute that
+answered three requests spent nearly all of it waiting in ``select``, and the requests would be a
+few pixels of the axis ("everything drawn" shows the whole trace). ``--svg FILE`` writes the chart
+alone, for a README; ``--from`` / ``--to`` pick the time range drawn. The status page serves the
+same page for its last seconds of trace (handlers/status.py).
 """
 
 from __future__ import annotations
@@ -80,6 +83,15 @@ class Scale:
         return end >= self.start and start <= self.end
 
 
+def view(timeline: Timeline) -> tuple[float, float]:
+    """Where the chart opens: the first to the last connection fact, with a margin (the whole trace
+    when it has no connection)."""
+    if timeline.first_event is None or timeline.last_event is None:
+        return timeline.start, timeline.end
+    margin = max((timeline.last_event - timeline.first_event) * 0.05, 1e-4)
+    return max(timeline.first_event - margin, timeline.start), min(timeline.last_event + margin, timeline.end)
+
+
 def _ticks(start: float, end: float) -> list[float]:
     """About eight round times across [start, end], in the trace's own times (so, relative to its start)."""
     span = max(end - start, 1e-6)
@@ -96,13 +108,17 @@ def _label(time: float, start: float) -> str:
     return f"{(time - start) * 1000:.3f} ms"
 
 
+def _hidden(shown: bool) -> str:
+    return "" if shown else ' style="display:none"'
+
+
 def _span(span: Span, top: float, scale: Scale) -> str:
     left, right = max(scale.x(span.start), LABEL), min(scale.x(span.end), LABEL + PLOT)
     colour = STATE_COLOURS.get(span.kind, "#bdbdbd")
     return (
         f'<rect class="span {span.kind}" data-s="{span.start}" data-e="{span.end}" x="{left:.2f}" '
-        f'y="{top + 7}" width="{max(right - left, 0.5):.2f}" height="{LANE - 14}" fill="{colour}">'
-        f"<title>{html.escape(span.text)}</title></rect>"
+        f'y="{top + 7}" width="{max(right - left, 0.5):.2f}" height="{LANE - 14}" fill="{colour}"'
+        f"{_hidden(scale.visible(span.start, span.end))}><title>{html.escape(span.text)}</title></rect>"
     )
 
 
@@ -110,48 +126,53 @@ def _mark(mark: Mark, top: float, scale: Scale) -> str:
     path, colour = MARK_SHAPES.get(mark.kind, ("M0,6 V20", "#636363"))
     return (
         f'<g class="mark {mark.kind}" data-t="{mark.time}" data-y="{top}" '
-        f'transform="translate({scale.x(mark.time):.2f},{top})"><path d="{path}" stroke="{colour}" '
-        f'fill="{colour}" stroke-width="1.5"/><title>{html.escape(f"{mark.time:.6f} {mark.text}")}</title></g>'
+        f'transform="translate({scale.x(mark.time):.2f},{top})"{_hidden(scale.visible(mark.time, mark.time))}>'
+        f'<path d="{path}" stroke="{colour}" fill="{colour}" stroke-width="1.5"/>'
+        f"<title>{html.escape(f'{mark.time:.6f} {mark.text}')}</title></g>"
     )
 
 
-def _lane(lane: Lane, index: int, scale: Scale, kind: str) -> str:
+def _lane(lane: Lane, index: int, drawn: Scale, shown: Scale, kind: str) -> str:
+    """A lane's shapes within ``drawn``, laid out for ``shown`` (the others hidden until zoomed to)."""
     top = AXIS + index * LANE
     parts = [
         f'<g class="lane {kind}" data-lane="{html.escape(lane.name)}">',
         f'<text x="4" y="{top + 17}" class="name">{html.escape(lane.title or lane.name)}</text>',
         f'<line x1="{LABEL}" x2="{LABEL + PLOT}" y1="{top + LANE - 0.5}" y2="{top + LANE - 0.5}" class="rule"/>',
     ]
-    parts += [_span(span, top, scale) for span in lane.spans if scale.visible(span.start, span.end)]
-    parts += [_mark(mark, top, scale) for mark in lane.marks if scale.visible(mark.time, mark.time)]
+    parts += [_span(span, top, shown) for span in lane.spans if drawn.visible(span.start, span.end)]
+    parts += [_mark(mark, top, shown) for mark in lane.marks if drawn.visible(mark.time, mark.time)]
     parts.append("</g>")
     return "\n".join(parts)
 
 
 def svg(timeline: Timeline, start: float | None = None, end: float | None = None, *, legend: bool = False) -> str:
     """The chart: the loop's lane, then one lane per connection, over [start, end] (the whole trace
-    by default), with a legend row under it if asked (the page has its own). Shapes carry their times
-    (data-s, data-e, data-t) so a script can lay them out again."""
-    scale = Scale(timeline.start if start is None else start, timeline.end if end is None else end)
-    lanes = [lane for lane in timeline.connections if _touches(lane, scale)]
+    by default, shown first where the connections are: ``view``), with a legend row under it if
+    asked (the page has its own). Shapes carry their times (data-s, data-e, data-t) so a script can
+    lay them out again."""
+    drawn = Scale(timeline.start if start is None else start, timeline.end if end is None else end)
+    shown = Scale(*view(timeline)) if start is None and end is None else drawn
+    lanes = [lane for lane in timeline.connections if _touches(lane, drawn)]
     lanes_bottom = AXIS + (len(lanes) + 1) * LANE + 4
     height = lanes_bottom + (LANE if legend else 0)
     axis = [
-        f'<g class="tick" data-t="{tick}" transform="translate({scale.x(tick):.2f},0)">'
+        f'<g class="tick" data-t="{tick}" transform="translate({shown.x(tick):.2f},0)">'
         f'<line y1="{AXIS - 6}" y2="{lanes_bottom}"/><text y="{AXIS - 10}">{_label(tick, timeline.start)}</text></g>'
-        for tick in (timeline.start + tick for tick in _ticks(scale.start - timeline.start, scale.end - timeline.start))
+        for tick in (timeline.start + tick for tick in _ticks(shown.start - timeline.start, shown.end - timeline.start))
     ]
     return "\n".join(
         [
             f'<svg xmlns="http://www.w3.org/2000/svg" id="timeline" width="{WIDTH}" height="{height}" '
-            f'viewBox="0 0 {WIDTH} {height}" data-start="{scale.start}" data-end="{scale.end}" '
+            f'viewBox="0 0 {WIDTH} {height}" data-start="{drawn.start}" data-end="{drawn.end}" '
+            f'data-view-start="{shown.start}" data-view-end="{shown.end}" '
             f'data-origin="{timeline.start}" font-family="sans-serif" font-size="11">',
             "<style>.tick line{stroke:#d9d9d9}.tick text{text-anchor:middle;fill:#525252}"
             ".rule{stroke:#f0f0f0}.name{fill:#252525}</style>",
             f'<rect width="{WIDTH}" height="{height}" fill="#ffffff"/>',
             f'<g id="axis">{"".join(axis)}</g>',
-            _lane(timeline.loop, 0, scale, "loop"),
-            *(_lane(lane, index, scale, "connection") for index, lane in enumerate(lanes, 1)),
+            _lane(timeline.loop, 0, drawn, shown, "loop"),
+            *(_lane(lane, index, drawn, shown, "connection") for index, lane in enumerate(lanes, 1)),
             _svg_legend(lanes_bottom) if legend else "",
             f'<rect id="brush" x="0" y="0" width="0" height="{height}" fill="#3182bd" fill-opacity="0.15"/>',
             "</svg>",
@@ -211,7 +232,7 @@ drag across the chart to zoom in; hover a shape for its trace line</div>
   const svg = document.getElementById("timeline"), LABEL = {label}, PLOT = {plot};
   const origin = +svg.dataset.origin, first = +svg.dataset.start, last = +svg.dataset.end;
   const from = document.getElementById("from"), to = document.getElementById("to");
-  let start = first, end = last;
+  let start = +svg.dataset.viewStart, end = +svg.dataset.viewEnd;
   function x(t) {{ return LABEL + (t - start) * PLOT / (end - start); }}
   function layout() {{
     from.value = ((start - origin) * 1000).toFixed(3); to.value = ((end - origin) * 1000).toFixed(3);
@@ -275,10 +296,16 @@ def page(timeline: Timeline, title: str, start: float | None = None, end: float 
     connections = len(timeline.connections)
     requests = timeline.requests()
     seconds = timeline.end - timeline.start
+    iterations = len([span for span in timeline.loop.spans if span.kind == "select"])
     summary = (
         f"{connections} connection{'s' * (connections != 1)}, {requests} request{'s' * (requests != 1)}, "
-        f"{len([s for s in timeline.loop.spans if s.kind == 'select'])} loop iterations over {seconds * 1000:.3f} ms"
-        + (f"; {timeline.skipped} lines that were not trace lines skipped" if timeline.skipped else "")
+        f"{iterations} loop iterations over {seconds * 1000:.3f} ms"
+        + (
+            f"; opens on {_shown(timeline, start, end)} (everything drawn shows all)"
+            if start is None and end is None
+            else ""
+        )
+        + (f"; {timeline.skipped_summary()}" if timeline.skipped else "")
     )
     return PAGE.format(
         title=html.escape(title),
@@ -292,6 +319,17 @@ def page(timeline: Timeline, title: str, start: float | None = None, end: float 
         axis_line=AXIS - 6,
         axis_text=AXIS - 10,
     )
+
+
+def _shown(timeline: Timeline, start: float | None, end: float | None) -> str:
+    """Which part of the trace the chart opens on, in words."""
+    if start is not None or end is not None:
+        first = timeline.start if start is None else start
+        last = timeline.end if end is None else end
+        return f"{_label(first, timeline.start)} to {_label(last, timeline.start)}"
+    first, last = view(timeline)
+    where = " where the connections are" if timeline.first_event is not None else ""
+    return f"the {(last - first) * 1000:.1f} ms{where}, of {(timeline.end - timeline.start) * 1000:.1f} ms traced"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -331,7 +369,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         print(f"cannot write: {error}", file=sys.stderr)
         return 2
-    print(f"{output}: {len(timeline.connections)} connections, {timeline.requests()} requests")
+    connections, requests = len(timeline.connections), timeline.requests()
+    print(
+        f"{output}: {connections} connection{'s' * (connections != 1)}, {requests} request{'s' * (requests != 1)}; "
+        f"opens on {_shown(timeline, start, end)}"
+    )
+    if timeline.skipped:
+        print(timeline.skipped_summary())
     return 0
 
 

@@ -1,9 +1,11 @@
-"""The state diagrams in docs/architecture.md say what the code's transition tables say, and every piece
-of code docs/tutorial names exists."""
+"""The state diagrams in docs/architecture.md say what the code's transition tables say, every piece
+of code docs/tutorial names exists, and every command docs/tutorial prints runs and prints what it
+says."""
 
 from __future__ import annotations
 
 import ast
+import doctest
 import re
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from reactor.http.state import TRANSITIONS
 from reactor.iostate import IO_TRANSITIONS
+from tests.tutorial.tryit import run_chapter, try_it_blocks
 
 ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 EDGE = re.compile(r"^\s*(\w+) --> (\w+)(?: : (.+))?$")
@@ -76,9 +79,9 @@ def resolves(path: Path, qualified: str) -> bool:
 
 
 def test_the_tutorial_has_its_chapters_and_programs() -> None:
-    assert len(TUTORIAL) >= 9  # the index and eight chapters
+    assert len(TUTORIAL) >= 10  # the index and nine chapters
     programs = sorted(path.name for path in (REPO / "examples" / "tutorial").glob("step*.py"))
-    assert len(programs) == 8
+    assert len(programs) == 9
     index = (REPO / "docs" / "tutorial" / "README.md").read_text()
     assert all(program in index for program in programs)
 
@@ -111,3 +114,40 @@ def test_every_function_the_performance_notes_name_exists() -> None:
         assert path.exists(), f"performance.md: {file} does not exist"
         if qualified:
             assert path.suffix == ".py" and resolves(path, qualified), f"performance.md: no {qualified} in {file}"
+
+
+# Every chapter ends with a Try it section, and every sh block of docs/tutorial runs, exactly as
+# printed, in one shell per file, and prints the lines its "You should see:" block shows
+# (tests/tutorial/tryit.py says how; port 8000 becomes a free port of four digits).
+CHAPTERS = [path for path in TUTORIAL if path.name != "README.md"]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.name)
+def test_every_chapter_ends_with_try_it(chapter: Path) -> None:
+    text = chapter.read_text()
+    sections = re.findall(r"^## (.+)$", text, re.M)
+    assert sections and sections[-1] == "Try it", f"{chapter.name}: the last section is not Try it"
+    assert try_it_blocks(text.split("\n## Try it\n")[1], chapter.name), f"{chapter.name}: no command to try"
+
+
+@pytest.mark.parametrize("chapter", TUTORIAL, ids=lambda path: path.name)
+def test_every_try_it_block_runs_as_printed(chapter: Path, tmp_path: Path) -> None:
+    if not try_it_blocks(chapter.read_text(), chapter.name):
+        pytest.skip(f"{chapter.name} prints no command")
+    failures = run_chapter(chapter, REPO, tmp_path)
+    assert not failures, "\n\n".join(failures)
+
+
+def test_the_tutorial_python_sessions_run_as_printed() -> None:
+    sessions = [
+        (chapter.name, block)
+        for chapter in TUTORIAL
+        for block in re.findall(r"```pycon\n(.*?)```", chapter.read_text(), re.S)
+    ]
+    assert sessions
+    for name, block in sessions:
+        test = doctest.DocTestParser().get_doctest(block, {}, name, name, 0)
+        runner = doctest.DocTestRunner()
+        output: list[str] = []
+        runner.run(test, out=output.append)
+        assert not runner.failures, "".join(output)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import socket
 import sys
 from typing import NoReturn
@@ -30,12 +31,26 @@ def listening_socket(
         print(f"cannot listen on 127.0.0.1 port {args.port}: {error}", file=sys.stderr)
         sys.exit(2)
     port = listener.getsockname()[1]
-    print(f"listening on 127.0.0.1 port {port} (http://127.0.0.1:{port}/)", flush=True)
+    log(f"listening on 127.0.0.1 port {port} (http://127.0.0.1:{port}/)")
     return listener, args
 
 
+def seconds(text: str) -> float:
+    """An option's number of seconds, more than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number of seconds more than zero")
+    return value
+
+
 def log(line: str) -> None:
-    print(line, flush=True)
+    """One line on stdout, at once, in one write: other programs may share the terminal, and a
+    line written in two pieces could be cut by one of theirs (``python -u`` writes each piece)."""
+    sys.stdout.write(f"{line}\n")
+    sys.stdout.flush()
 
 
 def name(address: tuple[str, int]) -> str:

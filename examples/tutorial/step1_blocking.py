@@ -4,7 +4,7 @@ One client at a time: ``accept`` waits for a connection, ``recv`` waits for its 
 waits for the kernel to take the answer. While it waits for one client, nobody else is served: a
 client that sends its request slowly (or not at all) stalls everyone behind it.
 
-    python -m examples.tutorial.step1_blocking 8000
+    python3 -m examples.tutorial.step1_blocking 8000
 """
 
 from __future__ import annotations
@@ -22,16 +22,17 @@ def handle(client: socket.socket, address: tuple[str, int]) -> None:
         while b"\r\n\r\n" not in received:
             data = client.recv(65536)  # blocks until this client sends something
             if not data:
-                return  # the client went away before finishing its request
+                log(f"{name(address)} closed before a whole request")
+                return
             received += data
         client.sendall(HELLO)
-        log(f"answered {name(address)}")
+        log(f"{name(address)} answered")
 
 
 def serve(listener: socket.socket) -> None:
     while True:
         client, address = listener.accept()  # blocks until a client connects
-        log(f"accepted {name(address)}")
+        log(f"{name(address)} accepted")
         handle(client, address)
 
 

@@ -4,7 +4,7 @@ The same ``handle`` as chapter 1, now on its own thread for each connection: a s
 only its own thread. The price is a thread (a stack, a kernel task, a share of the GIL) for every
 connection, busy or idle, and no way to bound memory but to refuse connections.
 
-    python -m examples.tutorial.step2_threads 8000
+    python3 -m examples.tutorial.step2_threads 8000
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ def serve(listener: socket.socket) -> None:
     while True:
         client, address = listener.accept()
         # daemon: the process may exit with clients still connected (ThreadingMixIn.daemon_threads)
-        threading.Thread(target=handle, args=(client, address), daemon=True).start()
-        log(f"accepted {name(address)} threads={threading.active_count()}")
+        thread = threading.Thread(target=handle, args=(client, address), daemon=True)
+        log(f"{name(address)} accepted threads={threading.active_count() + 1}")  # with the one it starts
+        thread.start()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ ready. Each registered socket carries the function to call when it is ready (``k
 request can now arrive in pieces between two selects, each client needs somewhere to keep what it has
 sent so far: a buffer per connection.
 
-    python -m examples.tutorial.step3_selectors 8000
+    python3 -m examples.tutorial.step3_selectors 8000
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import selectors
 import socket
 import sys
+import threading
 from functools import partial
 
 from examples.tutorial.listen import HELLO, listening_socket, log, name
@@ -39,7 +40,7 @@ class Server:
         client.setblocking(False)
         self.buffers[client] = bytearray()
         self.selector.register(client, selectors.EVENT_READ, partial(self.read, client, address))
-        log(f"accepted {name(address)}")
+        log(f"{name(address)} accepted threads={threading.active_count()}")  # one, whatever the clients
 
     def read(self, client: socket.socket, address: tuple[str, int]) -> None:
         try:
@@ -49,6 +50,7 @@ class Server:
         except ConnectionError:
             data = b""
         if not data:
+            log(f"{name(address)} closed before a whole request")
             self.close(client)
             return
         buffer = self.buffers[client]
@@ -57,7 +59,7 @@ class Server:
             # A small answer fits in the kernel's send buffer: send() takes it all. Chapter 6 deals
             # with the answers that do not fit.
             client.send(HELLO)
-            log(f"answered {name(address)}")
+            log(f"{name(address)} answered")
             self.close(client)
 
     def close(self, client: socket.socket) -> None:

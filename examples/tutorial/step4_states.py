@@ -3,14 +3,15 @@
 Chapter 3 spread a connection over a dict and a closure. Here each connection is an object: its
 socket, the bytes received and not yet used (``buffer``), the bytes to send (``outgoing``), and a
 ``state``. The state says what the connection waits for, and so what the selector watches: READING
-waits for bytes (read interest), WRITING for the kernel to take the answer (write interest).
-Every change of state goes through ``set_state``, which refuses a move the table does not list.
+waits for a request (read interest), WRITING for the kernel to take the answer (write interest).
+After every event, ``settle`` works out which state the connection's contents call for, and
+``set_state``, the one place the state changes, refuses a move the table does not list.
 
 With a buffer that outlives one request, a connection can stay open (HTTP/1.1 keep-alive) and a
-client may send several requests at once (pipelining): each complete head in the buffer is answered,
-in order, and what follows the last one waits in the buffer for the rest of its bytes.
+client may send several requests at once (pipelining): the first whole request in the buffer is
+answered, and the next waits in the buffer until that answer is out.
 
-    python -m examples.tutorial.step4_states 8000
+    python3 -m examples.tutorial.step4_states 8000
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from examples.tutorial.listen import listening_socket, log, name
 
 
 class State(enum.Enum):
-    READING = "reading"
-    WRITING = "writing"
+    READING = "reading"  # waits for a request
+    WRITING = "writing"  # waits for the kernel to take the answer: reads nothing meanwhile
     CLOSED = "closed"
 
 
@@ -52,27 +53,17 @@ def answer(head: bytes) -> tuple[bytes, bool]:
 
 
 class Connection:
-    def __init__(self, selector: selectors.BaseSelector, sock: socket.socket, address: tuple[str, int]) -> None:
-        self.selector = selector
+    def __init__(self, server: Server, sock: socket.socket, address: tuple[str, int]) -> None:
+        self.server = server
         self.sock = sock
         self.name = name(address)
-        self.buffer = bytearray()
-        self.outgoing = bytearray()
-        self.keep_alive = True
+        self.buffer = bytearray()  # received, not yet taken as a request
+        self.outgoing = bytearray()  # to send
+        self.keep_alive = True  # False once the last answer is decided
+        self.requests = 0  # taken so far
         self.state = State.READING
-        selector.register(sock, INTEREST[self.state], self)
-
-    def set_state(self, new: State) -> None:
-        """The one place the state changes; the selector's interest follows it."""
-        if new not in TRANSITIONS[self.state]:
-            raise RuntimeError(f"{self.name}: no transition from {self.state.value} to {new.value}")
-        log(f"{self.name} {self.state.value} -> {new.value}")
-        self.state = new
-        if new is State.CLOSED:
-            self.selector.unregister(self.sock)
-            self.sock.close()
-        else:
-            self.selector.modify(self.sock, INTEREST[new], self)
+        self.events = INTEREST[self.state]
+        server.selector.register(sock, self.events, self)
 
     def on_readable(self) -> None:
         try:
@@ -81,38 +72,92 @@ class Connection:
             return
         except ConnectionError:
             data = b""
+        log(f"{self.name} recv bytes={len(data)}")
         if not data:
-            self.set_state(State.CLOSED)
+            self.keep_alive = False  # the client is done: send what is left, then close
+            self.settle()
             return
         self.buffer += data
         self.take_requests()
-        if self.outgoing:
-            self.set_state(State.WRITING)
 
     def take_requests(self) -> None:
-        """Answer every complete request head in the buffer, in order."""
-        while self.keep_alive and (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+        """Answer the whole requests in the buffer, in order, for as long as the state is READING."""
+        while self.state is State.READING and (end := self.buffer.find(b"\r\n\r\n")) >= 0:
             head = bytes(self.buffer[:end])
             del self.buffer[: end + 4]
+            self.requests += 1
             log(f"{self.name} request {head.partition(b' HTTP/')[0].decode('latin-1')}")
             response, self.keep_alive = answer(head)
-            self.outgoing += response
+            self.write(response)
+            self.settle()
+
+    def write(self, data: bytes) -> None:
+        self.outgoing += data  # sent once the socket is writable (chapter 6 sends at once)
 
     def on_writable(self) -> None:
+        self.flush()
+        self.settle()
+        self.take_requests()  # back in READING, the next request may be in the buffer already
+
+    def flush(self) -> None:
+        """Send what the kernel takes of the outgoing bytes."""
         try:
             sent = self.sock.send(self.outgoing)
         except BlockingIOError:
             return
-        except ConnectionError:
-            self.set_state(State.CLOSED)
+        except ConnectionError as error:
+            log(f"{self.name} send failed: {error}")
+            self.close()
             return
         del self.outgoing[:sent]
-        if not self.outgoing:
-            self.set_state(State.READING if self.keep_alive else State.CLOSED)
+        log(f"{self.name} send bytes={sent}" + (f" short queued={len(self.outgoing)}" if self.outgoing else ""))
+
+    # -- the state machine ----------------------------------------------------------------------
+
+    def next_state(self) -> State:
+        """The state the connection's contents call for."""
+        if self.outgoing:
+            return State.WRITING
+        return State.READING if self.keep_alive else State.CLOSED
+
+    def interest(self) -> int:
+        """What the selector watches for in the current state."""
+        return INTEREST[self.state]
+
+    def settle(self) -> None:
+        """Enter the state the connection's contents call for, and make the selector watch for what
+        that state waits for (``modify`` is a syscall: only when that changes)."""
+        if self.state is State.CLOSED:
+            return  # a failed send closed it meanwhile
+        new = self.next_state()
+        if new is State.CLOSED:
+            self.close()
+            return
+        if new is not self.state:
+            self.set_state(new)
+        events = self.interest()
+        if events != self.events:
+            self.server.selector.modify(self.sock, events, self)
+            self.events = events
+
+    def set_state(self, new: State) -> None:
+        """The one place the state changes: a move the table does not list is a bug, said loudly."""
+        if new not in TRANSITIONS[self.state]:
+            raise RuntimeError(f"{self.name}: no transition from {self.state.value} to {new.value}")
+        log(f"{self.name} {self.state.value} -> {new.value}")
+        self.state = new
+
+    def close(self) -> None:
+        """The one exit, whatever the reason."""
+        if self.state is State.CLOSED:
+            return
+        self.set_state(State.CLOSED)
+        self.server.selector.unregister(self.sock)
+        self.sock.close()
 
 
 class Server:
-    connection_class = Connection  # what each accepted socket becomes (chapter 5 changes it)
+    connection_class = Connection  # what each accepted socket becomes (later chapters extend it)
 
     def __init__(self, listener: socket.socket) -> None:
         self.selector = selectors.DefaultSelector()
@@ -122,14 +167,19 @@ class Server:
 
     def run(self) -> None:
         while True:
-            for key, events in self.selector.select():
-                connection = key.data
-                if connection is None:
-                    self.accept()
-                elif events & selectors.EVENT_READ:
-                    connection.on_readable()
-                else:
-                    connection.on_writable()
+            self.run_once(None)
+
+    def run_once(self, timeout: float | None) -> None:
+        """Wait at most ``timeout`` seconds (None: until something is ready), then handle what is."""
+        for key, events in self.selector.select(timeout):
+            connection = key.data
+            if connection is None:
+                self.accept()
+                continue
+            if events & selectors.EVENT_READ:
+                connection.on_readable()
+            if events & selectors.EVENT_WRITE and connection.state is not State.CLOSED:
+                connection.on_writable()
 
     def accept(self) -> None:
         try:
@@ -137,8 +187,8 @@ class Server:
         except BlockingIOError:
             return
         sock.setblocking(False)
-        self.connection_class(self.selector, sock, address)
-        log(f"accepted {name(address)}")
+        log(f"{name(address)} accepted")
+        self.connection_class(self, sock, address)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,21 +6,21 @@ So it can be tested by feeding it a request whole, byte by byte, or split at eve
 server running, and the same object works under any I/O: the selector loop here, a test, a fuzzer.
 
 The connection of chapter 4 keeps its states and loop; only ``take_requests`` changes: it feeds the
-parser and answers its events.
+parser and answers its events, and ``respond`` writes each answer.
 
-    python -m examples.tutorial.step5_sansio 8000
+    python3 -m examples.tutorial.step5_sansio 8000
 """
 
 from __future__ import annotations
 
 import re
-import selectors
 import socket
 import sys
 from dataclasses import dataclass, field
 
 from examples.tutorial import step4_states
 from examples.tutorial.listen import listening_socket, log
+from examples.tutorial.step4_states import State
 
 MAX_HEAD = 8192
 REQUEST_LINE = re.compile(rb"([A-Z]+) (\S+) HTTP/(\d)\.(\d)")
@@ -106,34 +106,47 @@ class RequestParser:
         return request, int(length)
 
 
+def head(status: int, reason: str, length: int, keep_alive: bool) -> bytes:
+    """A response head for a body of ``length`` bytes."""
+    text = f"HTTP/1.1 {status} {reason}\r\nContent-Length: {length}\r\n"
+    return (text + ("" if keep_alive else "Connection: close\r\n") + "\r\n").encode("latin-1")
+
+
 def response(status: int, reason: str, body: bytes, keep_alive: bool) -> bytes:
-    head = f"HTTP/1.1 {status} {reason}\r\nContent-Length: {len(body)}\r\n"
-    return (head + ("" if keep_alive else "Connection: close\r\n") + "\r\n").encode("latin-1") + body
+    return head(status, reason, len(body), keep_alive) + body
 
 
 class Connection(step4_states.Connection):
-    def __init__(self, selector: selectors.BaseSelector, sock: socket.socket, address: tuple[str, int]) -> None:
-        super().__init__(selector, sock, address)
+    def __init__(self, server: step4_states.Server, sock: socket.socket, address: tuple[str, int]) -> None:
+        super().__init__(server, sock, address)
         self.parser = RequestParser()
 
     def take_requests(self) -> None:
+        """Feed the parser what arrived, and answer its requests for as long as the state is READING."""
         self.parser.receive_data(bytes(self.buffer))
         self.buffer.clear()
-        while self.keep_alive:
+        while self.state is State.READING:
             try:
                 event = self.parser.next_event()
             except ProtocolError as error:
                 log(f"{self.name} error {error}")
-                self.outgoing += response(error.status, error.reason, error.reason.encode() + b"\n", False)
-                self.keep_alive = False
+                self.keep_alive = False  # after bytes that are not HTTP, nothing on this connection can be trusted
+                self.write(response(error.status, error.reason, error.reason.encode() + b"\n", False))
+                self.settle()
                 return
             if event == NEED_DATA:
                 return
             assert isinstance(event, Request)
-            log(f"{self.name} request {event.method} {event.target} body={len(event.body)}")
+            self.requests += 1
+            log(f"{self.name} request {event.method} {event.target}")
             self.keep_alive = event.keep_alive
-            body = f"{event.method} {event.target} body={len(event.body)}\n".encode()
-            self.outgoing += response(200, "OK", body, self.keep_alive)
+            self.respond(event)
+            self.settle()
+
+    def respond(self, request: Request) -> None:
+        """Write the answer to ``request`` (later chapters answer with more than an echo)."""
+        body = f"{request.method} {request.target} body={len(request.body)}\n".encode()
+        self.write(response(200, "OK", body, self.keep_alive))
 
 
 class Server(step4_states.Server):

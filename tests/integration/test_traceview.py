@@ -58,7 +58,7 @@ def test_the_trace_reads_back_as_lanes_spans_and_marks(trace: Path) -> None:
     assert slow.count("request") == 1 and slow.count("sendfile") >= 2 and slow.count("blocked") >= 1
     assert "writing" in {span.kind for span in slow.spans} and slow.count("pause") == 1  # backpressure
     assert timeline.loop.spans and {"select", "running"} <= {span.kind for span in timeline.loop.spans}
-    assert timeline.skipped >= 1  # the server's log line on the same stderr
+    assert timeline.skipped  # the server's log line on the same stderr
 
 
 def test_the_page_in_chromium_has_a_lane_per_connection_and_a_mark_per_request(trace: Path, tmp_path: Path) -> None:

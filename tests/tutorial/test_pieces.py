@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from examples.tutorial.step4_states import State
 from examples.tutorial.step5_sansio import NEED_DATA, ProtocolError, Request, RequestParser
-from examples.tutorial.step6_backpressure import HIGH_WATER, LOW_WATER, State, next_state
-from examples.tutorial.step7_timers import Timers
+from examples.tutorial.step7_backpressure import HIGH_WATER, LOW_WATER, next_state
+from examples.tutorial.step8_timers import Timers
 
 PIPELINED = (
     b"GET /a HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -73,21 +74,20 @@ def test_bad_bytes_raise_their_status(data: bytes, status: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("state", "queued", "closing", "expected"),
+    ("state", "queued", "keep_alive", "expected"),
     [
-        (State.READING, 0, False, State.READING),
-        (State.READING, HIGH_WATER, False, State.READING),
-        (State.READING, HIGH_WATER + 1, False, State.WRITING),
-        (State.WRITING, LOW_WATER + 1, False, State.WRITING),  # hysteresis: not back at the high mark
-        (State.WRITING, LOW_WATER, False, State.READING),
-        (State.READING, 10, True, State.CLOSING),
-        (State.CLOSING, 0, True, State.CLOSED),
-        (State.WRITING, 0, True, State.CLOSED),
-        (State.CLOSED, 10, False, State.CLOSED),
+        (State.READING, 0, True, State.READING),
+        (State.READING, HIGH_WATER, True, State.READING),
+        (State.READING, HIGH_WATER + 1, True, State.WRITING),
+        (State.WRITING, LOW_WATER + 1, True, State.WRITING),  # hysteresis: not back at the high mark
+        (State.WRITING, LOW_WATER, True, State.READING),
+        (State.READING, 10, False, State.WRITING),  # the last answer leaves, then close
+        (State.WRITING, 0, False, State.CLOSED),
+        (State.READING, 0, False, State.CLOSED),
     ],
 )
-def test_next_state(state: State, queued: int, closing: bool, expected: State) -> None:
-    assert next_state(state, queued, closing) is expected
+def test_next_state(state: State, queued: int, keep_alive: bool, expected: State) -> None:
+    assert next_state(state, queued, keep_alive) is expected
 
 
 def test_timers_run_in_time_order_and_set_the_select_timeout() -> None:

@@ -1,4 +1,4 @@
-"""Chapter 7: timers, so that a client that says nothing cannot hold a connection forever.
+"""Chapter 8: timers, so that a client that says nothing cannot hold a connection for ever.
 
 A timer heap holds ``(when, sequence, timer)``; the loop's ``select`` waits at most until the
 nearest one, and after each select the due timers run. Waiting is never a fixed polling interval:
@@ -7,16 +7,16 @@ when it reaches the top (cheaper than removing it from the middle).
 
 Each connection has one timer, pointed at what it waits for:
 
-- **a request**: the whole head must arrive within ``--request-timeout`` of the connection opening
+- **the next request**: it must arrive whole within ``--request-timeout`` of the connection opening
   or of the last answer. Bytes that trickle in do not extend it, or a client sending one byte a
   second (slowloris) would hold the connection for ever. This also ends idle keep-alive
   connections.
-- **the peer to take queued bytes**: restarted each time a send moves data, so a slow reader is fine
-  and a reader that stopped is not.
+- **the peer to take queued bytes**: restarted each time a send moves data, so a slow reader is
+  served and a reader that stopped is closed.
 
 The clock is injected (``Timers(clock)``), so the heap is tested with a fake clock, without waiting.
 
-    python -m examples.tutorial.step7_timers --request-timeout 5 8000
+    python3 -m examples.tutorial.step8_timers --request-timeout 5 8000
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from examples.tutorial import step6_backpressure
-from examples.tutorial.listen import Parser, listening_socket, log
-from examples.tutorial.step6_backpressure import State
+from examples.tutorial import step4_states, step7_backpressure
+from examples.tutorial.listen import Parser, listening_socket, log, seconds
+from examples.tutorial.step4_states import State
 
 
 class Timer:
@@ -80,24 +80,26 @@ class Timers:
         return len(self._heap)
 
 
-class Connection(step6_backpressure.Connection):
+class Connection(step7_backpressure.Connection):
     server: Server
 
-    def __init__(self, server: step6_backpressure.Server, sock: socket.socket, address: tuple[str, int]) -> None:
+    def __init__(self, server: step4_states.Server, sock: socket.socket, address: tuple[str, int]) -> None:
         self.timer: Timer | None = None
-        self.waiting_for = ""  # "request", "send" or "" (nothing timed)
+        self.waiting_for = ""  # "request N", "send" or "" (nothing timed)
         super().__init__(server, sock, address)
-        self.settle()
+        self.settle()  # the first request's time starts now
 
     def settle(self) -> None:
         super().settle()
         if self.state is State.CLOSED:
-            waiting_for = ""
-        elif self.queue:
+            return
+        if self.outgoing:
             waiting_for = "send"
+        elif self.state is State.READING:
+            waiting_for = f"request {self.requests + 1}"  # so each answer starts the next one's time
         else:
-            waiting_for = "request" if self.state is State.READING else ""
-        if waiting_for != self.waiting_for:  # a new wait: a new timer; the same wait keeps its timer
+            waiting_for = ""
+        if waiting_for != self.waiting_for:  # a new wait, a new timer; the same wait keeps its timer
             self.arm(waiting_for)
 
     def arm(self, waiting_for: str) -> None:
@@ -106,7 +108,8 @@ class Connection(step6_backpressure.Connection):
             self.timer = None
         self.waiting_for = waiting_for
         if waiting_for:
-            delay = self.server.request_timeout if waiting_for == "request" else self.server.send_timeout
+            send = waiting_for == "send"
+            delay = self.server.send_timeout if send else self.server.request_timeout
             self.timer = self.server.timers.call_later(delay, self.timed_out)
 
     def sent(self, count: int) -> None:
@@ -116,21 +119,25 @@ class Connection(step6_backpressure.Connection):
     def timed_out(self) -> None:
         log(f"{self.name} timeout {self.waiting_for}")
         self.timer = None
-        self.close(f"{self.waiting_for} timeout")
+        self.close()
 
-    def close(self, reason: str) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        super().close(reason)
+    def close(self) -> None:
+        self.arm("")  # nothing is awaited any more
+        super().close()
 
 
-class Server(step6_backpressure.Server):
+class Server(step7_backpressure.Server):
     connection_class = Connection
 
-    def __init__(self, listener: socket.socket, request_timeout: float = 5.0, send_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        listener: socket.socket,
+        request_timeout: float = 5.0,
+        send_timeout: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(listener)
-        self.timers = Timers()
+        self.timers = Timers(clock)  # a test passes a fake clock and runs the loop without waiting
         self.request_timeout = request_timeout
         self.send_timeout = send_timeout
 
@@ -138,16 +145,6 @@ class Server(step6_backpressure.Server):
         while True:
             self.run_once(self.timers.timeout())  # wait for I/O or the nearest timer, no longer
             self.timers.run_due()
-
-
-def seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number of seconds {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be more than zero seconds")
-    return value
 
 
 def timeout_arguments() -> argparse.ArgumentParser:
@@ -158,7 +155,7 @@ def timeout_arguments() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    listener, args = listening_socket(argv, "Chapter 7: timers for timeouts.", timeout_arguments())
+    listener, args = listening_socket(argv, "Chapter 8: timers for timeouts.", timeout_arguments())
     Server(listener, args.request_timeout, args.send_timeout).run()
     return 0
 
