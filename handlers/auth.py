@@ -75,7 +75,7 @@ class BasicAuth:
         # Checked for an unknown user, so a guess at a name takes as long as a guess at a password.
         iterations = max((stored.iterations for stored in users.values()), default=ITERATIONS)
         self._nobody = PasswordHash(iterations, "nobody", bytes(32))
-        self._verified: set[bytes] = set()  # sha256 of Authorization values that passed
+        self._verified: dict[bytes, str] = {}  # sha256 of Authorization values that passed -> the user
         self._jobs = BackgroundJobs()
 
     def close(self) -> None:
@@ -88,6 +88,7 @@ class BasicAuth:
             return
         digest = hashlib.sha256(header.encode("latin-1", "replace")).digest()
         if digest in self._verified:
+            exchange.user = self._verified[digest]
             self._inner(exchange)
             return
         given = credentials(header)
@@ -109,7 +110,8 @@ class BasicAuth:
             return
         if len(self._verified) >= REMEMBERED:
             self._verified.clear()
-        self._verified.add(digest)
+        self._verified[digest] = user
+        exchange.user = user  # the access log's user field (CLF)
         # Back on the loop thread, but outside the connection's call of the handler: on_drain runs the
         # inner handler the way the connection runs any later callback of a handler (its failure is a
         # 500, not a lost exchange), once earlier pipelined responses have left.

@@ -195,7 +195,8 @@ def serve(
     auth = None
     if users is not None:
         handler = auth = BasicAuth(users, handler)
-    access_log = None if args.quiet else AccessLog(sys.stderr)
+    # Under --trace each line is written at once, among the trace lines, not in a batch a second later.
+    access_log = None if args.quiet else AccessLog(sys.stderr, batched=not args.trace)
     if access_log is not None:
         access_log.flush_on(loop)
     # A request refused for its size is told how the server's operator lifts the limit.

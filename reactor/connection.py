@@ -272,13 +272,22 @@ class HTTPConnection(Protocol):
         exchange, self._exchange = self._exchange, None
         if exchange is not None:
             exchange.connection_lost()
-        self.transport.write(data)
+        transport = self.transport
+        transport.write(data)
         body_bytes = conn.body_bytes if conn.sends_body else 0
         if self._trace is not None:
             self._trace("response", f"{status} body={body_bytes}")
         if self._access_log is not None:
-            self._access_log(self.transport.address[0], request.request_line if request else "-", status, body_bytes)
-        self.transport.close(reason, linger=True)
+            request_line = request.request_line if request else "-"
+            end = transport.written
+            transport.when_sent(self._logged, request_line, status, end - body_bytes, end)
+        transport.close(reason, linger=True)
+
+    def _logged(self, sent: int, request_line: str, status: int, body_at: int, end: int) -> None:
+        """The access log line of an error response of our own, once it has left (or the connection
+        ended first)."""
+        assert self._access_log is not None
+        self._access_log(self.transport.address[0], "-", request_line, status, max(0, min(sent, end) - body_at))
 
     # -- closing ----------------------------------------------------------------------------------
 

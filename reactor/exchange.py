@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("reactor.exchange")
 
 HeaderList = Iterable[tuple[str, str]]
-# Told (client address, request line, status, body bytes) when a response ends: the access log.
-AccessLog = Callable[[str, str, int, int], None]
+# Told (client address, user, request line, status, body bytes sent) once a response's last byte has
+# left, or its connection has ended first: the access log. The user is "-" when none authenticated.
+AccessLog = Callable[[str, str, str, int, int], None]
 
 _JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as their head
 
@@ -57,6 +58,8 @@ class Exchange:
         "_on_abort",
         "_resume",
         "long_lived",
+        "user",
+        "_body_at",
     )
 
     def __init__(
@@ -78,6 +81,8 @@ class Exchange:
         # run (Transport.defer) when the response ends or the handler wants the body again.
         self._resume: Callable[[], object] | None = None
         self.long_lived = False  # mark_long_lived was called
+        self.user: str | None = None  # who the request authenticated as (handlers/auth.py), for the log
+        self._body_at = 0  # where the response's body begins in the connection's stream (Transport.written)
 
     # -- context ----------------------------------------------------------------------------------
 
@@ -161,14 +166,15 @@ class Exchange:
         if not self._may_start():
             return
         conn = self._conn
+        transport = self._transport
         if len(body) <= _JOIN_LIMIT:
             # One buffer, one send: copying a small body is cheaper than a second syscall or a gather.
-            self._transport.write(conn.send_response(status, headers, body, close, self.reads_body))
+            transport.write(conn.send_response(status, headers, body, close, self.reads_body))
         else:
-            transport = self._transport
             transport.write(conn.start_response(status, headers, len(body), close=close, reads_body=self.reads_body))
             transport.write(conn.send_data(body))
             conn.end_response()  # with a Content-Length, nothing follows the body
+        self._body_at = transport.written - (len(body) if conn.sends_body else 0)
         self.status = status
         self._ended()
 
@@ -187,6 +193,7 @@ class Exchange:
         else:
             transport.write(head)
             transport.write(body)
+        self._body_at = transport.written - len(body)
         self.status = response.status
         self._ended()
 
@@ -223,7 +230,9 @@ class Exchange:
         Raises StateError if a response was already started, ValueError as respond does."""
         if self._may_start():
             head = self._conn.start_response(status, headers, content_length, close=close, reads_body=self.reads_body)
-            self._transport.write(head)
+            transport = self._transport
+            transport.write(head)
+            self._body_at = transport.written
             self.status = status
 
     def mark_long_lived(self) -> None:
@@ -288,18 +297,26 @@ class Exchange:
         self._ended()
 
     def _ended(self) -> None:
-        """The last byte of the response is queued: log it, and if the handler answered after it
-        returned, schedule the connection's next pass (the next request, or the close)."""
+        """The last byte of the response is queued: log it once it has left, and if the handler
+        answered after it returned, run the connection's next pass (the next request, or the close)."""
         self.finished = True
         self._on_abort = None  # they can no longer fire; a handler object they hold is freed now
-        conn = self._conn
         transport = self._transport
         if self._access_log is not None:
-            self._access_log(transport.address[0], self.request.request_line, self.status, conn.body_bytes)
+            transport.when_sent(self._logged, transport.written)
         if transport.trace is not None:
-            transport.trace("response", f"{self.status} body={conn.body_bytes}")
+            transport.trace("response", f"{self.status} body={self._conn.body_bytes}")
         if self._resume is not None:
             transport.defer(self._resume)
+
+    def _logged(self, sent: int, end: int) -> None:
+        """The response's last byte (at ``end`` in the stream) has left, or the connection has ended
+        with ``sent`` bytes out: one access log line, with the body bytes really sent (nginx's
+        $body_bytes_sent)."""
+        assert self._access_log is not None
+        body_sent = max(0, min(sent, end) - self._body_at)
+        client = self._transport.address[0]
+        self._access_log(client, self.user or "-", self.request.request_line, self.status, body_sent)
 
     def fail(self) -> None:
         """The handler failed: answer 500 if no response has started, otherwise close the connection
@@ -341,6 +358,8 @@ class Exchange:
         if self.aborted or self.finished:
             return
         self.aborted = True
+        if self.status and self._access_log is not None:  # a response begun and cut short: log what left
+            self._logged(self._transport.sent, self._transport.sent)
         callbacks, self._on_abort = self._on_abort or [], None
         for callback in callbacks:
             try:

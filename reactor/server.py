@@ -11,7 +11,7 @@ from functools import partial
 
 from reactor.acceptor import Acceptor
 from reactor.connection import ConnectionConfig, HTTPConnection, refuse_plain_http
-from reactor.exchange import Handler
+from reactor.exchange import AccessLog, Handler
 from reactor.limits import Limits
 from reactor.loop import EventLoop, LoopStatistics
 from reactor.timers import Handle
@@ -54,7 +54,7 @@ class Server:
         sockets: Iterable[socket.socket],
         handler: Handler,
         limits: Limits | None = None,
-        access_log: Callable[[str, str, int, int], None] | None = None,
+        access_log: AccessLog | None = None,
         tracer: Tracer | None = None,
         protocol: str = "HTTP/1.1",
         tls: ssl.SSLContext | None = None,

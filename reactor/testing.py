@@ -49,7 +49,7 @@ class FakeSocket:
 
 
 class FakeTransport:
-    """Stands in for a Transport under a protocol: what the protocol writes lands in ``written`` (file
+    """Stands in for a Transport under a protocol: what the protocol writes lands in ``output`` (file
     ranges read out), what it asks for is recorded, and the test plays the peer with ``receive``,
     ``receive_eof`` and ``time_out``. Nothing is ever queued: the peer takes every byte at once."""
 
@@ -64,7 +64,8 @@ class FakeTransport:
         self.close_reason = ""
         self.lingering = False  # close(linger=True) was asked
         self.read_timeout = Timeout.NO_TIMEOUT  # what resume_reading last asked for
-        self.written = bytearray()
+        self.output = bytearray()
+        self.sent = 0  # the peer takes every byte at once: all that is written is sent
         self.queued = 0
         self.protocol: Protocol | None = None
         self._running = False  # a protocol callback runs: what it defers runs after it
@@ -117,19 +118,25 @@ class FakeTransport:
 
     def take(self) -> bytes:
         """What was written since the last take."""
-        data = bytes(self.written)
-        self.written.clear()
+        data = bytes(self.output)
+        self.output.clear()
         return data
 
     # -- what the protocol calls ------------------------------------------------------------------
 
+    @property
+    def written(self) -> int:
+        return self.sent
+
     def write(self, data: bytes) -> None:
         if not self.closing:
-            self.written += data
+            self.output += data
+            self.sent += len(data)
 
     def write_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None:
         if not self.closing:
-            self.written += os.pread(file.fileno(), count, offset)
+            self.output += os.pread(file.fileno(), count, offset)
+            self.sent += count
         if owns_file:
             file.close()
 
@@ -153,6 +160,9 @@ class FakeTransport:
     def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
         if self.state is not IOState.CLOSED:
             self.loop.call_soon(callback, *args)
+
+    def when_sent(self, callback: Callable[..., object], *args: Any) -> None:
+        callback(self.sent, *args)  # nothing is ever queued
 
     def when_drained(self, callback: Callable[..., object], *args: Any) -> None:
         if self.state is not IOState.CLOSED:

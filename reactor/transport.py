@@ -151,6 +151,8 @@ class Transport:
         "_server_address",
         "_unsettled",
         "_settled_queue",
+        "_sent",
+        "_sent_waiters",
     )
 
     def __init__(
@@ -206,6 +208,9 @@ class Transport:
         # that leaves everything as it was (the usual request) needs no settle.
         self._unsettled = True
         self._settled_queue = EMPTY
+        self._sent = 0  # bytes the kernel took on this connection, all told
+        # when_sent: (position in the stream, callback, args), in the order they were asked for.
+        self._sent_waiters: list[tuple[int, Callable[..., object], tuple[Any, ...]]] = []
         # --trace: a line per fact of this connection's life; None (the usual case) costs one test.
         self.trace: Callable[[str, str], None] | None = None
         if tracer is not None and tracer.connections:
@@ -249,6 +254,17 @@ class Transport:
     def queued(self) -> int:
         """Bytes written and not yet taken by the kernel, file ranges included."""
         return self._queue.size
+
+    @property
+    def sent(self) -> int:
+        """Bytes the kernel took on this connection, from its start."""
+        return self._sent
+
+    @property
+    def written(self) -> int:
+        """Bytes written on this connection, from its start: sent, or still queued. The position in
+        the stream where the next write begins."""
+        return self._sent + self._queue.size
 
     @property
     def server_address(self) -> tuple[str, int]:
@@ -327,6 +343,16 @@ class Transport:
         """Run the protocol's ``callback(*args)`` on the loop's next pass, as ``defer`` runs it.
         Dropped once the connection is closed."""
         self.loop.call_soon(self.defer, callback, *args)
+
+    def when_sent(self, callback: Callable[..., object], *args: Any) -> None:
+        """Call ``callback(sent, *args)`` once every byte written so far has left, or the connection has
+        ended first; ``sent`` is ``self.sent`` then (the access log counts what a response really
+        sent from it). Right away when nothing is queued."""
+        position = self._sent + self._queue.size
+        if position <= self._sent or self.state is CLOSED:
+            callback(self._sent, *args)
+        else:
+            self._sent_waiters.append((position, callback, args))
 
     def when_drained(self, callback: Callable[..., object], *args: Any) -> None:
         """Run ``callback(*args)`` (through call_soon) once the send queue is at or below the
@@ -453,7 +479,10 @@ class Transport:
                 self._on_socket_error(error)
                 return
             if sent:
+                self._sent += sent
                 self.counters.bytes_sent += sent
+                if self._sent_waiters:
+                    self._tell_sent()
                 if self._timeout in RESTARTED_BY_SEND:
                     self._deadline.set(self._timeout_seconds)
                 if self._drain_waiters and self._queue.size <= self._limits.low_water:
@@ -465,6 +494,13 @@ class Transport:
             self._settled_queue
         ):
             self._settle()
+
+    def _tell_sent(self) -> None:
+        """Call the when_sent callbacks whose bytes have all left, in order."""
+        waiters = self._sent_waiters
+        while waiters and waiters[0][0] <= self._sent:
+            _position, callback, args = waiters.pop(0)
+            callback(self._sent, *args)
 
     def _settle(self) -> None:
         """Enter the state the table calls for (through every state on the way: reading, closing,
@@ -593,6 +629,9 @@ class Transport:
         self.sock.close()
         closes = self.counters.closes
         closes[reason] = closes.get(reason, 0) + 1
+        waiters, self._sent_waiters = self._sent_waiters, []
+        for _position, callback, args in waiters:  # what never left, never will: tell what did
+            callback(self._sent, *args)
         try:
             self.protocol.connection_lost(reason)
         except Exception:

@@ -248,9 +248,8 @@ class RequestParser:
 
     def _parse_head(self, head: bytes) -> Request:
         lines = head.split(b"\r\n")
-        del lines[-2:]  # the empty line, and what follows its CRLF
         request_line = lines[0]
-        del lines[0]
+        del lines[0], lines[-2:]  # the request line, the empty line and what follows its CRLF: the fields
         line = self._request_lines.get(request_line)
         fields = self._field_lines
         headers = Headers()

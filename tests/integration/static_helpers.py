@@ -30,10 +30,14 @@ def parse_multipart(response: Response) -> list[EmailMessage]:
 
 
 class AccessRecord:
-    """An access log for a LiveServer that keeps (request line, status) pairs for assertions."""
+    """An access log for a LiveServer that keeps (request line, status) pairs for assertions, and the
+    whole lines (client, user, request line, status, body bytes sent)."""
 
     def __init__(self) -> None:
         self.entries: list[tuple[str, int]] = []
+        self.lines: list[tuple[str, str, str, int, int]] = []
 
-    def __call__(self, client: str, request_line: str, status: int, size: int) -> None:
-        self.entries.append((request_line, status))  # list.append is atomic: the loop thread writes, tests read
+    def __call__(self, client: str, user: str, request_line: str, status: int, size: int) -> None:
+        # list.append is atomic: the loop thread writes, tests read
+        self.lines.append((client, user, request_line, status, size))
+        self.entries.append((request_line, status))

@@ -35,7 +35,7 @@ def test_a_page_loads_then_revalidates_every_asset_with_304(serve: ServeStatic, 
     site = asset_site(tmp_path / "site", PAGE)
     log: list[tuple[str, int]] = []
     server = serve(
-        root=site, cache_control="no-cache", access_log=lambda _c, line, status, _s: log.append((line, status))
+        root=site, cache_control="no-cache", access_log=lambda _c, _u, line, status, _s: log.append((line, status))
     )
     url = f"http://127.0.0.1:{server.port}/index.html"
     profile = tmp_path / "profile"

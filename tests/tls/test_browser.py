@@ -31,7 +31,7 @@ ASSETS = ("/index.html", "/style.css", "/app.js", "/dot.svg", "/letters.txt")
 def test_chromium_loads_a_page_and_its_assets_in_a_secure_context(serve_tls: ServeTLS, tmp_path: Path) -> None:
     site = asset_site(tmp_path / "site", PAGE)
     log: list[tuple[str, int]] = []
-    server = serve_tls(root=site, access_log=lambda _c, line, status, _s: log.append((line, status)))
+    server = serve_tls(root=site, access_log=lambda _c, _u, line, status, _s: log.append((line, status)))
     url = f"https://127.0.0.1:{server.port}/index.html"
 
     page = dump_dom(url, tmp_path / "profile", flags=("--ignore-certificate-errors",))
