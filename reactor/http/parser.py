@@ -22,11 +22,18 @@ from reactor.http.receivebuffer import ReceiveBuffer
 # RFC 9112 3: method SP request-target SP HTTP-version, single spaces, no other whitespace. The target
 # is visible ASCII without "#": RFC 9110 7.1, a fragment is never sent, so one in the target means a
 # broken client, and a path that ends at "#" for one reader and not another is a confusion attack.
-_REQUEST_LINE = re.compile(rb"(" + TOKEN_CHAR + rb"+) ([\x21\x22\x24-\x7e]+) HTTP/([0-9])\.([0-9])", re.ASCII)
-# What can never appear in a request line that has not ended yet: a control or non-ASCII byte, or a
-# CR that something other than LF follows (RFC 9112 2.2). Scanned as bytes arrive, so garbage that
-# starts like a request is answered at once, not after the header timeout.
-_NOT_IN_REQUEST_LINE = re.compile(rb"[^\x20-\x7e\r]|\r.", re.ASCII | re.DOTALL)
+#
+# RFC 9112 3.2 wants the target in ASCII; browsers percent-encode the rest, but curl and scripts send
+# UTF-8 as it is (curl 'http://host/?q=ü'). Bytes 0x80-0xFF are accepted in the target and
+# percent-encoded where they stand (_percent_encoded), so nothing past the parser ever sees them raw:
+# not the path checks, not the file system, not a log. They cannot change framing (no SP, CR, LF or
+# control byte is among them). docs/limits.md, "Strictness".
+_REQUEST_LINE = re.compile(rb"(" + TOKEN_CHAR + rb"+) ([\x21\x22\x24-\x7e\x80-\xff]+) HTTP/([0-9])\.([0-9])", re.ASCII)
+# What can never appear in a request line that has not ended yet: a control byte, or a CR that
+# something other than LF follows (RFC 9112 2.2). Scanned as bytes arrive, so garbage that starts like
+# a request is answered at once, not after the header timeout.
+_NOT_IN_REQUEST_LINE = re.compile(rb"[\x00-\x0c\x0e-\x1f\x7f]|\r.", re.ASCII | re.DOTALL)
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 # RFC 9112 2.2: a CR that no LF follows, or a LF that no CR precedes. Both are refused anywhere in a
 # head (and in chunked framing: framing.py): a front end that passes a bare LF inside a field value
 # would otherwise have us read two fields where it saw one (request smuggling). docs/limits.md.
@@ -346,7 +353,13 @@ def _request_line_parts(match: re.Match[bytes]) -> tuple[str, str, str]:
         # RFC 9110 15.6.6: 505 for a major version we do not support.
         raise ProtocolError(505, "HTTP version not supported")
     # RFC 9110 6.2: a higher 1.x minor version is answered as HTTP/1.1.
-    return method.decode("ascii"), target.decode("ascii"), "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
+    version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
+    return method.decode("ascii"), (target if target.isascii() else _percent_encoded(target)).decode("ascii"), version
+
+
+def _percent_encoded(target: bytes) -> bytes:
+    """``target`` with each byte 0x80-0xFF written as %HH (RFC 3986 2.1), as a browser sends it."""
+    return _NON_ASCII.sub(lambda byte: b"%%%02X" % byte[0][0], target)
 
 
 def _check_request_start(prefix: bytes) -> None:

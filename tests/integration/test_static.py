@@ -187,3 +187,13 @@ def test_large_file_arrives_byte_exact_through_sendfile(live_server: LiveServer,
     connection.close()
     assert received == len(data)
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_a_target_with_raw_utf8_is_served_as_its_percent_encoded_form(live_server: LiveServer, docroot: Path) -> None:
+    # curl 'http://host/café.txt?q=ü' sends the UTF-8 bytes raw; browsers send %C3%A9. Both name the
+    # same file, and the raw bytes reach no path check or file system call as they came.
+    (docroot / "café.txt").write_text("raw\n")
+    raw = request(live_server.port, "GET /café.txt?q=ü HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+    encoded = request(live_server.port, b"GET /caf%C3%A9.txt?q=%C3%BC HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert (raw.status, raw.body) == (encoded.status, encoded.body) == (200, b"raw\n")
+    assert request(live_server.port, "GET /?q=ü HTTP/1.1\r\nHost: t\r\n\r\n".encode()).status == 200
