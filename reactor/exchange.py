@@ -174,9 +174,8 @@ class Exchange:
             transport.write(conn.start_response(status, headers, len(body), close=close, reads_body=self.reads_body))
             transport.write(conn.send_data(body))
             conn.end_response()  # with a Content-Length, nothing follows the body
-        self._body_at = transport.written - (len(body) if conn.sends_body else 0)
         self.status = status
-        self._ended()
+        self._ended(len(body) if conn.sends_body else 0)
 
     def respond_prepared(self, response: PreparedResponse, *, close: bool = False) -> None:
         """Send a whole response made once for many requests (a cached file's, a built-in error
@@ -193,9 +192,8 @@ class Exchange:
         else:
             transport.write(head)
             transport.write(body)
-        self._body_at = transport.written - len(body)
         self.status = response.status
-        self._ended()
+        self._ended(len(body))
 
     def respond_file(
         self,
@@ -232,7 +230,8 @@ class Exchange:
             head = self._conn.start_response(status, headers, content_length, close=close, reads_body=self.reads_body)
             transport = self._transport
             transport.write(head)
-            self._body_at = transport.written
+            if self._access_log is not None:
+                self._body_at = transport.written
             self.status = status
 
     def mark_long_lived(self) -> None:
@@ -294,16 +293,21 @@ class Exchange:
             return
         if tail:
             self._transport.write(tail)
-        self._ended()
+        self._ended(None)
 
-    def _ended(self) -> None:
-        """The last byte of the response is queued: log it once it has left, and if the handler
-        answered after it returned, run the connection's next pass (the next request, or the close)."""
+    def _ended(self, body: int | None) -> None:
+        """The last byte of the response is queued (``body`` bytes after its head, when it went whole;
+        None for one that streamed: its body began at _body_at): log it once it has left, and if the
+        handler answered after it returned, run the connection's next pass (the next request, or the
+        close)."""
         self.finished = True
         self._on_abort = None  # they can no longer fire; a handler object they hold is freed now
         transport = self._transport
         if self._access_log is not None:
-            transport.when_sent(self._logged, transport.written)
+            end = transport.written
+            if body is not None:
+                self._body_at = end - body
+            transport.when_sent(self._logged, end)
         if transport.trace is not None:
             transport.trace("response", f"{self.status} body={self._conn.body_bytes}")
         if self._resume is not None:
