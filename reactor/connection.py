@@ -31,6 +31,9 @@ from reactor.transport import Protocol, Transport
 logger = logging.getLogger("reactor.connection")
 
 _JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as their head
+# Responses are counted by method: these (RFC 9110 9.3 and PATCH) by name, any other token as "other",
+# so that clients cannot grow the counters without bound; "" when no request head could be read.
+_COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
 
 class ConnectionConfig:
@@ -113,6 +116,7 @@ class HTTPConnection(Protocol):
 
     def connection_made(self, transport: Transport) -> None:
         self.transport = transport
+        self._responses = transport.counters.responses
         self._trace = transport.trace
         if self._trace is not None:
             self._conn.observer = self._trace_phase
@@ -323,6 +327,10 @@ class HTTPConnection(Protocol):
             self._access_log(self.transport.address[0], request.request_line, status, self._conn.body_bytes)
         if self._trace is not None:
             self._trace("response", f"{status} body={self._conn.body_bytes}")
+        counts = self._responses.get(request.method)  # a method seen before: its own counts, or "other"'s
+        if counts is None:
+            counts = self._counts_for(request.method)
+        counts[status // 100] += 1
         self._end_cycle_if_done()
         if not self._dispatching:  # a response that ends later than its request starts a pass
             self._process()
@@ -369,7 +377,14 @@ class HTTPConnection(Protocol):
             self._trace("response", f"{status} body={body_bytes}")
         if self._access_log is not None:
             self._access_log(self.transport.address[0], request.request_line if request else "-", status, body_bytes)
+        self._counts_for(request.method if request else "")[status // 100] += 1
         self.transport.close(reason, linger=True)
+
+    def _counts_for(self, method: str) -> list[int]:
+        """The counts of responses to ``method`` by status class, made on first use: its own for a
+        standard method (or no method: ""), "other"'s for any other."""
+        key = method if method in _COUNTED_METHODS or not method else "other"
+        return self._responses.setdefault(key, [0] * 10)  # a status is 100 to 999 (status_line)
 
     # -- closing ----------------------------------------------------------------------------------
 
