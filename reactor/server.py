@@ -27,12 +27,14 @@ class ServerStatistics:
     connections: int  # open now
     by_state: dict[str, int]  # open connections per I/O state
     accepted: int
-    requests: int
+    requests: int  # handed to the handler
+    responses: dict[str, dict[str, int]]  # ended, by method ("none": no request head read) and status class ("2xx")
     bytes_received: int
     bytes_sent: int
     queued: int  # response bytes waiting in send queues now, all connections together
     largest_queue: int  # the most any one connection has waiting
     closes: dict[str, int]  # closed connections per reason
+    tls_handshake_failures: dict[str, int]  # by the TLS library's reason (NO_SHARED_CIPHER...)
     loop: LoopStatistics
 
 
@@ -132,6 +134,10 @@ class Server:
         counters = acceptor.counters
         by_state: dict[str, int] = {}
         queued = largest = 0
+        responses = {
+            method or "none": {f"{digit}xx": count for digit, count in enumerate(counts) if count}
+            for method, counts in counters.responses.items()
+        }
         for transport in acceptor.connections:
             state = transport.state.value
             by_state[state] = by_state.get(state, 0) + 1
@@ -142,10 +148,12 @@ class Server:
             by_state=by_state,
             accepted=acceptor.listening.accepted,
             requests=counters.requests,
+            responses=responses,
             bytes_received=counters.bytes_received,
             bytes_sent=counters.bytes_sent,
             queued=queued,
             largest_queue=largest,
             closes=dict(counters.closes),
+            tls_handshake_failures=dict(counters.tls_handshake_failures),
             loop=self.loop.statistics(),
         )

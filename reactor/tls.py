@@ -231,6 +231,9 @@ class TLSTransport(Transport):
             logger.debug("%r: TLS handshake failed: %s", self, error)
             if self.trace is not None:
                 self.trace("tls", f"handshake failed: {error.reason or error}")
+            failures = self.counters.tls_handshake_failures
+            reason = error.reason or "unknown"  # OpenSSL's name: NO_SHARED_CIPHER, UNSUPPORTED_PROTOCOL...
+            failures[reason] = failures.get(reason, 0) + 1
             self._close("handshake failed")
             return
         except OSError as error:

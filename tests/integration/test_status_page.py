@@ -21,7 +21,7 @@ from tests.integration.client import RawClient, request, wait_until
 
 def statistics(requests: int, sent: int, iterations: int, select: float, busy: float) -> ServerStatistics:
     loop = LoopStatistics(iterations, select, busy, 0, 0, 1, 0, 0)
-    return ServerStatistics(3, {"reading": 3}, 5, requests, 0, sent, 10, 7, {}, loop)
+    return ServerStatistics(3, {"reading": 3}, 5, requests, {}, 0, sent, 10, 7, {}, {}, loop)
 
 
 def test_rates_are_changes_per_second_and_gauges_are_current() -> None:
