@@ -77,6 +77,11 @@ class BasicAuth:
         self._nobody = PasswordHash(iterations, "nobody", bytes(32))
         self._verified: dict[bytes, str] = {}  # sha256 of Authorization values that passed -> the user
         self._jobs = BackgroundJobs()
+        self.failures = 0  # requests refused for credentials that did not verify (not for none at all)
+
+    def counters(self) -> dict[str, int]:
+        """What the status page shows (handlers/metrics.py: HANDLER_METRICS)."""
+        return {"auth_failures": self.failures}
 
     def close(self) -> None:
         self._jobs.close()
@@ -93,6 +98,7 @@ class BasicAuth:
             return
         given = credentials(header)
         if given is None:
+            self.failures += 1
             self._refuse(exchange, "malformed credentials")
             return
         user, password = given
@@ -101,6 +107,8 @@ class BasicAuth:
         self._jobs.run(exchange.loop, check, partial(self._checked, exchange, user, digest))
 
     def _checked(self, exchange: Exchange, user: str, digest: bytes, valid: bool | None, error: object) -> None:
+        if not valid:
+            self.failures += 1  # even when the client has gone: a guess all the same
         if exchange.aborted:
             return
         if not valid:

@@ -54,6 +54,11 @@ async function poll() {
     }
     for (const name of ["requests", "bytes_sent", "bytes_received", "iterations", "select_share", "connections", "queued"]) chart(name, data.history);
     set("updated", "updated " + new Date(data.time * 1000).toLocaleTimeString());
+    if (data.worker) {
+      set("worker", "\u00b7 the whole server's numbers (" + data.workers.length + " of " + data.worker.of +
+        " workers), answered by worker " + data.worker.number + " (pid " + data.worker.pid + ")");
+      document.body.dataset.worker = data.worker.number;
+    }
   } catch (error) {
     set("updated", "cannot reach the server: " + error);
   }

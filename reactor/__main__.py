@@ -44,7 +44,7 @@ from reactor.server import Server
 from reactor.tls import load_context
 from reactor.trace import Tracer
 from reactor.tracering import TraceRing
-from reactor.workers import Supervisor, shares_port_by_reuseport, watch_supervisor
+from reactor.workers import StatisticsBoard, Supervisor, shares_port_by_reuseport, watch_supervisor
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,12 +124,16 @@ def main(argv: list[str] | None = None) -> int:
             opener()
         return serve(args, build, users, limits, sock, listening)
 
+    # The workers' status pages show the whole server from the numbers each leaves here.
+    board = StatisticsBoard(args.workers) if args.status_path else None
+
     def run_worker(number: int, lifeline: int) -> int:
+        worker = Worker(number, lifeline, board)
         if reuse_port:
             sock.close()
             listener = bind(host, port, limits.listen_backlog, reuse_port=True)
-            return serve(args, build, users, limits, listener, listening, lifeline)
-        return serve(args, build, users, limits, sock, listening, lifeline)
+            return serve(args, build, users, limits, listener, listening, worker)
+        return serve(args, build, users, limits, sock, listening, worker)
 
     return Supervisor(args.workers, run_worker, limits.grace).run(started=opener)
 
@@ -164,6 +168,15 @@ class Listening:
     redirect_sock: socket.socket | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class Worker:
+    """What a reactor forked by the supervisor has that a lone one has not."""
+
+    number: int  # 1 to --workers
+    lifeline: int  # the pipe that tells it the supervisor is gone (reactor.workers.watch_supervisor)
+    board: StatisticsBoard | None  # where its status page leaves its numbers, with --status-path
+
+
 def serve(
     args: argparse.Namespace,
     build: Callable[[EventLoop], Built],
@@ -171,12 +184,11 @@ def serve(
     limits: Limits,
     sock: socket.socket,
     listening: Listening,
-    lifeline: int | None = None,
+    worker: Worker | None = None,
 ) -> int:
     """Run one reactor on ``sock`` until SIGTERM/SIGINT has drained it; return the exit code. A
-    worker (given its ``lifeline``, see reactor.workers) drains on SIGTERM, or when its supervisor is
-    gone; it leaves SIGINT ignored. With ``users`` every request must carry one's password, the
-    status page's included."""
+    ``worker`` drains on SIGTERM, or when its supervisor is gone; it leaves SIGINT ignored. With
+    ``users`` every request must carry one's password, the status page's included."""
     tracer: Tracer | None = None
     # The status page's timeline keeps the last seconds of a full trace in memory (and --trace still
     # prints what it asks for).
@@ -210,7 +222,13 @@ def serve(
             Server(loop, [listening.redirect_sock], redirect, limits, access_log, tracer, args.protocol, advice=advice)
         )
     if status_page is not None:
-        status_page.watch(loop, server.statistics)
+        status_page.watch(
+            loop,
+            server.statistics,
+            handler_counters=[auth.counters] if auth is not None else [],
+            board=worker.board if worker is not None else None,
+            worker=worker.number if worker is not None else 0,
+        )
     for each in servers:
         each.start()
     stopping: list[str] = []
@@ -234,10 +252,10 @@ def serve(
         for each in servers:
             each.shutdown(on_stopped=stopped)
 
-    for signum in (signal.SIGTERM,) if lifeline is not None else (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGTERM,) if worker is not None else (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop, f"{signal.Signals(signum).name} received")
-    if lifeline is not None:
-        watch_supervisor(loop, lifeline, partial(stop, f"the supervisor (pid {os.getppid()}) is gone"))
+    if worker is not None:
+        watch_supervisor(loop, worker.lifeline, partial(stop, f"the supervisor (pid {os.getppid()}) is gone"))
     try:
         loop.run_forever()
     finally:

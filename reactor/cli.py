@@ -188,7 +188,8 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         "--status-path",
         type=_status_path,
         metavar="/PATH",
-        help="serve a live status page at PATH and its numbers as JSON at PATH.json (default: off)",
+        help="serve a live status page at PATH, its numbers as JSON at PATH.json and for Prometheus at "
+        "PATH/metrics (default: off)",
     )
     seeing.add_argument(
         "--selector",

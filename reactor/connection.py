@@ -22,7 +22,7 @@ from types import FunctionType
 from typing import TypeVar
 
 from reactor.clock import HttpDate
-from reactor.exchange import AccessLog, Exchange, Handler, handler_failed
+from reactor.exchange import AccessLog, Exchange, Handler, handler_failed, response_counts
 from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PAUSED, Data, EndOfMessage, Request
@@ -281,6 +281,7 @@ class HTTPConnection(Protocol):
             request_line = request.request_line if request else "-"
             end = transport.written
             transport.when_sent(self._logged, request_line, status, end - body_bytes, end)
+        response_counts(transport.counters, request.method if request else "")[status // 100] += 1
         transport.close(reason, linger=True)
 
     def _logged(self, sent: int, request_line: str, status: int, body_at: int, end: int) -> None:

@@ -24,7 +24,7 @@ from reactor.http.writer import PreparedResponse, error_page
 
 if TYPE_CHECKING:
     from reactor.loop import EventLoop
-    from reactor.transport import Transport
+    from reactor.transport import Counters, Transport
 
 logger = logging.getLogger("reactor.exchange")
 
@@ -34,6 +34,9 @@ HeaderList = Iterable[tuple[str, str]]
 AccessLog = Callable[[str, str, str, int, int], None]
 
 _JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as their head
+# Responses are counted by method: these (RFC 9110 9.3 and PATCH) by name, any other token as "other",
+# so that clients cannot grow the counters without bound; "" when no request head could be read.
+_COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
 
 class Exchange:
@@ -303,6 +306,11 @@ class Exchange:
         self.finished = True
         self._on_abort = None  # they can no longer fire; a handler object they hold is freed now
         transport = self._transport
+        method = self.request.method
+        counts = transport.counters.responses.get(method)  # a method seen before: its own counts
+        if counts is None:
+            counts = response_counts(transport.counters, method)
+        counts[self.status // 100] += 1
         if self._access_log is not None:
             end = transport.written
             if body is not None:
@@ -388,6 +396,13 @@ def handler_failed(exchange: Exchange) -> None:
     logger.exception("handler failed on %r", exchange.request)
     exchange.stop_body_delivery()
     exchange.fail()
+
+
+def response_counts(counters: Counters, method: str) -> list[int]:
+    """The counts of responses to ``method`` by status class (index: the status's first digit), made
+    on first use: its own for a standard method (or no method: ""), "other"'s for any other."""
+    key = method if method in _COUNTED_METHODS or not method else "other"
+    return counters.responses.setdefault(key, [0] * 10)  # a status is 100 to 999 (status_line)
 
 
 Handler = Callable[[Exchange], None]

@@ -28,12 +28,14 @@ class ServerStatistics:
     by_state: dict[str, int]  # open connections per I/O state
     streams: int  # open connections sending a long-lived response (an event stream: Exchange.mark_long_lived)
     accepted: int
-    requests: int
+    requests: int  # handed to the handler
+    responses: dict[str, dict[str, int]]  # ended, by method ("none": no request head read) and status class ("2xx")
     bytes_received: int
     bytes_sent: int
     queued: int  # response bytes waiting in send queues now, all connections together
     largest_queue: int  # the most any one connection has waiting
     closes: dict[str, int]  # closed connections per reason
+    tls_handshake_failures: dict[str, int]  # by the TLS library's reason (NO_SHARED_CIPHER...)
     loop: LoopStatistics
 
 
@@ -137,6 +139,10 @@ class Server:
         counters = acceptor.counters
         by_state: dict[str, int] = {}
         queued = largest = streams = 0
+        responses = {
+            method or "none": {f"{digit}xx": count for digit, count in enumerate(counts) if count}
+            for method, counts in counters.responses.items()
+        }
         for transport, connection in acceptor.connections.items():
             state = transport.state.value
             by_state[state] = by_state.get(state, 0) + 1
@@ -149,10 +155,12 @@ class Server:
             streams=streams,
             accepted=acceptor.listening.accepted,
             requests=counters.requests,
+            responses=responses,
             bytes_received=counters.bytes_received,
             bytes_sent=counters.bytes_sent,
             queued=queued,
             largest_queue=largest,
             closes=dict(counters.closes),
+            tls_handshake_failures=dict(counters.tls_handshake_failures),
             loop=self.loop.statistics(),
         )

@@ -35,13 +35,25 @@ logger = logging.getLogger("reactor.tls")
 _HANDSHAKE_RECORD = 0x16
 # File bytes read per SSL_write: four full TLS records, and no more than the high-water mark.
 _FILE_CHUNK = 64 * 1024
+# The TLS 1.2 suites offered: ECDHE key exchange with an AEAD cipher only, as Mozilla's "intermediate"
+# profile and Caddy's default. Out: CBC suites (LUCKY13 and its kin), RSA key exchange (no forward
+# secrecy), and DHE, which OpenSSL negotiates only with DH parameters this server never loads.
+# TLS 1.3 suites are all AEAD and are configured apart: set_ciphers leaves them as OpenSSL has them.
+TLS12_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+)
 
 
 def load_context(cert: str, key: str | None = None, password_file: str | None = None) -> ssl.SSLContext:
-    """A server context: TLS 1.2 at least, ALPN ``http/1.1``, the certificate chain of ``cert`` with
-    the private key of ``key`` (or of ``cert`` when it holds both), decrypted with the first line of
-    ``password_file``. Any SNI name is accepted: one certificate serves every name. Raises ValueError
-    with a one-line message (never the password) when a file cannot be read or does not fit."""
+    """A server context: TLS 1.2 (with TLS12_CIPHERS) or 1.3, ALPN ``http/1.1``, the certificate chain
+    of ``cert`` with the private key of ``key`` (or of ``cert`` when it holds both), decrypted with the
+    first line of ``password_file``. Any SNI name is accepted: one certificate serves every name. Raises
+    ValueError with a one-line message (never the password) when a file cannot be read or does not fit."""
     password: str | None = None
     if password_file is not None:
         try:
@@ -56,6 +68,7 @@ def load_context(cert: str, key: str | None = None, password_file: str | None = 
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(":".join(TLS12_CIPHERS))
     context.options |= ssl.OP_NO_RENEGOTIATION  # client-started renegotiation is a CPU-exhaustion lever
     context.set_alpn_protocols(["http/1.1"])
     try:
@@ -243,6 +256,9 @@ class TLSTransport(Transport):
             logger.debug("%r: TLS handshake failed: %s", self, error)
             if self.trace is not None:
                 self.trace("tls", f"handshake failed: {error.reason or error}")
+            failures = self.counters.tls_handshake_failures
+            reason = error.reason or "unknown"  # OpenSSL's name: NO_SHARED_CIPHER, UNSUPPORTED_PROTOCOL...
+            failures[reason] = failures.get(reason, 0) + 1
             self._close("handshake failed")
             return
         except OSError as error:

@@ -102,13 +102,17 @@ class Protocol:
 class Counters:
     """Totals shared by the connections of one server; read through its statistics()."""
 
-    __slots__ = ("requests", "bytes_received", "bytes_sent", "closes")
+    __slots__ = ("requests", "responses", "bytes_received", "bytes_sent", "closes", "tls_handshake_failures")
 
     def __init__(self) -> None:
         self.requests = 0  # counted by the HTTP protocol
+        # Responses as each ends, counted by the HTTP protocol: by method ("" for no request), then by
+        # the status's first digit (counts[2]: 2xx).
+        self.responses: dict[str, list[int]] = {}
         self.bytes_received = 0
         self.bytes_sent = 0
         self.closes: dict[str, int] = {}
+        self.tls_handshake_failures: dict[str, int] = {}  # by the TLS library's reason (tls.py)
 
 
 class Transport:

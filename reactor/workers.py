@@ -7,20 +7,29 @@ socket, inherited across fork. The supervisor restarts a worker that dies and tu
 SIGINT into one SIGTERM for each worker, so a drain is the workers' own graceful shutdown. Workers
 ignore SIGINT: a terminal sends Ctrl-C to its whole foreground process group, and a worker that got it
 directly and again from the supervisor would take the second for "close everything now".
+
+With ``--status-path`` the workers show the whole server: each leaves its numbers on a
+``StatisticsBoard``, memory the supervisor maps before it forks, and the worker that answers a status
+request reads every worker's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import mmap
 import os
 import selectors
 import signal
 import socket
+import struct
 import sys
 import time
 import traceback
+import zlib
 from collections.abc import Callable
+from typing import Any
 
 from reactor.loop import EventLoop
 
@@ -143,6 +152,67 @@ class Supervisor:
             logger.warning("worker pid %d did not stop within the grace period; killing it", pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+class StatisticsBoard:
+    """Where the workers of one supervisor leave their numbers for each other: a JSON document per
+    worker in memory shared across the fork (an anonymous MAP_SHARED mapping, made before it).
+
+    Each worker writes only its own slot; any worker reads them all, without a lock a dead worker could
+    hold. A slot has two copies, each a header (sequence number, length, CRC-32) and the document: a
+    write goes to the older copy, its header last, so the newer one stays whole while it runs, and a
+    read takes the newest copy whose checksum matches (a copy caught mid-write does not).
+    """
+
+    COPY = 64 * 1024  # bytes per copy: a worker's document is about 2 KiB
+    _HEADER = struct.Struct("<QII")  # sequence, length, crc32
+    _READ_TRIES = 3  # both copies torn means two writes during one read: try again, then skip the worker
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self._memory = mmap.mmap(-1, count * 2 * self.COPY)
+
+    def publish(self, number: int, document: dict[str, Any]) -> None:
+        """Leave ``document`` (JSON-serialisable) as worker ``number``'s (1 to count). Raises
+        ValueError for a document larger than a copy."""
+        data = json.dumps(document, separators=(",", ":")).encode()
+        if len(data) > self.COPY - self._HEADER.size:
+            raise ValueError(f"a worker's statistics take {len(data)} bytes, more than the board's {self.COPY}")
+        copies = [self._offset(number, copy) for copy in (0, 1)]
+        sequences = [self._HEADER.unpack_from(self._memory, offset)[0] for offset in copies]
+        # The older copy; the sequence goes on from the slot, so a restarted worker's documents are newer.
+        offset = copies[sequences.index(min(sequences))]
+        start = offset + self._HEADER.size
+        self._memory[start : start + len(data)] = data
+        self._HEADER.pack_into(self._memory, offset, max(sequences) + 1, len(data), zlib.crc32(data))
+
+    def read(self, number: int) -> dict[str, Any] | None:
+        """Worker ``number``'s latest document; None while it has published none (or, after a few
+        tries, when each read met a write)."""
+        for _ in range(self._READ_TRIES):
+            published = False
+            newest: tuple[int, bytes] | None = None
+            for copy in (0, 1):
+                offset = self._offset(number, copy)
+                sequence, length, crc = self._HEADER.unpack_from(self._memory, offset)
+                if sequence == 0:
+                    continue  # never written
+                published = True
+                start = offset + self._HEADER.size
+                data = self._memory[start : start + min(length, self.COPY - self._HEADER.size)]
+                if zlib.crc32(data) == crc and (newest is None or sequence > newest[0]):
+                    newest = (sequence, data)
+            if newest is not None:
+                document: dict[str, Any] = json.loads(newest[1])
+                return document
+            if not published:
+                return None
+        return None
+
+    def _offset(self, number: int, copy: int) -> int:
+        if not 1 <= number <= self.count:
+            raise ValueError(f"no worker {number} on a board of {self.count}")
+        return ((number - 1) * 2 + copy) * self.COPY
 
 
 def watch_supervisor(loop: EventLoop, lifeline: int, on_gone: Callable[[], object]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import json
 import select
 import subprocess
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from reactor.passwd import make_hash
+from tests.handlers.test_metrics import samples
 from tests.integration import browser
 from tests.integration.client import RawClient, wait_until
 from tests.integration.processes import ReactorProcess, run_cli
@@ -92,6 +94,24 @@ def test_a_failed_attempt_is_logged_with_the_user_and_never_the_password(server:
     log = server.stderr_path.read_text()
     assert "authentication failed for user 'alice' on /hello.txt" in log
     assert "guess-number-one" not in log
+
+
+def test_failed_attempts_are_counted_on_the_status_page_but_a_first_request_without_any_is_not(
+    server: ReactorProcess,
+) -> None:
+    alice = [basic("alice", "wonderland")]
+
+    def failures() -> tuple[float, int]:
+        metrics = fetch(server.port, "/-/status/metrics", alice).body.decode()
+        document = json.loads(fetch(server.port, "/-/status.json", alice).body)
+        return samples(metrics)["reactor_auth_failures_total"], document["handlers"]["auth_failures"]
+
+    assert failures() == (0, 0)
+    assert fetch(server.port, "/hello.txt").status == 401  # a browser's first request: no credentials yet
+    assert fetch(server.port, "/hello.txt", [basic("alice", "wrong")]).status == 401
+    assert fetch(server.port, "/hello.txt", [basic("mallory", "wonderland")]).status == 401
+    assert fetch(server.port, "/hello.txt", [("Authorization", "Basic not-base64!")]).status == 401
+    assert failures() == (3, 3)
 
 
 def test_utf8_credentials_as_the_challenge_announces(server: ReactorProcess) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -11,17 +12,18 @@ from pathlib import Path
 import pytest
 
 from handlers.static import StaticFiles
-from handlers.status import StatusPage, rates
+from handlers.status import StatusPage, combined, combined_rates, rates, statistics_from
 from reactor.loop import LoopStatistics
 from reactor.server import ServerStatistics
 from tests.conftest import LiveServer
+from tests.handlers.test_metrics import check_metrics, samples
 from tests.integration.browser import dump_dom
 from tests.integration.client import RawClient, request, wait_until
 
 
 def statistics(requests: int, sent: int, iterations: int, select: float, busy: float) -> ServerStatistics:
     loop = LoopStatistics(iterations, select, busy, 0, 0, 1, 0, 0)
-    return ServerStatistics(3, {"reading": 3}, 0, 5, requests, 0, sent, 10, 7, {}, loop)
+    return ServerStatistics(3, {"reading": 3}, 0, 5, requests, {}, 0, sent, 10, 7, {}, {}, loop)
 
 
 def test_rates_are_changes_per_second_and_gauges_are_current() -> None:
@@ -29,6 +31,28 @@ def test_rates_are_changes_per_second_and_gauges_are_current() -> None:
     assert point["requests"] == 100 and point["bytes_sent"] == 2000 and point["iterations"] == 50
     assert point["select_share"] == pytest.approx(0.5 / 2.5)
     assert point["connections"] == 3 and point["queued"] == 10
+
+
+def test_several_reactors_add_up_to_one_server() -> None:
+    one = statistics_from(dataclasses.asdict(statistics(100, 1000, 50, 1.0, 2.0)))  # through JSON and back
+    two = dataclasses.replace(
+        statistics(30, 500, 10, 0.5, 0.25), largest_queue=9, closes={"peer closed": 2}, responses={"GET": {"2xx": 3}}
+    )
+    whole = combined([one, two])
+    assert whole.requests == 130 and whole.bytes_sent == 1500 and whole.connections == 6
+    assert whole.by_state == {"reading": 6} and whole.closes == {"peer closed": 2}
+    assert whole.responses == {"GET": {"2xx": 3}}
+    assert whole.largest_queue == 9 and whole.queued == 20
+    assert whole.loop.iterations == 60 and whole.loop.select_seconds == 1.5 and whole.loop.busy_seconds == 2.25
+
+
+def test_several_reactors_rates_add_up_but_the_share_in_select_is_their_mean() -> None:
+    first = rates(statistics(0, 0, 0, 0.0, 0.0), statistics(100, 1000, 50, 0.9, 0.1), 1.0, 1e9)
+    second = rates(statistics(0, 0, 0, 0.0, 0.0), statistics(300, 3000, 70, 0.5, 0.5), 1.0, 1e9)
+    whole = combined_rates([first, second], 2e9)
+    assert whole["requests"] == 400 and whole["bytes_sent"] == 4000 and whole["iterations"] == 120
+    assert whole["connections"] == 6 and whole["largest_queue"] == 7 and whole["time"] == 2e9
+    assert whole["select_share"] == pytest.approx((0.9 + 0.5) / 2)
 
 
 class Watched:
@@ -82,6 +106,42 @@ def test_the_page_declares_a_strict_policy_and_loads_its_style_and_script_from_t
         assert f'"{asset}"' in text
         response = request(watched.live.port, f"GET {asset} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
         assert response.status == 200 and response.header("Content-Type") == f"{kind}; charset=utf-8"
+
+
+def test_a_single_reactor_says_it_is_no_worker(watched: Watched) -> None:
+    document = watched.json()
+    assert document["worker"] is None and document["workers"] == [] and document["handlers"] == {}
+
+
+def test_the_metrics_pass_promtool_and_move_as_requests_are_made(watched: Watched) -> None:
+    def metrics() -> dict[str, float]:
+        response = request(watched.live.port, b"GET /-/status/metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert response.status == 200
+        assert response.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8"
+        text = response.body.decode()
+        check_metrics(text)
+        return samples(text)
+
+    before = metrics()
+    for _ in range(5):
+        assert request(watched.live.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
+    assert request(watched.live.port, b"HEAD /missing HTTP/1.1\r\nHost: t\r\n\r\n", "HEAD").status == 404
+    assert request(watched.live.port, b"GET /oops HTTP/1.1\r\nBad Header: x\r\n\r\n").status == 400
+    after = metrics()
+    ok = 'reactor_requests_total{method="GET",status="2xx"}'
+    assert ok not in before  # nothing had ended when the first /metrics was written
+    assert after[ok] == 6  # the five, and that /metrics
+    assert after['reactor_requests_total{method="HEAD",status="4xx"}'] == 1
+    assert after['reactor_requests_total{method="none",status="4xx"}'] == 1  # the 400: no head could be read
+    assert after["reactor_connections_accepted_total"] == before["reactor_connections_accepted_total"] + 8
+    assert after["reactor_sent_bytes_total"] > before["reactor_sent_bytes_total"] + 5 * len(b"hello world\n")
+    assert after["reactor_received_bytes_total"] > before["reactor_received_bytes_total"]
+    assert after["reactor_loop_iterations_total"] > before["reactor_loop_iterations_total"]
+    assert after['reactor_connections{state="reading"}'] >= 1  # this very request's connection
+    # The 400's connection lingers until the client's end arrives, then closes for its reason.
+    assert wait_until(lambda: metrics().get('reactor_connections_closed_total{reason="protocol error"}') == 1)
+    head = request(watched.live.port, b"HEAD /-/status/metrics HTTP/1.1\r\nHost: t\r\n\r\n", "HEAD")
+    assert head.status == 200 and head.body == b""
 
 
 def test_other_paths_go_to_the_wrapped_handler(watched: Watched) -> None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import re
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.handlers.test_metrics import check_metrics, samples
+from tests.integration.browser import dump_dom
 from tests.integration.client import RawClient, request, start_download, wait_until
 from tests.integration.processes import ReactorProcess, run_cli
 
@@ -76,13 +80,13 @@ def gone(pid: int) -> bool:
 
 
 @pytest.fixture
-def supervise(spawn: Callable[..., ReactorProcess], docroot: Path) -> Iterator[Callable[[str], ReactorProcess]]:
-    """``supervise(workers)``: the docroot served with ``--workers workers``; after the test the
-    supervisor is stopped and any worker it left is killed."""
+def supervise(spawn: Callable[..., ReactorProcess], docroot: Path) -> Iterator[Callable[..., ReactorProcess]]:
+    """``supervise(workers, *flags)``: the docroot served with ``--workers workers`` and ``flags``; after
+    the test the supervisor is stopped and any worker it left is killed."""
     started: list[ReactorProcess] = []
 
-    def start(workers: str) -> ReactorProcess:
-        server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--workers", workers, "0")
+    def start(workers: str, *flags: str) -> ReactorProcess:
+        server = spawn("-b", "127.0.0.1", "-d", str(docroot), "-q", "--workers", workers, *flags, "0")
         started.append(server)
         return server
 
@@ -96,7 +100,7 @@ def supervise(spawn: Callable[..., ReactorProcess], docroot: Path) -> Iterator[C
 
 
 @pytest.fixture
-def two_workers(supervise: Callable[[str], ReactorProcess]) -> ReactorProcess:
+def two_workers(supervise: Callable[..., ReactorProcess]) -> ReactorProcess:
     server = supervise("2")
     assert wait_until(lambda: all_listening(server, 2))
     return server
@@ -153,7 +157,7 @@ def test_ctrl_c_in_a_terminal_drains_the_workers(two_workers: ReactorProcess, do
     assert two_workers.process.wait(timeout=20) == 0
 
 
-def test_auto_starts_one_worker_per_cpu(supervise: Callable[[str], ReactorProcess]) -> None:
+def test_auto_starts_one_worker_per_cpu(supervise: Callable[..., ReactorProcess]) -> None:
     # reactor.workers.parse_worker_count: the CPUs this process may run on, which the child inherits.
     cpus = len(os.sched_getaffinity(0))
     if cpus == 1:
@@ -184,3 +188,41 @@ def test_workers_stop_when_their_supervisor_is_killed(two_workers: ReactorProces
     two_workers.process.kill()  # SIGKILL: nothing is forwarded
     two_workers.process.wait(timeout=10)
     assert wait_until(lambda: all(gone(pid) for pid in workers), timeout=10), "orphaned workers kept running"
+
+
+def test_the_status_page_of_two_workers_shows_the_whole_server(
+    supervise: Callable[..., ReactorProcess], tmp_path: Path
+) -> None:
+    """Issue 25: each poll used to show the numbers of whichever worker took it (12, 13, 11, 14...)."""
+    server = supervise("2", "--status-path", "/-/status")
+    assert wait_until(lambda: all_listening(server, 2))
+    for _ in range(40):  # a connection each: the kernel spreads them over both workers
+        assert request(server.port, b"GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").status == 200
+    answered_by: set[int] = set()
+    totals: list[int] = []
+
+    def poll() -> bool:
+        document = json.loads(request(server.port, b"GET /-/status.json HTTP/1.1\r\nHost: t\r\n\r\n").body)
+        worker, workers = document["worker"], document["workers"]
+        assert worker["of"] == 2 and worker["pid"] in children(server.process.pid)
+        answered_by.add(worker["number"])
+        totals.append(document["statistics"]["requests"])
+        if len(workers) == 2:  # once each has left its numbers (at once, when it starts)
+            assert sorted(each["number"] for each in workers) == [1, 2]
+            assert totals[-1] == sum(each["statistics"]["requests"] for each in workers)
+        # The other worker's numbers are those it left last: at most a second old.
+        return answered_by == {1, 2} and len(totals) >= 6 and totals[-1] >= 40
+
+    assert wait_until(poll, timeout=30)
+    assert totals == sorted(totals), totals  # the whole server's, never going back
+    text = request(server.port, b"GET /-/status/metrics HTTP/1.1\r\nHost: t\r\n\r\n").body.decode()
+    check_metrics(text)
+    values = samples(text)
+    served = [values.get(f'reactor_requests_total{{method="GET",status="2xx",worker="{n}"}}', 0) for n in (1, 2)]
+    assert all(served) and sum(served) >= 40, served
+    assert values["reactor_workers"] == 2
+    dom = dump_dom(f"http://127.0.0.1:{server.port}/-/status", tmp_path / "profile", virtual_time_ms=2000)
+    said = re.search(r'id="worker">([^<]*)<', dom)
+    assert said and re.fullmatch(
+        r"· the whole server's numbers \(2 of 2 workers\), answered by worker [12] \(pid \d+\)", said[1]
+    ), dom[:3000]

@@ -214,3 +214,32 @@ def test_a_lost_connection_tells_the_exchange() -> None:
     peer.transport.receive(GET)
     peer.transport.abort("peer reset")
     assert aborted == [True]
+
+
+def test_each_response_that_ends_is_counted_by_method_and_status_class() -> None:
+    def answer(exchange: Exchange) -> None:
+        status = {"/a": 200, "/missing": 404, "/broken": 503, "/odd": 799}[exchange.request.path]
+        exchange.respond(status, [("Content-Type", "text/plain")], b"")
+
+    peer = Peer(answer)
+    peer.transport.receive(GET + b"HEAD /missing HTTP/1.1\r\nHost: x\r\n\r\n" + GET + GET.replace(b"/a", b"/broken"))
+    peer.transport.receive(GET.replace(b"/a", b"/odd"))  # any three digits may be sent (RFC 9110 15)
+    counts = peer.transport.counters.responses
+    assert counts == {"GET": [0, 0, 2, 0, 0, 1, 0, 1, 0, 0], "HEAD": [0, 0, 0, 0, 1, 0, 0, 0, 0, 0]}
+
+
+def test_an_unknown_method_is_counted_as_other_so_clients_cannot_grow_the_counters() -> None:
+    peer = Peer()
+    for method in (b"BREW", b"PROPFIND", b"X" * 40, b"other"):
+        peer.transport.receive(GET.replace(b"GET", method))
+    assert peer.transport.counters.responses == {"other": [0, 0, 4] + [0] * 7}
+
+
+def test_an_error_of_the_connection_is_counted_with_its_method_or_none() -> None:
+    reading = Peer(lambda exchange: exchange.read_body(lambda data: None, lambda: None))
+    reading.transport.receive(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n123")
+    reading.transport.time_out()
+    assert reading.transport.counters.responses == {"POST": [0, 0, 0, 0, 1] + [0] * 5}  # 408 for the body
+    garbage = Peer()
+    garbage.transport.receive(b"\x16\x03\x01 not a request line\r\n\r\n")
+    assert garbage.transport.counters.responses == {"": [0, 0, 0, 0, 1] + [0] * 5}  # 400: no request head read

@@ -22,7 +22,9 @@ from reactor.loop import EVENT_READ, EVENT_WRITE
 from reactor.sendqueue import SendQueue
 from reactor.testing import FakeClock
 from reactor.transport import Transport
+from tests.simulation.answers import Reference, check_answers, closing_form
 from tests.simulation.network import Faults, SimNetwork, SimSelector
+from tests.simulation.peer import Peer, PeerScript
 from tests.simulation.requests import SimRequest, final_responses, make_request
 from tests.simulation.site import site_root
 from tests.simulation.world import Simulation
@@ -222,6 +224,32 @@ def test_every_request_the_simulation_sends_is_answered_alone(simulation: Simula
         assert not reference.error, f"{request.label}: {reference.error}"
 
 
+def _check_one(request: SimRequest, reference: Reference, received: bytes, reason: str) -> list[str]:
+    """What check_answers finds when a peer sent ``request`` whole and read ``received`` before the
+    server, shutting down, closed for ``reason``."""
+    script = PeerScript((request,), False, None, False, None, None, 0, 1000, 1000, early=False)
+    peer = Peer(1, script, _network(max_recv=1500, capacity=1 << 20).socket(), random.Random(1))
+    peer.sent = len(peer.stream)
+    peer.received += received
+    peer.sock.closed = True
+    return check_answers(peer, reason, [reference], clock_chaos=False, shut_down=True)[1]
+
+
+def test_a_response_cut_inside_the_connection_field_a_shutdown_added_is_a_cut(simulation: Simulation) -> None:
+    """Seed 2522989479: a shutdown made the server frame its answer with Connection: close (RFC 9112
+    9.6), then the grace ran out inside that field; the check took it for a wrong answer."""
+    data = b"HEAD /app/error HTTP/1.1\r\nHost: sim\r\n\r\n"
+    request = SimRequest(data, "HEAD", len(data), False, "HEAD /app/error", "/app/error")
+    reference = simulation.reference(Limits(), request)
+    sent = closing_form(reference.response)
+    assert b"Connection" not in reference.response and sent.endswith(b"\r\nConnection: close\r\n\r\n")
+    for cut in range(len(sent) + 1):
+        assert not _check_one(request, reference, sent[:cut], "shutdown grace expired"), cut
+    wrong = sent.replace(b"Content-Length: ", b"Content-Length: 1")
+    assert _check_one(request, reference, wrong[:-5], "shutdown grace expired")
+    assert _check_one(request, reference, sent[:-5], "closed")  # not cut by a fault: owed whole
+
+
 # -- the batches ----------------------------------------------------------------------------------
 
 
@@ -266,6 +294,7 @@ REGRESSION_SEEDS = {
     7: "the same, on two connections at once",
     215: "a shutdown closed a busy connection without lingering: the next request's reset ate the response",
     1240: "an HTTP/1.0 keep-alive client's close-delimited response, eaten by the reset of its next request",
+    2522989479: "the checker: a response cut by the shutdown's grace inside the Connection field it added",
 }
 
 

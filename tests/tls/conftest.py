@@ -57,6 +57,11 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
         days,
         "-subj",
         "/CN=reactor test CA",
+        # What a CA certificate must say for Python 3.13's default (VERIFY_X509_STRICT) client context.
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
         cwd=where,
     )
     openssl(
@@ -72,7 +77,12 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
         "/CN=localhost",
         cwd=where,
     )
-    (where / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
+    (where / "san.ext").write_text(
+        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n"
+        "authorityKeyIdentifier=keyid,issuer\n"  # and a leaf this, for the same strict checks
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth\n"
+    )
     openssl(
         "x509",
         "-req",

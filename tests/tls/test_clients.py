@@ -97,6 +97,7 @@ def test_tls12_is_served_and_tls11_refused(serve_tls: ServeTLS) -> None:
     assert eleven.returncode != 0
     assert "protocol version" in eleven.stderr or "unsupported protocol" in eleven.stderr, eleven.stderr
     assert server.statistics().closes.get("handshake failed", 0) >= 1
+    assert server.statistics().tls_handshake_failures == {"UNSUPPORTED_PROTOCOL": 1}
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
