@@ -164,6 +164,10 @@ def _zip_info(name: str, info: os.stat_result) -> zipfile.ZipInfo:
         entry.external_attr |= 0x10  # MS-DOS directory attribute
     else:
         entry.file_size = info.st_size  # over 4 GiB: ZIP64 from the start
+        if info.st_size * 1.05 > zipfile.ZIP64_LIMIT:
+            # Say so in "version needed" too: zipfile before 3.11 writes the ZIP64 fields of a streamed
+            # entry but leaves the version at 2.0, which stricter readers refuse.
+            entry.extract_version = max(entry.extract_version, zipfile.ZIP64_VERSION)
     return entry
 
 
