@@ -44,10 +44,11 @@ _URL = re.compile(
 
 @dataclass(frozen=True)
 class Backend:
-    """Where a prefix is proxied to: ``url`` as given, its ``path`` (None when it had none) and the
-    addresses its host resolved to, once, at start."""
+    """Where a prefix is proxied to: ``url`` as given, its ``authority`` (host[:port] as written),
+    its ``path`` (None when it had none) and the addresses its host resolved to, once, at start."""
 
     url: str
+    authority: str
     path: str | None
     addresses: tuple[Address, ...]
 
@@ -61,6 +62,7 @@ def parse_backend(url: str) -> Backend:
     if match is None:
         raise ValueError(f"{url!r} is not http://HOST[:PORT][/PATH]")
     host, port_text, path = match.groups()
+    authority = f"{host}:{port_text}" if port_text else host
     port = int(port_text) if port_text else 80
     if not 0 < port < 65536:
         raise ValueError(f"{url!r}: port {port} is out of range")
@@ -70,7 +72,7 @@ def parse_backend(url: str) -> Backend:
     except (socket.gaierror, UnicodeError) as error:
         raise ValueError(f"{url!r}: cannot resolve {host!r}: {getattr(error, 'strerror', None) or error}") from None
     addresses = tuple(dict.fromkeys((family, sockaddr) for family, _type, _proto, _name, sockaddr in found))
-    return Backend(url, path, addresses)  # type: ignore[arg-type]  # getaddrinfo's sockaddr union
+    return Backend(url, authority, path, addresses)  # type: ignore[arg-type]  # getaddrinfo's sockaddr union
 
 
 def _client_address(exchange: Exchange) -> str:
@@ -119,7 +121,10 @@ class ProxiedExchange:
         request = exchange.request
         self._upgrade = wants_upgrade(request)
         self._target = backend_target(request, proxy.prefix, proxy.backend.path)
-        self._fields = request_fields(request, _client_address(exchange), proxy.scheme, self._upgrade)
+        backend = proxy.backend
+        self._fields = request_fields(
+            request, _client_address(exchange), proxy.scheme, self._upgrade, backend.authority
+        )
         self._upstream: UpstreamConnection | None = None
         self._connecting: Connecting | None = None
         self._retried = False
@@ -204,6 +209,7 @@ class ProxiedExchange:
 
     def response_end(self) -> None:
         self._upstream = None
+        self._exchange.resume_body()  # the backend answered before the whole body: the rest is drained
         self._exchange.end()
 
     def response_failed(self, status: int, reason: str, retry: bool) -> None:
@@ -230,4 +236,5 @@ class ProxiedExchange:
         if exchange.response_started:
             exchange.abort()  # a cut connection: the only way to say the body is not whole
         else:
+            exchange.resume_body()  # what is left of the request body is drained, not waited for
             exchange.respond_error(status, reason)

@@ -74,17 +74,19 @@ def wants_upgrade(request: Request) -> str | None:
     return upgrade
 
 
-def request_fields(request: Request, client: str, scheme: str, upgrade: str | None) -> list[tuple[str, str]]:
-    """The fields of the request to the backend: the request's end-to-end fields, Host, the
-    X-Forwarded ones for ``client`` (its address) over ``scheme``, Via, and for an ``upgrade``,
-    Connection and Upgrade."""
+def request_fields(
+    request: Request, client: str, scheme: str, upgrade: str | None, backend_host: str
+) -> list[tuple[str, str]]:
+    """The fields of the request to the backend: the request's end-to-end fields, Host (the
+    ``backend_host`` for an HTTP/1.0 request that named none: RFC 9112 3.2, an HTTP/1.1 request MUST
+    have one), the X-Forwarded ones for ``client`` (its address) over ``scheme``, Via, and for an
+    ``upgrade``, Connection and Upgrade."""
     headers = request.headers
     dropped = HOP_BY_HOP | _REPLACED_IN_REQUESTS | set(split_list(headers.get_all("connection")))
-    host = request.host
-    fields = [("host", host)] if host else []
+    fields = [("host", request.host or backend_host)]
     fields += [(name, value) for name, value in headers if name not in dropped]
-    if host:
-        fields.append(("x-forwarded-host", host))
+    if request.host:
+        fields.append(("x-forwarded-host", request.host))
     fields += [("x-forwarded-for", client), ("x-forwarded-proto", scheme)]
     fields.append(("via", f"{request.version[5:]} {PSEUDONYM}"))
     if upgrade is not None:

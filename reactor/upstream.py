@@ -319,6 +319,11 @@ class UpstreamPool:
     def open(self) -> int:
         return len(self._open)
 
+    @property
+    def queued(self) -> int:
+        """Request bytes waiting in the send queues of this backend's connections."""
+        return sum(upstream.transport.queued for upstream in self._open)
+
     def take_idle(self) -> UpstreamConnection | None:
         """The idle connection released last, or None."""
         return self._idle.pop() if self._idle else None

@@ -65,7 +65,7 @@ def test_hop_by_hop_fields_and_those_connection_names_are_dropped() -> None:
         "Accept: text/html",
         "Cookie: a=1",
     )
-    fields = request_fields(request, "192.0.2.7", "http", None)
+    fields = request_fields(request, "192.0.2.7", "http", None, "backend:5000")
     names = [name for name, _ in fields]
     assert names == [
         "host",
@@ -89,7 +89,7 @@ def test_hop_by_hop_fields_and_those_connection_names_are_dropped() -> None:
 
 def test_forwarded_values_from_the_client_are_replaced_not_trusted() -> None:
     request = get("/api", "X-Forwarded-For: 10.0.0.1", "X-Forwarded-Proto: https", "X-Forwarded-Host: evil.test")
-    fields = request_fields(request, "192.0.2.7", "http", None)
+    fields = request_fields(request, "192.0.2.7", "http", None, "backend:5000")
     assert [value for name, value in fields if name.startswith("x-forwarded-")] == [
         "site.test:8000",
         "192.0.2.7",
@@ -98,17 +98,24 @@ def test_forwarded_values_from_the_client_are_replaced_not_trusted() -> None:
 
 
 def test_via_is_appended_to_the_via_a_request_came_with_and_names_its_version() -> None:
-    fields = request_fields(get("/api", "Via: 1.1 cdn"), "192.0.2.7", "https", None)
+    fields = request_fields(get("/api", "Via: 1.1 cdn"), "192.0.2.7", "https", None, "backend:5000")
     assert [value for name, value in fields if name == "via"] == ["1.1 cdn", "1.1 reactor"]
-    old = request_fields(get("/api", version="HTTP/1.0"), "192.0.2.7", "http", None)
+    old = request_fields(get("/api", version="HTTP/1.0"), "192.0.2.7", "http", None, "backend:5000")
     assert ("via", "1.0 reactor") in old
+
+
+def test_a_request_without_host_names_the_backend() -> None:
+    request = parse(b"GET /api HTTP/1.0\r\n\r\n")
+    fields = request_fields(request, "192.0.2.7", "http", None, "backend:5000")
+    assert fields[0] == ("host", "backend:5000")
+    assert "x-forwarded-host" not in dict(fields)
 
 
 def test_framing_and_expect_are_ours() -> None:
     request = parse(
         b"POST /api HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\nabc",
     )
-    names = [name for name, _ in request_fields(request, "192.0.2.7", "http", None)]
+    names = [name for name, _ in request_fields(request, "192.0.2.7", "http", None, "backend:5000")]
     assert "content-length" not in names and "expect" not in names
 
 
@@ -122,7 +129,7 @@ def test_an_upgrade_is_asked_for_again() -> None:
     )
     upgrade = wants_upgrade(request)
     assert upgrade == "websocket"
-    fields = request_fields(request, "192.0.2.7", "http", upgrade)
+    fields = request_fields(request, "192.0.2.7", "http", upgrade, "backend:5000")
     assert fields[-2:] == [("connection", "upgrade"), ("upgrade", "websocket")]
     assert ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==") in fields
 

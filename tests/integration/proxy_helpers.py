@@ -41,6 +41,11 @@ class Proxy:
         pool = self.proxies[prefix].pool
         return self.server.call(lambda: (pool.open, pool.idle, pool.connects))
 
+    def queued_to_backend(self, prefix: str = "/api") -> int:
+        """Bytes waiting to be sent to the backend behind ``prefix``, read on the loop."""
+        pool = self.proxies[prefix].pool
+        return self.server.call(lambda: pool.queued)
+
     def stop(self) -> None:
         for proxy in self.proxies.values():
             self.server.call(proxy.close)
@@ -73,13 +78,13 @@ def echo(exchange: Exchange) -> None:
 
 # -- a raw backend ---------------------------------------------------------------------------------
 
-Script = Callable[[socket.socket, bytes], None]
+Script = Callable[[socket.socket, bytes], object]
 """What a raw backend does with one request: given the socket and the request's bytes as read."""
 
 
-def read_request(sock: socket.socket) -> bytes:
-    """One request's bytes as they came: the head, and a body framed by Content-Length or chunked.
-    b"" when the peer closed first."""
+def read_request(sock: socket.socket, with_body: bool = True) -> bytes:
+    """One request's bytes as they came: the head, and (``with_body``) a body framed by
+    Content-Length or chunked. b"" when the peer closed first."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
@@ -88,13 +93,13 @@ def read_request(sock: socket.socket) -> bytes:
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     lower = head.lower()
-    if b"transfer-encoding: chunked" in lower:
+    if with_body and b"transfer-encoding: chunked" in lower:
         while not body.endswith(b"0\r\n\r\n"):
             chunk = sock.recv(65536)
             if not chunk:
                 break
             body += chunk
-    elif b"content-length:" in lower:
+    elif with_body and b"content-length:" in lower:
         length = int(lower.split(b"content-length:")[1].split(b"\r\n")[0])
         while len(body) < length:
             chunk = sock.recv(65536)
@@ -109,8 +114,9 @@ class RawBackend:
     and handed with the socket to ``script``, which answers with raw bytes (or not at all). What was
     read is kept in ``requests``, and ``connections`` counts the accepted connections."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, with_body: bool = True) -> None:
         self.script = script
+        self.with_body = with_body  # read each request's body before the script (else the script may)
         self.requests: list[bytes] = []
         self.connections = 0
         self.closed = threading.Event()  # set when a connection ends (the peer closed it)
@@ -133,7 +139,7 @@ class RawBackend:
 
     def _serve(self, sock: socket.socket) -> None:
         try:
-            while request := read_request(sock):
+            while request := read_request(sock, self.with_body):
                 self.requests.append(request)
                 self.script(sock, request)
         except OSError:
@@ -150,8 +156,8 @@ class RawBackend:
 
 
 @contextmanager
-def raw_backend(script: Script) -> Iterator[RawBackend]:
-    backend = RawBackend(script)
+def raw_backend(script: Script, with_body: bool = True) -> Iterator[RawBackend]:
+    backend = RawBackend(script, with_body)
     try:
         yield backend
     finally:

@@ -3,10 +3,13 @@ echoes what reached it), raw sockets that answer exactly what a test scripts, fa
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -423,3 +426,98 @@ def test_an_absolute_form_request_for_another_host_goes_to_the_configured_backen
     connect = request(proxy.port, b"CONNECT elsewhere.test:443 HTTP/1.1\r\nHost: elsewhere.test:443\r\n\r\n")
     assert connect.body == b"not proxied\n"
     assert echo_backend.statistics().requests == 1
+
+
+# -- a slow backend --------------------------------------------------------------------------------
+
+
+def test_a_slow_backend_delays_nobody_else(proxies: list[Proxy], echo_backend: LiveServer) -> None:
+    release = threading.Event()
+    with raw_backend(lambda sock, request: release.wait(10)) as slow:
+        proxy = Proxy({"/slow": slow.url, "/api": f"http://127.0.0.1:{echo_backend.port}"})
+        proxies.append(proxy)
+        with RawClient(proxy.port) as stuck:
+            stuck.send(GET % b"/slow/x")
+            assert wait_until(lambda: slow.requests)
+            started = time.monotonic()
+            for _ in range(20):
+                echoed(proxy.port, GET % b"/api/x")
+                assert request(proxy.port, GET % b"/elsewhere").status == 404
+            assert time.monotonic() - started < 5
+        release.set()
+
+
+def test_a_large_upload_waits_for_a_backend_that_does_not_read(proxies: list[Proxy]) -> None:
+    release = threading.Event()
+    body = bytes(range(256)) * (16 << 12)  # 16 MiB
+    view = memoryview(body)
+
+    def read_when_released(sock: socket.socket, request: bytes) -> None:
+        release.wait(20)
+        received = request.partition(b"\r\n\r\n")[2]
+        while len(received) < len(body):
+            received += sock.recv(1 << 20)
+        digest = hashlib.sha256(received).hexdigest().encode()
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(digest), digest))
+
+    with raw_backend(read_when_released, with_body=False) as backend:
+        proxy = start_proxy(proxies, {"/api": backend.url}, max_body=len(body))
+        client = RawClient(proxy.port, timeout=30)
+        client.send(b"PUT /api/big HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body))
+        client.sock.setblocking(False)
+        sent = 0
+
+        def held_back() -> bool:
+            """Send what the kernel takes; true once the proxy has stopped reading the body because
+            the backend's queue is full."""
+            nonlocal sent
+            with contextlib.suppress(BlockingIOError):
+                while sent < len(body):
+                    sent += client.sock.send(view[sent : sent + (1 << 16)])
+            paused = proxy.server.statistics().by_state.get("waiting") == 1
+            return paused and proxy.queued_to_backend() > proxy.limits.low_water
+
+        assert wait_until(held_back)
+        assert sent < len(body), "the client is slowed down"
+        assert proxy.queued_to_backend() <= proxy.limits.high_water + proxy.limits.recv_size
+        release.set()
+        client.sock.settimeout(30)
+        client.sock.sendall(view[sent:])
+        response = client.read_response()
+        client.close()
+    assert response.body == hashlib.sha256(body).hexdigest().encode()
+
+
+def test_a_backend_that_answers_before_the_whole_upload_is_passed_on(proxies: list[Proxy]) -> None:
+    def refuse_early(sock: socket.socket, request: bytes) -> None:
+        sock.sendall(b"HTTP/1.1 413 Content Too Large\r\nContent-Length: 4\r\n\r\nbig!")
+        with contextlib.suppress(OSError):
+            while sock.recv(1 << 20):  # read and drop the rest, as servers do
+                pass
+
+    body = bytes(8 << 20)
+    with raw_backend(refuse_early, with_body=False) as backend:
+        proxy = start_proxy(proxies, {"/api": backend.url}, max_body=len(body))
+        with RawClient(proxy.port, timeout=30) as client:
+            head = b"PUT /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body)
+            sender = threading.Thread(target=client.send, args=(head + body,))
+            sender.start()
+            response = client.read_response()
+            assert (response.status, response.body) == (413, b"big!")
+            sender.join(30)
+            assert not sender.is_alive(), "the rest of the upload was read and dropped"
+            client.send(GET % b"/elsewhere")
+            assert client.read_response().status == 404, "and the client's connection goes on"
+
+
+def test_an_upload_to_a_backend_that_is_down_is_answered_and_drained(proxies: list[Proxy]) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    proxy = start_proxy(proxies, {"/api": f"http://127.0.0.1:{port}"})
+    with RawClient(proxy.port) as client:
+        client.send(b"POST /api/x HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\n")
+        assert client.read_response().status == 502
+        client.send(bytes(1000))  # the body nobody waited for: read and dropped, the connection kept
+        client.send(GET % b"/elsewhere")
+        assert client.read_response().status == 404
