@@ -17,7 +17,6 @@ without a body that meets a reused connection closing under it is sent once more
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import socket
@@ -79,13 +78,7 @@ def _client_address(exchange: Exchange) -> str:
     """The client's IP address as X-Forwarded-For gives it: an IPv4 client of a dual-stack socket
     (::ffff:192.0.2.1) as the IPv4 address it is."""
     host = exchange.client_address[0]
-    try:
-        mapped = ipaddress.ip_address(host.partition("%")[0])
-    except ValueError:
-        return host
-    if isinstance(mapped, ipaddress.IPv6Address) and mapped.ipv4_mapped is not None:
-        return str(mapped.ipv4_mapped)
-    return host
+    return host[7:] if host.startswith("::ffff:") and "." in host else host
 
 
 class ReverseProxy:
@@ -206,6 +199,11 @@ class ProxiedExchange:
         elif exchange.queued > self._proxy.high_water:
             upstream.pause_response()
             exchange.on_drain(upstream.resume_response)
+
+    def response(self, head: ResponseHead, body: bytes) -> None:
+        self._upstream = None
+        self._exchange.resume_body()  # the backend may have answered before the whole request body
+        self._exchange.respond(head.status, response_fields(head), body)
 
     def response_end(self) -> None:
         self._upstream = None

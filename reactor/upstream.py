@@ -36,6 +36,7 @@ from reactor.connector import Address, Connecting, describe
 from reactor.http.client import ClientConnection, ResponseHead
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PEER_CLOSED, Data, EndOfMessage
+from reactor.http.fields import FieldLineCache
 from reactor.iostate import BODY_TIMEOUT, CLOSED, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, NO_TIMEOUT, Timeout
 from reactor.limits import Limits
 from reactor.loop import EventLoop
@@ -61,6 +62,11 @@ class Receiver(Interface):
 
     def response_data(self, data: bytes) -> None:
         """A piece of the response body."""
+
+    def response(self, head: ResponseHead, body: bytes) -> None:
+        """A whole response at once: its final head and all of its body, which had arrived with it;
+        the connection is back in the pool or closed. (Instead of response_head, response_data and
+        response_end: the client gets it in one write.)"""
 
     def response_end(self) -> None:
         """The response is complete; the connection is back in the pool or closed."""
@@ -97,7 +103,9 @@ class UpstreamConnection(Protocol):
     def __init__(self, pool: UpstreamPool) -> None:
         self._pool = pool
         limits = pool.limits
-        self._conn = ClientConnection(max_head=limits.max_head, max_headers=limits.max_headers)
+        self._conn = ClientConnection(
+            max_head=limits.max_head, max_headers=limits.max_headers, field_lines=pool.field_lines
+        )
         self._receiver: Receiver | None = None  # whose request is in flight; None while idle
         self.requests = 0  # requests carried, the one in flight included
         self._head_seen = False  # the final response head of the request in flight was passed on
@@ -229,9 +237,16 @@ class UpstreamConnection(Protocol):
                 receiver.response_data(event.data)
             elif kind is ResponseHead:
                 assert isinstance(event, ResponseHead)
-                if event.status >= 200 or event.status == 101:  # an interim head is not passed on
-                    self._head_seen = True
-                    receiver.response_head(event)
+                if event.status < 200 and event.status != 101:
+                    continue  # an interim head is not passed on
+                self._head_seen = True
+                body = conn.take_whole_body()
+                if body is not None:
+                    self._receiver = None
+                    self._done()
+                    receiver.response(event, body)
+                    return
+                receiver.response_head(event)
             elif kind is EndOfMessage:
                 self._receiver = None
                 self._done()
@@ -302,6 +317,7 @@ class UpstreamPool:
         self.limits = backend_limits(timeout, base_limits)
         self.max_idle = max_idle
         self.counters = Counters()
+        self.field_lines = FieldLineCache()  # the response field lines its connections parsed before
         self.connects = 0  # connections opened
         self._idle: list[UpstreamConnection] = []  # the last released at the end
         self._open: set[UpstreamConnection] = set()

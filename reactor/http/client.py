@@ -19,7 +19,7 @@ import re
 
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, Data, EndOfMessage, Headers, Signal
-from reactor.http.fields import parse_field_line, split_list
+from reactor.http.fields import FieldLineCache, split_list
 from reactor.http.framing import BodyReader, ChunkedReader, ContentLengthReader
 from reactor.http.receivebuffer import ReceiveBuffer
 from reactor.http.writer import encode_fields
@@ -57,7 +57,8 @@ class ResponseHead:
 
 class ClientConnection:
     """One connection to a backend, one request at a time. ``max_head`` and ``max_headers`` bound a
-    response head (502 past them); ``max_trailer`` a chunked body's trailer section."""
+    response head (502 past them). ``field_lines``: the field lines parsed before, shared by the
+    connections to one backend (a backend repeats most of its lines on every response)."""
 
     __slots__ = (
         "_buffer",
@@ -77,10 +78,12 @@ class ClientConnection:
         "_received",
         "_persists",
         "_scanned",
+        "_field_lines",
     )
 
-    def __init__(self, *, max_head: int, max_headers: int) -> None:
+    def __init__(self, *, max_head: int, max_headers: int, field_lines: FieldLineCache | None = None) -> None:
         self._buffer = ReceiveBuffer()
+        self._field_lines = field_lines if field_lines is not None else FieldLineCache()
         self._eof = False
         self._max_head = max_head
         self._max_headers = max_headers
@@ -255,14 +258,31 @@ class ClientConnection:
         if len(lines) - 1 > self._max_headers:
             raise ProtocolError(502, "too many header fields from the backend")
         headers = Headers()
+        fields = self._field_lines
         try:
             for line in lines[1:]:
-                headers.append(parse_field_line(line))
+                field = fields.get(line)
+                headers.append(field if field is not None else fields.parse(line))
         except ProtocolError as error:
             raise ProtocolError(502, f"{error.reason} from the backend") from None
         version = "HTTP/1.0" if minor == b"0" else "HTTP/1.1"
         content_length, chunked = _body_framing(headers, version)
         return ResponseHead(status, version, headers, content_length, chunked)
+
+    def take_whole_body(self) -> bytes | None:
+        """Right after a final head framed by Content-Length, its whole body if it has all arrived
+        (a small response, in the read that brought its head), which completes the response;
+        otherwise None, and the body comes as events."""
+        head = self._head
+        reader = self._body
+        if head is None or type(reader) is not ContentLengthReader or self._until_close:
+            return None
+        if reader.remaining != head.content_length or len(self._buffer) < reader.remaining:
+            return None
+        body = self._buffer.maybe_extract_at_most(reader.remaining) if reader.remaining else b""
+        reader.remaining = 0
+        self.response_complete = True
+        return body
 
     def _next_body_event(self) -> Data | EndOfMessage | Signal:
         reader = self._body

@@ -288,3 +288,29 @@ def test_a_connection_is_not_reused_before_its_request_is_complete() -> None:
     assert connection.response_complete and not connection.reusable
     with pytest.raises(StateError):
         connection.start_next_cycle()
+
+
+def test_a_body_already_in_whole_is_taken_with_its_head() -> None:
+    connection = make_client()
+    connection.receive_data(OK_HEAD + b"hello")
+    assert isinstance(connection.next_event(), ResponseHead)
+    assert connection.take_whole_body() == b"hello"
+    assert connection.next_event() is PAUSED
+    assert connection.reusable
+
+
+@pytest.mark.parametrize(
+    ("method", "data"),
+    [
+        ("GET", OK_HEAD + b"hel"),  # not all of it yet
+        ("HEAD", OK_HEAD),  # no body at all
+        ("GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"),
+        ("GET", b"HTTP/1.1 200 OK\r\n\r\nuntil the close"),
+    ],
+)
+def test_otherwise_the_body_comes_as_events(method: str, data: bytes) -> None:
+    connection = make_client(method)
+    connection.receive_data(data)
+    assert isinstance(connection.next_event(), ResponseHead)
+    assert connection.take_whole_body() is None
+    assert connection.next_event() is not PAUSED

@@ -31,6 +31,9 @@ class Receiver:
     def response_end(self) -> None:
         self.told.append(("end",))
 
+    def response(self, head: ResponseHead, body: bytes) -> None:
+        self.told.append(("whole", head.status, body))
+
     def response_failed(self, status: int, reason: str, retry: bool) -> None:
         self.told.append(("failed", status, retry))
 
@@ -83,12 +86,24 @@ def test_a_response_is_passed_on_and_the_connection_goes_back_to_the_pool() -> N
     assert pool.limits.keepalive_timeout == IDLE_TIMEOUT
 
 
+def test_a_small_response_that_arrived_whole_is_passed_on_whole() -> None:
+    upstream, transport, pool = connection()
+    receiver = Receiver()
+    upstream.send(receiver, "GET", "/x", [("host", "h")])
+    transport.receive(OK)
+    assert receiver.told == [("whole", 200, b"hello")]
+    assert pool.take_idle() is upstream
+    upstream.send(receiver, "HEAD", "/x", [("host", "h")])
+    transport.receive(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")  # no body after HEAD: no whole
+    assert receiver.told[1:] == [("head", 200), ("end",)]
+
+
 def test_a_response_that_closes_the_connection_does_not_go_back() -> None:
     upstream, transport, pool = connection()
     receiver = Receiver()
     upstream.send(receiver, "GET", "/x", [("host", "h")])
     transport.receive(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-    assert receiver.told == [("head", 200), ("end",)]
+    assert receiver.told == [("whole", 200, b"")]
     assert transport.closing and pool.idle == 0
 
 
