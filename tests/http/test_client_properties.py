@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.http.client_helpers import feed
-from tests.http.test_parser_properties import cut, tokens, values
+from tests.http.test_parser_properties import chunk, cut, tokens, values
 
 FRAMING = ("content-length", "transfer-encoding", "connection")
 
@@ -22,15 +22,7 @@ def responses(draw: st.DrawFn) -> tuple[bytes, int, list[tuple[str, str]], bytes
     head = f"HTTP/1.1 {status} Reason\r\n" + "".join(f"{name}: {value}\r\n" for name, value in fields)
     if framing == "chunked":
         sizes = draw(st.lists(st.integers(min_value=1, max_value=50), max_size=8))
-        pieces, rest = [], body
-        for size in sizes:
-            if rest:
-                pieces.append(rest[:size])
-                rest = rest[size:]
-        if rest:
-            pieces.append(rest)
-        encoded = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
-        data = (head + "Transfer-Encoding: chunked\r\n\r\n").encode("latin-1") + encoded
+        data = (head + "Transfer-Encoding: chunked\r\n\r\n").encode("latin-1") + chunk(body, sizes)
     elif framing == "length":
         data = (head + f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
     else:

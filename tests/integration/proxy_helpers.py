@@ -76,6 +76,21 @@ def echo(exchange: Exchange) -> None:
     exchange.read_body(parts.append, done)
 
 
+def accept_each(listener: socket.socket, serve: Callable[[socket.socket], object]) -> None:
+    """Accept on ``listener`` from a thread until it is closed, serving each connection on a thread
+    of its own."""
+
+    def accept() -> None:
+        while True:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(sock,), daemon=True).start()
+
+    threading.Thread(target=accept, name=f"accept-{listener.getsockname()[1]}", daemon=True).start()
+
+
 # -- a raw backend ---------------------------------------------------------------------------------
 
 Script = Callable[[socket.socket, bytes], object]
@@ -119,25 +134,15 @@ class RawBackend:
         self.with_body = with_body  # read each request's body before the script (else the script may)
         self.requests: list[bytes] = []
         self.connections = 0
-        self.closed = threading.Event()  # set when a connection ends (the peer closed it)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._sockets: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, name="raw-backend", daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except OSError:
-                return
-            self.connections += 1
-            self._sockets.append(sock)
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+        accept_each(self._listener, self._serve)
 
     def _serve(self, sock: socket.socket) -> None:
+        self.connections += 1
+        self._sockets.append(sock)
         try:
             while request := read_request(sock, self.with_body):
                 self.requests.append(request)
@@ -145,7 +150,6 @@ class RawBackend:
         except OSError:
             pass
         finally:
-            self.closed.set()
             sock.close()
 
     def close(self) -> None:

@@ -9,7 +9,8 @@ import hashlib
 import os
 import socket
 import struct
-import threading
+
+from tests.integration.proxy_helpers import accept_each
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 1.3
 TEXT, BINARY, CLOSE, PING, PONG = 0x1, 0x2, 0x8, 0x9, 0xA
@@ -70,15 +71,7 @@ class EchoServer:
         self.port = self._listener.getsockname()[1]
         self.sessions = 0
         self.requests: list[bytes] = []  # the handshake requests as read
-        threading.Thread(target=self._accept, name="websocket-echo", daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                sock, _ = self._listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
+        accept_each(self._listener, self._serve)
 
     def _serve(self, sock: socket.socket) -> None:
         with sock:
