@@ -349,18 +349,15 @@ class UpstreamPool:
     ) -> Connecting:
         """Open a new connection: ``on_ready(connection)`` once it is connected, or ``on_failed(reason,
         timed_out)``; both on the loop, later. ``cancel()`` the result to give up."""
-        return Connecting(self.loop, self.addresses, self.timeout, self._connected_then(on_ready), on_failed)
 
-    def _connected_then(
-        self, on_ready: Callable[[UpstreamConnection], object]
-    ) -> Callable[[socket.socket, Address], None]:
         def connected(sock: socket.socket, address: Address) -> None:
+            if self.closed:
+                sock.close()
+                on_failed("the proxy is closing", False)
+                return
             if address != self.addresses[0]:  # it answered where the first did not: try it first next time
                 self.addresses.remove(address)
                 self.addresses.insert(0, address)
-            if self.closed:
-                sock.close()
-                return
             self.connects += 1
             upstream = UpstreamConnection(self)
             peer = (address[1][0], address[1][1])
@@ -372,7 +369,7 @@ class UpstreamPool:
             if transport.state is not CLOSED:
                 on_ready(upstream)
 
-        return connected
+        return Connecting(self.loop, self.addresses, self.timeout, connected, on_failed)
 
     def release(self, upstream: UpstreamConnection) -> bool:
         """Keep ``upstream`` for the next request; False (and nothing kept) when the pool is full or

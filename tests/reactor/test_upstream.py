@@ -183,3 +183,19 @@ def test_a_malformed_response_is_a_502() -> None:
     transport.receive(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n")
     assert receiver.told == [("failed", 502, False)]
     assert transport.state is IOState.CLOSED
+
+
+def test_a_closed_pool_opens_no_connection_and_says_so() -> None:
+    loop = EventLoop()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        pool = UpstreamPool(loop, [(socket.AF_INET, listener.getsockname())], 5.0)
+        ready: list[UpstreamConnection] = []
+        failed: list[tuple[str, bool]] = []
+        pool.connect(ready.append, lambda reason, timed_out: failed.append((reason, timed_out)))
+        pool.close()  # while the connect is under way
+        for _ in range(100):
+            if failed:
+                break
+            loop.run_once()
+        assert (ready, failed, pool.open) == ([], [("the proxy is closing", False)], 0)
+    loop.close()
