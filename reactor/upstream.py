@@ -207,9 +207,13 @@ class UpstreamConnection(Protocol):
 
     def connection_lost(self, reason: str) -> None:
         self._pool.forget(self)
-        if self._receiver is not None:
-            retry = self.requests > 1 and not self._conn.received
-            self._fail(502, f"the backend closed the connection ({reason})", retry=retry)
+        if self._receiver is None:
+            return
+        if reason == "send timeout":  # the transport's own: the backend took none of the request for so long
+            self._fail(504, "the backend did not take the request within the timeout", retry=False)
+            return
+        retry = self.requests > 1 and not self._conn.received
+        self._fail(502, f"the backend closed the connection ({reason})", retry=retry)
 
     def pause_writing(self) -> None:
         if self._receiver is not None:

@@ -122,6 +122,14 @@ def test_the_timeouts_say_504_and_an_idle_one_closes() -> None:
     assert transport.closing and pool.idle == 0
 
 
+def test_a_backend_that_takes_none_of_the_request_for_the_send_timeout_is_a_504() -> None:
+    upstream, transport, _ = connection()
+    receiver = Receiver()
+    upstream.send(receiver, "PUT", "/x", [("host", "h")], 1 << 20)
+    transport.abort("send timeout")  # what the transport closes with when its send timer runs out
+    assert receiver.told == [("failed", 504, False)]
+
+
 def test_a_close_without_an_answer_may_be_retried_only_on_a_reused_connection() -> None:
     upstream, transport, _ = connection()
     first = Receiver()
