@@ -18,7 +18,7 @@ is asked for, and the fields each way. Pure functions of a request or a response
 from __future__ import annotations
 
 from reactor.http.client import ResponseHead
-from reactor.http.events import Request
+from reactor.http.events import Headers, Request
 from reactor.http.fields import split_list
 
 # RFC 9110 7.6.1, and the fields addressed to a proxy (11.7).
@@ -35,12 +35,17 @@ HOP_BY_HOP = frozenset(
         "proxy-authenticate",
     }
 )
-# Dropped from requests besides: what we write ourselves.
-_REPLACED_IN_REQUESTS = frozenset(
-    {"host", "content-length", "expect", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"}
-)
-# Dropped from responses besides: the framing, Date and Server are the response writer's.
-_REPLACED_IN_RESPONSES = frozenset({"content-length", "date", "server"})
+# Dropped from requests: those, and what we write ourselves.
+_DROPPED_FROM_REQUESTS = HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "expect",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+}
+# Dropped from responses: those, and the framing, Date and Server, which are the response writer's.
+_DROPPED_FROM_RESPONSES = HOP_BY_HOP | {"content-length", "date", "server"}
 PSEUDONYM = "reactor"  # our name in Via (RFC 9110 7.6.3: a pseudonym may stand for the host)
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})  # RFC 9110 9.2.2
 
@@ -82,7 +87,7 @@ def request_fields(
     have one), the X-Forwarded ones for ``client`` (its address) over ``scheme``, Via, and for an
     ``upgrade``, Connection and Upgrade."""
     headers = request.headers
-    dropped = HOP_BY_HOP | _REPLACED_IN_REQUESTS | set(split_list(headers.get_all("connection")))
+    dropped = _dropped(headers, _DROPPED_FROM_REQUESTS)
     fields = [("host", request.host or backend_host)]
     fields += [(name, value) for name, value in headers if name not in dropped]
     if request.host:
@@ -98,9 +103,15 @@ def response_fields(head: ResponseHead) -> list[tuple[str, str]]:
     """The fields of the backend's response passed on to the client, Via added. For a 101, Connection
     and Upgrade are passed on too: the client asked for them."""
     headers = head.headers
-    dropped = HOP_BY_HOP | _REPLACED_IN_RESPONSES | set(split_list(headers.get_all("connection")))
+    dropped = _dropped(headers, _DROPPED_FROM_RESPONSES)
     fields = [(name, value) for name, value in headers if name not in dropped]
     fields.append(("via", f"{head.version[5:]} {PSEUDONYM}"))
     if head.status == 101:
         fields += [("connection", "upgrade"), ("upgrade", headers.get("upgrade") or "")]
     return fields
+
+
+def _dropped(headers: Headers, always: frozenset[str]) -> frozenset[str]:
+    """The names not passed on: ``always``, and those the message's Connection field names."""
+    named = headers.get_all("connection")
+    return always | frozenset(split_list(named)) if named else always
