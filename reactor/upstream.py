@@ -5,10 +5,11 @@ Transport as every accepted connection, and a pool that keeps a few of them open
 ``take_idle`` hands out the connection used last (LIFO: the one least likely to have been closed by the
 backend meanwhile). An ``UpstreamConnection`` carries one request at a time for its ``Receiver`` (the
 proxy's side of one exchange, handlers/proxy.py): ``send`` the head, ``send_body`` / ``end_body`` the
-body, and the response comes back as ``response_head``, ``response_data`` and ``response_end``, or
-``response_failed`` with the status the client gets if nothing of the response was passed on yet (502:
-the backend refused, reset, closed or sent something malformed; 504: it did not answer within the
-timeout). The bytes both ways are framed by the sans-IO ClientConnection (http/client.py).
+body, and the response comes back as ``response_head``, ``response_data`` and ``response_end`` (or as
+one ``response`` when it arrived whole with its head), or ``response_failed`` with the status the
+client gets if nothing of the response was passed on yet (502: the backend refused, reset, closed or
+sent something malformed; 504: it did not connect, take the request or answer within the timeout).
+The bytes both ways are framed by the sans-IO ClientConnection (http/client.py).
 
 What the transport reads for, and so which timeout runs, follows the request: nothing before a
 request; while the request body is still being sent, no read timeout (the send timeout holds a
@@ -20,7 +21,9 @@ it, or sending anything, closes it on our side and the pool forgets it.
 Backpressure: the receiver pauses the response (``pause_response``) while its client is slow and
 resumes it when the client has drained, so a slow client slows the reads from the backend; the
 request body is paused the other way (``Receiver.pause_request_body``) while this transport's send
-queue is above its high-water mark.
+queue is above its high-water mark. While it is, the transport reads nothing (its WRITING state): a
+backend that answers early, then reads no more of the body until its answer is read, is ended by the
+send timeout (a 504). HTTP/1.1 servers read and drop a body they answered early, or close.
 """
 
 from __future__ import annotations
