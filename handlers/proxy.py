@@ -112,12 +112,11 @@ class ProxiedExchange:
         self._proxy = proxy
         self._exchange = exchange
         request = exchange.request
-        self._upgrade = wants_upgrade(request)
-        self._target = backend_target(request, proxy.prefix, proxy.backend.path)
         backend = proxy.backend
-        self._fields = request_fields(
-            request, _client_address(exchange), proxy.scheme, self._upgrade, backend.authority
-        )
+        self._upgrade = wants_upgrade(request)
+        self._target = backend_target(request, proxy.prefix, backend.path)
+        client = _client_address(exchange)
+        self._fields = request_fields(request, client, proxy.scheme, self._upgrade, backend.authority)
         self._upstream: UpstreamConnection | None = None
         self._connecting: Connecting | None = None
         self._retried = False
