@@ -22,10 +22,12 @@ from handlers.auth import load_users
 from handlers.listing import human_size
 from handlers.livereload import LiveReload
 from handlers.options import StaticOptions
+from handlers.proxy import Backend, ReverseProxy, parse_backend
 from handlers.router import PrefixRouter, normalize_prefix
 from handlers.static import StaticFiles
 from handlers.wsgi import WSGIApplication, WSGIGateway
 from handlers.wsgi.headers import with_headers
+from reactor.cli import limits_from_args
 from reactor.exchange import Handler
 from reactor.http.fields import TOKEN_CHAR
 from reactor.limits import Limits
@@ -195,6 +197,14 @@ def add_handler_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="reload pages in the browser when a file of the directory (or of a --static folder) changes",
     )
+    development.add_argument(
+        "--proxy",
+        action="append",
+        default=[],
+        metavar="PREFIX=URL",
+        help="pass the requests under PREFIX to the HTTP backend at URL (http://HOST:PORT[/PATH]; a PATH "
+        "replaces PREFIX), e.g. /api=http://localhost:5000 (repeatable; --proxy-timeout bounds its waits)",
+    )
     applications = parser.add_argument_group("applications")
     applications.add_argument(
         "--wsgi",
@@ -288,6 +298,26 @@ def _mounts(args: argparse.Namespace) -> list[tuple[str, str]]:
     return mounts
 
 
+def _proxies(args: argparse.Namespace, mounts: list[tuple[str, str]]) -> list[tuple[str, Backend]]:
+    """The ``--proxy`` routes, each backend's host resolved now. Raises ValueError saying what is wrong."""
+    proxies: list[tuple[str, Backend]] = []
+    taken = {prefix for prefix, _folder in mounts}
+    for route in args.proxy:
+        prefix, equals, url = route.partition("=")
+        try:
+            prefix = normalize_prefix(prefix)
+            if not equals:
+                raise ValueError("want PREFIX=URL, e.g. /api=http://localhost:5000")
+            backend = parse_backend(url)
+        except ValueError as error:
+            raise ValueError(f"--proxy {route!r}: {error}") from None
+        if prefix in taken:
+            raise ValueError(f"--proxy {route!r}: the prefix {prefix!r} is taken already")
+        taken.add(prefix)
+        proxies.append((prefix, backend))
+    return proxies
+
+
 def _check_beside_application(args: argparse.Namespace) -> None:
     """With ``--wsgi`` the application answers instead of the directory: no flag may be left without
     effect. Those about the served directory are refused; those about static files apply to the
@@ -333,6 +363,9 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[Event
         app = with_headers(app, options.headers)
     threads = 4 if args.threads is None else args.threads
     mounts = _mounts(args)
+    proxies = _proxies(args, mounts)
+    limits = limits_from_args(args)
+    scheme = "https" if getattr(args, "tls_cert", None) else "http"  # what clients speak, for the backends
     # Error pages and the SPA entry name files of the main directory, not of the mounted ones.
     mounted_options = dataclasses.replace(options, error_pages={}, spa=None)
 
@@ -347,10 +380,16 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[Event
         else:
             handler = static = StaticFiles(directory, options)
             served.append(static)
-        if mounts:
-            mounted = [(prefix, StaticFiles(folder, mounted_options, mount=prefix)) for prefix, folder in mounts]
-            served.extend(files for _prefix, files in mounted)
-            routes: list[tuple[str, Handler]] = list(mounted)
+        routes: list[tuple[str, Handler]] = []
+        for prefix, folder in mounts:
+            files = StaticFiles(folder, mounted_options, mount=prefix)
+            served.append(files)
+            routes.append((prefix, files))
+        for prefix, backend in proxies:
+            proxy = ReverseProxy(loop, prefix, backend, limits, scheme)
+            closers.append(proxy.close)
+            routes.append((prefix, proxy))
+        if routes:
             handler = PrefixRouter(routes, handler)
         closers.extend(files.close for files in served)
         if options.live_reload:
@@ -376,10 +415,12 @@ def handler_limits(args: argparse.Namespace, limits: Limits) -> Limits:
 
 
 def startup_notes(args: argparse.Namespace, limits: Limits) -> list[str]:
-    """What the banner says after where the server listens: how large an upload may be."""
+    """What the banner says after where the server listens: how large an upload may be, where each
+    proxied prefix goes."""
+    notes = [f"Proxying {route.replace('=', ' to ', 1)}" for route in args.proxy]
     if args.upload:
-        return [f"Accepting uploads up to {human_size(limits.max_body)} each (--max-body changes it)"]
-    return []
+        notes.append(f"Accepting uploads up to {human_size(limits.max_body)} each (--max-body changes it)")
+    return notes
 
 
 def startup_warnings(args: argparse.Namespace, host: str) -> list[str]:

@@ -82,6 +82,9 @@ class Suite:
     servers: list[Server]
     reference: str  # the server every ratio compares with
     scenarios: list[Scenario]
+    # What the servers need beside them, each on its port (the proxy suite's backend): started first
+    # on wrk's core, stopped last, never measured.
+    backends: tuple[tuple[Server, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,24 @@ def tls_suite() -> Suite:
     )
 
 
+PROXIED = "/data"  # the prefix the proxy suite passes on: the paths of ONE_KIB and ONE_MIB are under it
+ONE_MIB = "/data/1MiB.bin"
+
+
+def proxy_suite() -> Suite:
+    """Our --proxy and nginx's proxy_pass (with keep-alive to the upstream) in front of one backend:
+    nginx serving the site, beside wrk (our server when nginx is missing; no nginx row then)."""
+    port = servers.free_port()
+    backend = NGINX if loadtest.nginx.installed() else REACTOR
+    ours = Server("reactor --proxy", reactor_with("--proxy", f"{PROXIED}=http://127.0.0.1:{port}"))
+    peers = [Server("nginx proxy_pass", partial(loadtest.nginx.command, proxy_to=port))]
+    if not loadtest.nginx.installed():
+        peers = []
+    scenarios = [Scenario("1 KiB through the proxy", ONE_KIB, 50), Scenario("1 MiB through the proxy", ONE_MIB, 10)]
+    reference = peers[0].name if peers else ours.name
+    return Suite("proxy", [ours, *peers], reference, scenarios, backends=((backend, port),))
+
+
 SUITES: dict[str, Callable[[list[Server]], Suite]] = {
     "static": static_suite,
     "wsgi": lambda peers: wsgi_suite(),
@@ -298,6 +319,7 @@ SUITES: dict[str, Callable[[list[Server]], Suite]] = {
     "selectors": lambda peers: selectors_suite(),
     "workers": workers_suite,
     "tls": lambda peers: tls_suite(),
+    "proxy": lambda peers: proxy_suite(),
 }
 DEFAULT_SUITES = ("static", "wsgi")
 
@@ -509,8 +531,12 @@ def measure(suite: Suite, docroot: Path, seconds: int, folder: Path) -> list[Row
     every server of a scenario alike; a server waiting for its turn is idle and costs nothing."""
     server_cores, client_cores = _cores()
     started: list[tuple[Server, int, servers.ServerProcess]] = []
+    beside: list[servers.ServerProcess] = []
     rows = []
     try:
+        for server, port in suite.backends:
+            log = folder / f"backend-{server.name.replace(' ', '_')}.log"
+            beside.append(servers.start(server.name, server.command(docroot, port), port, client_cores, log))
         for server in suite.servers:
             port = servers.free_port()
             log = folder / f"{server.name.replace(' ', '_').lstrip('-')}.log"
@@ -525,6 +551,8 @@ def measure(suite: Suite, docroot: Path, seconds: int, folder: Path) -> list[Row
                     rows.append(row)
     finally:
         for _server, _port, process in started:
+            process.stop()
+        for process in beside:
             process.stop()
     return rows
 

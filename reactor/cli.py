@@ -93,6 +93,13 @@ LIMIT_FLAGS: tuple[tuple[str, str, Callable[[str], object], str, str], ...] = (
     ("--body-timeout", "body_timeout", _timeout, "SECONDS", "time allowed between two reads of a request body"),
     ("--send-timeout", "send_timeout", _timeout, "SECONDS", "time allowed between two sends that move data"),
     ("--handshake-timeout", "handshake_timeout", _timeout, "SECONDS", "time to complete a TLS handshake (--tls-cert)"),
+    (
+        "--proxy-timeout",
+        "proxy_timeout",
+        _timeout,
+        "SECONDS",
+        "time to connect to a --proxy backend, for its response head, and between two of its reads or sends",
+    ),
     ("--max-body", "max_body", _size, "BYTES", "largest request body accepted (larger: 413)"),
     ("--max-connections", "max_connections", _count, "N", "connections held at once; more wait in the listen backlog"),
     ("--grace", "grace", _duration, "SECONDS", "on SIGTERM/SIGINT, time left for responses in flight"),

@@ -24,7 +24,7 @@ from reactor.http.writer import PreparedResponse, error_page
 
 if TYPE_CHECKING:
     from reactor.loop import EventLoop
-    from reactor.transport import Counters, Transport
+    from reactor.transport import Counters, Protocol, Transport
 
 logger = logging.getLogger("reactor.exchange")
 
@@ -243,6 +243,30 @@ class Exchange:
         count it among ``streams``. Idle, it costs no timer: the keep-alive timeout runs only between
         responses, the send timeout only while bytes wait for the client."""
         self.long_lived = True
+
+    def switch_protocols(self, headers: Fields, protocol: Protocol) -> None:
+        """Answer 101 (Switching Protocols) with ``headers`` (Connection and Upgrade among them) and
+        hand the connection to ``protocol``, a raw stream protocol: it is told ``connection_made`` with
+        the transport, then ``data_received`` with what the client sent after the request head, if
+        anything; from then on the transport calls it, not the HTTP protocol. The exchange is
+        long-lived (a graceful shutdown ends it at once) and ``end()`` ends it: the access log line,
+        then the connection closes once what is queued has left. Raises StateError as
+        start_response does."""
+        if not self._may_start():
+            return
+        conn = self._conn
+        transport = self._transport
+        transport.write(conn.start_response(101, headers))
+        if self._access_log is not None:
+            self._body_at = transport.written  # the log counts what the tunnel sent after the head
+        conn.close_after_response()  # what follows is not HTTP: no request comes after this one
+        self.status = 101
+        self.long_lived = True
+        rest = conn.take_buffer()
+        transport.protocol = protocol
+        transport.defer(protocol.connection_made, transport)
+        if rest:
+            transport.defer(protocol.data_received, rest)
 
     def _may_start(self) -> bool:
         """False once the connection is gone. Raises StateError if a response was already started."""

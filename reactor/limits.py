@@ -46,6 +46,10 @@ class Limits:
     # Whole TLS handshake, from accept: nginx bounds it by client_header_timeout (60s); a handshake
     # takes two round trips, so 10 s is ample, and a client that stalls in it holds a descriptor.
     handshake_timeout: float = 10.0
+    # --proxy: connecting to a backend, its whole response head, and each wait between reads of its
+    # body or sends of the request: nginx proxy_connect_timeout, proxy_read_timeout and
+    # proxy_send_timeout, 60s each.
+    proxy_timeout: float = 60.0
 
     # Connections.
     max_connections: int = field(default_factory=default_max_connections)  # nginx worker_connections

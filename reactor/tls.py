@@ -363,6 +363,11 @@ class TLSTransport(Transport):
         with contextlib.suppress(OSError):
             self._tls.unwrap()
 
+    def write_eof(self) -> None:
+        """Under TLS the end of our stream is a close_notify, after which the ssl module reads no
+        more: the connection closes instead, once what is queued has left."""
+        self.close()
+
     def _shut_down_writing(self) -> bool:
         """close_notify, then the plain TCP half-close; what the peer still sends is read raw and
         dropped, without decrypting it."""

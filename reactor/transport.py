@@ -17,6 +17,7 @@ logged at debug), anything else (logged, that connection closed, the loop goes o
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from collections.abc import Callable
@@ -157,6 +158,7 @@ class Transport:
         "_settled_queue",
         "_sent",
         "_sent_waiters",
+        "_eof_wanted",
     )
 
     def __init__(
@@ -215,6 +217,7 @@ class Transport:
         self._sent = 0  # bytes the kernel took on this connection, all told
         # when_sent: (position in the stream, callback, args), in the order they were asked for.
         self._sent_waiters: list[tuple[int, Callable[..., object], tuple[Any, ...]]] = []
+        self._eof_wanted = False  # write_eof: shut down the write side once the queue is empty
         # --trace: a line per fact of this connection's life; None (the usual case) costs one test.
         self.trace: Callable[[str, str], None] | None = None
         if tracer is not None and tracer.connections:
@@ -386,6 +389,24 @@ class Transport:
         if not self._in_callback:
             self._settle()
 
+    def write_eof(self) -> None:
+        """Shut down the write side once what is queued has been sent (a TCP half-close: the peer
+        reads the end of our stream) and go on reading; nothing may be written after it. How a tunnel
+        passes one side's end on to the other (tunnel.py). Ignored once closing."""
+        if self.closing:
+            return
+        self._eof_wanted = True
+        if not self._queue.size:
+            self._write_side_done()
+
+    def _write_side_done(self) -> None:
+        self._eof_wanted = False
+        if self.trace is not None:
+            self.trace("eof", "write side shut down")
+        # A peer already gone (ENOTCONN) is found by the next read, which closes the connection.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+
     def abort(self, reason: str = "aborted") -> None:
         """Close now, dropping what is queued."""
         self._close(reason)
@@ -526,6 +547,8 @@ class Transport:
                 self._enter(state)
         self._unsettled = False
         self._settled_queue = queue
+        if queue is EMPTY and self._eof_wanted:
+            self._write_side_done()
         events = row.events | self._wanted_events
         if events != self._events:
             self.loop.set_events(self.sock, self._events, events, self.on_readable, self.on_writable)

@@ -324,6 +324,14 @@ class ServerConnection:
         """Forget what is buffered (the connection is closing and will not parse it)."""
         self._parser.discard_buffer()
 
+    def take_buffer(self) -> bytes:
+        """What the peer sent past the current request, handed over once the connection stops
+        speaking HTTP (101 Switching Protocols); the buffer is left empty."""
+        buffer = self._parser.buffer
+        data = bytes(buffer)
+        buffer.clear()
+        return data
+
     def _apply(self, transition: Transition) -> None:
         """The one place the phase changes, by the table. Raises StateError for a transition it does
         not list. A complete cycle whose connection does not persist goes on to MUST_CLOSE."""

@@ -18,6 +18,18 @@ paths = st.lists(st.lists(path_units, min_size=1, max_size=8).map("".join), max_
 )
 
 
+def chunk(body: bytes, sizes: list[int]) -> bytes:
+    """``body`` in the chunked coding, cut into pieces of ``sizes`` (the rest in one last piece)."""
+    pieces, rest = [], body
+    for size in sizes:
+        if rest:
+            pieces.append(rest[:size])
+            rest = rest[size:]
+    if rest:
+        pieces.append(rest)
+    return b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+
+
 @st.composite
 def requests(draw: st.DrawFn) -> tuple[bytes, str, str, list[tuple[str, str]], bytes]:
     method = draw(st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "X-CUSTOM"]))
@@ -33,15 +45,7 @@ def requests(draw: st.DrawFn) -> tuple[bytes, str, str, list[tuple[str, str]], b
     head = f"{method} {path} HTTP/1.1\r\nHost: example\r\n" + "".join(f"{n}: {v}\r\n" for n, v in fields)
     if chunked:
         sizes = draw(st.lists(st.integers(min_value=1, max_value=50), max_size=8))
-        pieces, rest = [], body
-        for size in sizes:
-            if rest:
-                pieces.append(rest[:size])
-                rest = rest[size:]
-        if rest:
-            pieces.append(rest)
-        encoded = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
-        data = (head + "Transfer-Encoding: chunked\r\n\r\n").encode("latin-1") + encoded
+        data = (head + "Transfer-Encoding: chunked\r\n\r\n").encode("latin-1") + chunk(body, sizes)
     else:
         data = (head + f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
     expected_fields = [("host", "example"), *((name.lower(), value.strip(" \t")) for name, value in fields)]
