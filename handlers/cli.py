@@ -16,7 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import cast
+from typing import NamedTuple, cast
 
 from handlers.auth import load_users
 from handlers.listing import human_size
@@ -34,8 +34,15 @@ from reactor.limits import Limits
 from reactor.loop import EventLoop
 from reactor.passwd import PasswordHash
 
-# A handler and what to call when the process stops serving.
-Built = tuple[Handler, Callable[[], None]]
+
+class Built(NamedTuple):
+    """A handler, what to call when the process stops serving, and what its parts count for the
+    status page's metrics ({name: count}, names of handlers/metrics.py: HANDLER_METRICS)."""
+
+    handler: Handler
+    close: Callable[[], None]
+    counters: Callable[[], dict[str, int]]
+
 
 # The largest request body with --upload and no --max-body: nginx's 1m (the default otherwise) refuses
 # the first photo or PDF; 4 GiB (FAT32's largest file) takes photos, scans and most videos, while a
@@ -385,8 +392,10 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[Event
             files = StaticFiles(folder, mounted_options, mount=prefix)
             served.append(files)
             routes.append((prefix, files))
+        proxied: list[ReverseProxy] = []
         for prefix, backend in proxies:
             proxy = ReverseProxy(loop, prefix, backend, limits, scheme)
+            proxied.append(proxy)
             closers.append(proxy.close)
             routes.append((prefix, proxy))
         if routes:
@@ -401,7 +410,14 @@ def handler_factory(args: argparse.Namespace, directory: str) -> Callable[[Event
             for closer in closers:
                 closer()
 
-        return handler, close
+        def counters() -> dict[str, int]:
+            counted: dict[str, int] = {}
+            for proxy in proxied:
+                for name, count in proxy.counters().items():
+                    counted[name] = counted.get(name, 0) + count
+            return counted
+
+        return Built(handler, close, counters)
 
     return build
 

@@ -47,14 +47,20 @@ FAMILIES: dict[str, tuple[str, str]] = {
 }
 
 # What handlers count beside the server, by the name they report it under (StatusPage.watch's
-# ``handler_counters``): the family it becomes, its type and help. The reverse proxy's requests join
-# this table when it lands (the event streams are a server number: reactor_event_streams).
+# ``handler_counters``): the family it becomes, its type and help. (The event streams are a server
+# number: reactor_event_streams.)
 HANDLER_METRICS: dict[str, tuple[str, str, str]] = {
     "auth_failures": (
         "reactor_auth_failures_total",
         "counter",
         "Requests refused for credentials that did not verify (--auth-file): a wrong user or password, or "
         "a malformed Authorization field.",
+    ),
+    "proxied_requests": ("reactor_proxied_requests_total", "counter", "Requests given to a --proxy backend."),
+    "proxy_failures": (
+        "reactor_proxy_failures_total",
+        "counter",
+        "Proxied requests the proxy answered itself (502, 504) or cut short, for the backend's fault.",
     ),
 }
 

@@ -84,7 +84,8 @@ def _client_address(exchange: Exchange) -> str:
 class ReverseProxy:
     """The handler of one ``--proxy PREFIX=URL``: every request it is given (a PrefixRouter gives it
     those under ``prefix``) goes to ``backend``. ``scheme``: what the clients speak to us, for
-    X-Forwarded-Proto. ``close()`` closes every connection to the backend."""
+    X-Forwarded-Proto. ``close()`` closes every connection to the backend. ``counters()``: what it
+    counts for the status page's metrics."""
 
     def __init__(self, loop: EventLoop, prefix: str, backend: Backend, limits: Limits, scheme: str = "http") -> None:
         self.prefix = prefix
@@ -92,11 +93,18 @@ class ReverseProxy:
         self.scheme = scheme
         self.high_water = limits.high_water
         self.pool = UpstreamPool(loop, backend.addresses, limits.proxy_timeout, base_limits=limits)
+        self.requests = 0  # requests given to it
+        self.failures = 0  # answered by the proxy itself (502, 504) or cut, for the backend's fault
+
+    def counters(self) -> dict[str, int]:
+        """{name: count} of handlers/metrics.py: HANDLER_METRICS."""
+        return {"proxied_requests": self.requests, "proxy_failures": self.failures}
 
     def __repr__(self) -> str:
         return f"<ReverseProxy {self.prefix} -> {self.backend.url}>"
 
     def __call__(self, exchange: Exchange) -> None:
+        self.requests += 1
         ProxiedExchange(self, exchange).start()
 
     def close(self) -> None:
@@ -229,6 +237,7 @@ class ProxiedExchange:
         exchange = self._exchange
         if exchange.aborted or exchange.finished:
             return
+        self._proxy.failures += 1
         logger.warning("%r: %s", self, reason)
         if exchange.response_started:
             exchange.abort()  # a cut connection: the only way to say the body is not whole

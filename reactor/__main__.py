@@ -200,7 +200,7 @@ def serve(
     elif args.trace:
         tracer = Tracer(sys.stderr, loop=args.trace in ("all", "loop"), connections=args.trace in ("all", "conn"))
     loop = EventLoop(selector=make_selector(args.selector), tracer=tracer)
-    handler, close_handler = build(loop)
+    handler, close_handler, handler_counters = build(loop)
     status_page = None
     if args.status_path:
         handler = status_page = StatusPage(args.status_path, handler, ring)
@@ -225,7 +225,7 @@ def serve(
         status_page.watch(
             loop,
             server.statistics,
-            handler_counters=[auth.counters] if auth is not None else [],
+            handler_counters=[handler_counters, *([auth.counters] if auth is not None else [])],
             board=worker.board if worker is not None else None,
             worker=worker.number if worker is not None else 0,
         )

@@ -77,7 +77,8 @@ def test_one_reactor_passes_promtool_and_says_each_number_once() -> None:
 
 
 def test_counters_are_totals_and_gauges_are_not() -> None:
-    text = exposition([ReactorNumbers(statistics(), {"auth_failures": 0}, 0.0)])
+    handlers = {"auth_failures": 0, "proxied_requests": 3, "proxy_failures": 1}
+    text = exposition([ReactorNumbers(statistics(), handlers, 0.0)])
     types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.MULTILINE))
     assert set(types) == set(FAMILIES) | {name for name, _, _ in HANDLER_METRICS.values()}
     for name, kind in types.items():

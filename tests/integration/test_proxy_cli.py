@@ -50,6 +50,23 @@ def test_the_banner_says_where_each_prefix_goes(spawn: Callable[..., ReactorProc
     assert "cannot connect to the backend http://127.0.0.1:9" in front.stderr_path.read_text()
 
 
+def test_the_metrics_count_proxied_requests_and_the_proxy_s_own_answers(
+    spawn: Callable[..., ReactorProcess], docroot: Path
+) -> None:
+    backend = spawn("-b", "127.0.0.1", "-q", "-d", str(docroot), "0")
+    front = spawn(
+        "-b", "127.0.0.1", "-d", str(docroot), "-q", "--status-path", "/-/status",
+        "--proxy", f"/up=http://127.0.0.1:{backend.port}/", "--proxy", "/down=http://127.0.0.1:9", "0",
+    )  # fmt: skip
+    assert request(front.port, b"GET /up/hello.txt HTTP/1.1\r\nHost: t\r\n\r\n").body == b"hello world\n"
+    assert request(front.port, b"GET /down/x HTTP/1.1\r\nHost: t\r\n\r\n").status == 502
+    metrics = request(front.port, b"GET /-/status/metrics HTTP/1.1\r\nHost: t\r\n\r\n").body.decode()
+    assert "reactor_proxied_requests_total 2\n" in metrics
+    assert "reactor_proxy_failures_total 1\n" in metrics
+    assert front.stop() == 0
+    assert backend.stop() == 0
+
+
 def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
