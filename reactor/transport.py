@@ -2,14 +2,17 @@
 protocol that is told what happens (the protocol/transport split of asyncio and Twisted).
 
 The transport reads when its state says so and hands the bytes to ``protocol.data_received``; the peer's
-end of stream goes to ``eof_received``. ``write`` tries the socket at once and queues what it does not
-take; file ranges go out with ``os.sendfile``. Every state change goes through ``_enter``, and
-``_settle`` derives the next state from the table in iostate.py, then the selector interest and the one
-timer from the state's row: read interest only while reading, write interest only while bytes are
-queued, and the timeout the row names. Backpressure is the WRITING state: above the high-water mark the
-protocol is told ``pause_writing`` and nothing is read; at the low mark, ``resume_writing``. Every
-connection ends through ``_close``, once, whatever the reason: ``close`` (after the queue drains,
-lingering if asked), ``abort`` (now), a timeout, the peer's reset.
+end of stream goes to ``eof_received``. A protocol callback runs as a callback of the connection
+(``_received``, ``_run``): what it writes waits in the queue and leaves in one send after it returns;
+outside one, ``write`` tries the socket at once and queues what it does not take. File ranges go out
+with ``os.sendfile``. ``defer`` runs a protocol callback after the one that is running, never inside
+it: how an answer that comes later gets back onto the connection's path. Every state change goes
+through ``_enter``, and ``_settle`` asks iostate.py (``settled``) for the state to be in and its row:
+read interest only while reading, write interest only while bytes are queued, and the timeout the row
+names; it runs only when something the table reads has changed. Backpressure is the WRITING state:
+above the high-water mark the protocol is told ``pause_writing`` and nothing is read; at the low mark,
+``resume_writing``. Every connection ends through ``_close``, once, whatever the reason: ``close``
+(after the queue drains, lingering if asked), ``abort`` (now), a timeout, the peer's reset.
 
 Errors fall in three buckets: would-block (retry when the selector says so), peer gone (a quiet close,
 logged at debug), anything else (logged, that connection closed, the loop goes on).
