@@ -1,35 +1,54 @@
 """The deterministic simulation as tests: its parts behave like the real things they stand for, a
-seed replays byte for byte, the checks catch the bugs they are for, a fixed batch of seeds passes, a
-time-boxed random batch passes (its seeds are printed, and named in any failure), and each seed that
-once found a bug passes now."""
+seed replays byte for byte, the checks catch the bugs they are for, a batch reaches every part it was
+built to reach, a fixed batch of seeds passes, a time-boxed random batch passes (its seeds are
+printed, and named in any failure), and each seed that once found a bug passes now."""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import errno
 import io
 import os
 import random
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from handlers import compression, upload
+from handlers.wsgi.gateway import ThreadedCall
 from reactor.iostate import Timeout
 from reactor.limits import Limits
+from reactor.listener import Listener
 from reactor.loop import EVENT_READ, EVENT_WRITE
 from reactor.sendqueue import SendQueue
 from reactor.testing import FakeClock
+from reactor.tls import TLSTransport
 from reactor.transport import Transport
 from tests.simulation.answers import Reference, check_answers, closing_form
-from tests.simulation.network import Faults, SimNetwork, SimSelector
+from tests.simulation.lockstep import Lockstep
+from tests.simulation.network import SPINNING, Faults, SimListener, SimNetwork, SimSelector, SimSocket
 from tests.simulation.peer import Peer, PeerScript
 from tests.simulation.requests import SimRequest, final_responses, make_request
+from tests.simulation.scenario import Scenario, draw_scenario
 from tests.simulation.site import site_root
-from tests.simulation.world import Simulation
+from tests.simulation.tlsbio import (
+    MemoryContext,
+    MemoryTLSSocket,
+    TLSClient,
+    certificate,
+    client_contexts,
+    records_only,
+)
+from tests.simulation.tree import check_tree
+from tests.simulation.world import SEEN, Simulation
 
-FIXED_SEEDS = 2000
+FIXED_SEEDS = 1500
 RANDOM_BATCH_SECONDS = 8.0
 REPO = Path(__file__).resolve().parents[2]
 
@@ -46,11 +65,16 @@ def _report(results: list[tuple[int, list[str]]]) -> str:
 # -- the simulated parts ------------------------------------------------------------------------
 
 
-def _violations(seeds: int) -> list[str]:
-    """What the model found over the first ``seeds`` seeds, with references worked out by the code
-    as it is now (a test's mutation included)."""
+def _violations(seeds: int, where: Callable[[Scenario], bool] = lambda scenario: True) -> list[str]:
+    """What the model found over the first ``seeds`` seeds whose scenario is one ``where`` picks, with
+    references worked out by the code as it is now (a test's mutation included)."""
     simulation = Simulation(site_root())
-    return [violation for seed in range(seeds) for violation in simulation.run(seed).violations]
+    picked = (seed for seed in range(100_000) if where(draw_scenario(random.Random(seed), simulation.root)))
+    return [
+        violation
+        for _, seed in zip(range(seeds), picked, strict=False)
+        for violation in simulation.run(seed).violations
+    ]
 
 
 def _network(max_recv: int, capacity: int) -> SimNetwork:
@@ -139,11 +163,153 @@ def test_the_response_splitter_knows_head_chunked_and_interim_responses() -> Non
     assert end == len(stream)
 
 
+def test_the_listener_accepts_its_backlog_in_order_and_fails_as_the_faults_say() -> None:
+    clock = FakeClock()
+    network = SimNetwork(
+        Faults(1500, eagain=0.0, short=0.0, capacity=1 << 20, spurious=0.0, descriptors=1), random.Random(1), clock
+    )
+    listener = SimListener(network, backoff=0.5)
+    refused: list[SimSocket] = []
+    listener.on_refused = refused.append
+    with pytest.raises(BlockingIOError):
+        listener.accept()
+    first, second, third, fourth = (network.socket(port) for port in (40001, 40002, 40003, 40004))
+    listener.backlog.extend((first, second, third, fourth))
+    assert listener.readiness() == EVENT_READ
+    assert listener.accept() == (first, ("127.0.0.1", 40001))
+    with pytest.raises(OSError) as raised:
+        listener.accept()  # its one descriptor is taken
+    assert raised.value.errno == errno.EMFILE and listener.exhaustions == [clock()]
+    first.close()
+    clock.advance(0.1)
+    assert listener.accept()[0] is second
+    assert listener.early_retries  # 0.1 s after the EMFILE: the backoff was not kept
+    second.close()
+    third.reset = True
+    with pytest.raises(ConnectionAbortedError):  # reset while it waited: skipped, as BSD says
+        listener.accept()
+    listener.close()
+    assert refused == [fourth] and fourth.closed and listener.readiness() == 0
+
+
+def test_the_selector_names_a_socket_reported_ready_again_and_again_with_nothing_done() -> None:
+    network = _network(max_recv=1, capacity=4)
+    sock = network.socket()
+    selector = SimSelector(network.faults, network.rng)
+    selector.register(sock, EVENT_READ)
+    sock.inbound += b"ab"
+    for _ in range(2):
+        assert selector.select(0)
+        sock.recv(1)  # each report, something done
+    sock.peer_eof = True
+    assert sock.recv(1) == b""  # the end, read once, is progress too
+    for _ in range(SPINNING):
+        assert selector.select(0)  # readable for ever, and nothing reads
+    assert selector.spinning == []
+    selector.select(0)
+    assert len(selector.spinning) == 1
+
+
+def _handshake(server: MemoryTLSSocket, client: TLSClient, sock: SimSocket) -> None:
+    """Both ends of a TLS connection over ``sock``, until each says the handshake is done."""
+    client.handshake()
+    for _ in range(20):
+        sock.inbound += client.take(len(client.wire))
+        with contextlib.suppress(ssl.SSLWantReadError):
+            server.do_handshake()
+        client.decrypt(bytes(sock.outbound))
+        sock.outbound.clear()
+        if server.established and client.established and not client.wire:
+            return
+    raise AssertionError("no handshake")
+
+
+def test_tls_over_memory_bios_reads_a_record_at_a_time_and_leaves_the_next_in_the_socket() -> None:
+    sock = _network(max_recv=1 << 20, capacity=1 << 20).socket()
+    server = MemoryContext(certificate()).wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    client = TLSClient(client_contexts()["TLSv1.3"])
+    _handshake(server, client, sock)
+    client.encrypt(b"first")
+    client.encrypt(b"second")
+    sock.inbound += client.take(len(client.wire))
+    assert server.read(100) == b"first"
+    assert not server.pending() and len(sock.inbound) == 5 + 6 + 17  # the next record waits in the kernel
+    assert server.read(100) == b"second"
+    with pytest.raises(ssl.SSLWantReadError):
+        server.read(100)
+    server.write(b"answer")
+    assert client.decrypt(bytes(sock.outbound)) == b"answer" and records_only(bytes(sock.wire or b"")) == ""
+
+
+def test_an_ssl_write_the_socket_refused_must_be_retried_with_the_same_bytes() -> None:
+    sock = _network(max_recv=1 << 20, capacity=1 << 20).socket()
+    server = MemoryContext(certificate()).wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    client = TLSClient(client_contexts()["TLSv1.2"])
+    _handshake(server, client, sock)
+    sock.faults = Faults(1 << 20, eagain=0.0, short=0.0, capacity=10, spurious=0.0)
+    with pytest.raises(ssl.SSLWantWriteError):
+        server.write(b"x" * 100)
+    sock.outbound.clear()  # the peer read what went out; room again
+    with pytest.raises(ssl.SSLError, match="bad write retry"):
+        server.write(b"y" * 100)
+    assert server.violations and "retried with 100 other bytes" in server.violations[0]
+
+
+def test_records_only_tells_tls_records_from_plaintext() -> None:
+    assert records_only(b"\x16\x03\x01\x00\x02ab\x17\x03\x03\x00\x01c\x17\x03") == ""  # the last cut short
+    assert "byte 0" in records_only(b"HTTP/1.1 200 OK\r\n\r\n")
+    assert "byte 7" in records_only(b"\x17\x03\x03\x00\x02abGET / HTTP/1.1")
+
+
+def test_lockstep_workers_run_only_when_resumed_and_park_on_their_conditions() -> None:
+    lockstep = Lockstep()
+    pool = lockstep.pool(1)
+    condition = lockstep.condition()
+    steps: list[str] = []
+    go: list[bool] = []
+
+    def waits() -> None:
+        steps.append("began")
+        with condition:
+            while not go:
+                condition.wait()
+        steps.append("ended")
+
+    pool.submit(waits)
+    pool.submit(lambda: steps.append("second"))
+    assert steps == []  # submitted: nothing runs until the world says
+    [worker] = lockstep.runnable()
+    worker.resume()
+    assert steps == ["began"] and lockstep.waiting() == [worker] and lockstep.runnable() == []
+    go.append(True)
+    condition.notify_all()
+    assert lockstep.runnable() == [worker]
+    worker.resume()
+    assert steps == ["began", "ended"]
+    lockstep.runnable()[0].resume()  # the idle worker takes the next job
+    assert steps[-1] == "second" and lockstep.jobs_run == 2 and not lockstep.runnable()
+    lockstep.close()
+
+
+def test_the_tree_check_finds_half_written_partial_and_missing_uploads(tmp_path: Path) -> None:
+    put = SimRequest(b"", "PUT", 0, False, "PUT a", stores=(("a.bin", b"abc"),))
+    form = SimRequest(b"", "POST", 0, False, "form", stores=(("b.bin", b"b"), ("c.bin", b"c")), folder="d")
+    assert check_tree(str(tmp_path), [(put, False), (form, False)]) == (0, [])  # cut short: nothing stored
+    assert "not stored" in check_tree(str(tmp_path), [(put, True)])[1][0]  # answered: it must be there
+    (tmp_path / "a.bin").write_bytes(b"ab")
+    (tmp_path / "b.bin").write_bytes(b"b")
+    (tmp_path / ".upload-0123456789abcdef.part").write_bytes(b"x")
+    stored, wrong = check_tree(str(tmp_path), [(put, False), (form, False)])
+    assert stored == 2 and len(wrong) == 3
+    assert "holds 2 bytes, not the 3 sent" in wrong[0] and "stored in part" in wrong[1] and "temporary" in wrong[2]
+
+
 # -- determinism ----------------------------------------------------------------------------------
 
 
 def test_the_same_seed_gives_the_same_trace_and_transcript_byte_for_byte(simulation: Simulation) -> None:
-    for seed in (3, 17, 1234):
+    # 14: HTTPS, WSGI worker threads, uploads, gzip and one descriptor for all the clients.
+    for seed in (3, 14, 17, 1234):
         first, second = io.StringIO(), io.StringIO()
         one = simulation.run(seed, first)
         two = simulation.run(seed, second)
@@ -213,15 +379,78 @@ def test_a_close_without_lingering_is_caught(monkeypatch: pytest.MonkeyPatch) ->
     assert any("no answer" in violation or "reset" in violation for violation in violations)
 
 
+def test_a_listener_that_accepts_again_at_once_after_emfile_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    def no_backoff(self: Listener, error: OSError, unexpected: bool) -> None:
+        self.exhaustion_pauses += 1  # and back to select, which says the backlog is readable still
+
+    monkeypatch.setattr(Listener, "_pause_for_backoff", no_backoff)
+    violations = _violations(seeds=5, where=lambda scenario: scenario.faults.descriptors < len(scenario.peers))
+    assert any("after it failed for lack of descriptors" in violation for violation in violations)
+
+
+def test_a_tls_close_without_close_notify_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(TLSTransport, "_send_close_notify", lambda self: None)
+    violations = _violations(seeds=20, where=lambda scenario: scenario.tls)
+    assert any("no close_notify after a clean close" in violation for violation in violations)
+
+
+def test_a_tls_connection_that_sends_plaintext_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    def in_clear(self: TLSTransport, sock: MemoryTLSSocket) -> int:
+        return self._queue.flush(sock.sock)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(TLSTransport, "_flush_records", in_clear)
+    violations = _violations(seeds=10, where=lambda scenario: scenario.tls)
+    assert any("plaintext on a TLS connection" in violation for violation in violations)
+
+
+def test_an_upload_cut_short_that_leaves_its_temporary_file_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(upload._Upload, "abandon", lambda self: None)  # no _discard: file left, descriptor open
+    violations = _violations(seeds=40, where=lambda scenario: any(r.stores for p in scenario.peers for r in p.requests))
+    assert any("holds a temporary file" in violation for violation in violations)
+    assert any("descriptors:" in violation for violation in violations)
+
+
+def test_a_worker_left_waiting_when_its_client_is_gone_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+
+    def gone_without_a_word(self: ThreadedCall) -> None:
+        self._gone = True  # and no notify: a worker waiting for its last piece to drain waits for ever
+
+    monkeypatch.setattr(ThreadedCall, "_release", gone_without_a_word)
+    violations = _violations(seeds=20, where=_streams_on_threads_cut_short)
+    assert any("waits for ever" in violation for violation in violations)
+
+
+def _streams_on_threads_cut_short(scenario: Scenario) -> bool:
+    """The application streams on a worker thread, and a fault may end its connection first."""
+    streams = any(
+        request.method == "GET" and request.target.startswith(("/app/stream", "/app/write"))
+        for peer in scenario.peers
+        for request in peer.requests
+    )
+    cut = scenario.shutdown_at_step is not None or any(
+        peer.reset_at_step is not None or peer.stop_reading_at is not None for peer in scenario.peers
+    )
+    return scenario.threads > 0 and streams and cut
+
+
+def test_a_gzip_body_that_is_not_the_file_is_caught_by_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = compression.gzip_bytes
+    monkeypatch.setattr(compression, "gzip_bytes", lambda data: made(data[:-1]))
+    violations = _violations(seeds=20, where=lambda scenario: any(r.coded for p in scenario.peers for r in p.requests))
+    assert any("alone, on a clean connection: the 200 body is not what the site holds" in v for v in violations)
+
+
 def test_every_request_the_simulation_sends_is_answered_alone(simulation: Simulation) -> None:
     """The references are sound: each kind of request gets a whole answer the model accepts."""
 
     rng = random.Random(5)
     root = site_root()
     requests: list[SimRequest] = [make_request(rng, Limits(), root) for _ in range(300)]
-    for request in requests:
-        reference = simulation.reference(Limits(), request)
+    for request, reference in zip(requests, simulation.references(Limits(), requests), strict=True):
         assert not reference.error, f"{request.label}: {reference.error}"
+    assert any(reference.later for reference in simulation.references(Limits(), requests))  # gzip, once made
 
 
 def _check_one(request: SimRequest, reference: Reference, received: bytes, reason: str) -> list[str]:
@@ -254,16 +483,19 @@ def test_a_response_cut_inside_the_connection_field_a_shutdown_added_is_a_cut(si
 
 
 @pytest.mark.timeout(180)
-def test_a_fixed_batch_of_seeds_passes(simulation: Simulation) -> None:
+def test_a_fixed_batch_of_seeds_passes_and_reaches_every_part(simulation: Simulation) -> None:
     failed = []
+    seen: collections.Counter[str] = collections.Counter()
     for seed in range(FIXED_SEEDS):
         result = simulation.run(seed)
+        seen += result.seen
         if not result.ok:
             failed.append((seed, result.violations))
     assert not failed, (
         f"{len(failed)} of {FIXED_SEEDS} seeds failed (replay: python -m tests.simulation "
         f"--seed S --trace):\n{_report(failed)}"
     )
+    assert all(seen[part] for part in SEEN), f"the batch never reached some part: {dict(seen)}"
 
 
 def test_a_time_boxed_batch_of_random_seeds_passes(simulation: Simulation) -> None:
