@@ -13,6 +13,9 @@ from tests.simulation.network import SimSocket
 from tests.simulation.requests import SimRequest, Unparseable, final_responses
 from tests.simulation.tlsbio import TLSClient
 
+# With TLS, the most bytes of the stream a send or read moves is at least this: a handshake is some
+# kilobytes, and each record of a byte of plaintext 22 bytes more; one at a time, a run would not end.
+WIRE_PIECE = 64
 CONTINUE_WAIT = 1.0  # a client that sent Expect: 100-continue sends the body anyway after this (curl: 1 s)
 
 
@@ -70,7 +73,7 @@ class Peer:
         self.lost = ""  # our unread bytes were destroyed by a reset from the server's side: why
         self.destroyed = 0  # bytes of the answer destroyed by a close of the server's with our bytes unread
         self.half_closed = False
-        self.consumed_at_closing: int | None = None  # stream bytes the server had read when it began closing
+        self.taken_at_closing: int | None = None  # bytes of the stream the server had read when it began closing
         self.head_sent_at: dict[int, tuple[float, int]] = {}  # request -> (time, bytes received then)
         self._finals_cache = (-1, 0)
 
@@ -150,7 +153,7 @@ class Peer:
                     if self.script.truncate and not self.truncated and self.sent >= self._everything():
                         self.truncated = True  # the last record, cut short: the rest never comes
                         tls.truncate(self.rng)
-            data = tls.take(self.rng.randint(1, self.script.max_send))
+            data = tls.take(self.rng.randint(1, max(self.script.max_send, WIRE_PIECE)))
             corrupt = self.script.corrupt_at
             if corrupt is not None and tls.handed - len(data) <= corrupt < tls.handed:
                 flipped = bytearray(data)
@@ -183,7 +186,8 @@ class Peer:
         return not self.reset and not self.lost and not self.stopped_reading and bool(self.sock.outbound)
 
     def read(self) -> int:
-        count = min(len(self.sock.outbound), self.rng.randint(1, self.script.max_read))
+        most = self.script.max_read if self.tls is None else max(self.script.max_read, WIRE_PIECE)
+        count = min(len(self.sock.outbound), self.rng.randint(1, most))
         limit = self.script.stop_reading_at
         if limit is not None:
             count = min(count, limit - self.taken)
@@ -195,8 +199,12 @@ class Peer:
 
     def can_half_close(self) -> bool:
         script = self.script
-        done = self.sent >= self._everything() and (self.tls is None or not self.tls.wire)
-        return script.half_close and not self.half_closed and not self.reset and done
+        tls = self.tls
+        # With close_notify, after the handshake: before it there is none to send.
+        ready = tls is None or (not tls.wire and (tls.established or not script.close_notify))
+        return (
+            script.half_close and not self.half_closed and not self.reset and self.sent >= self._everything() and ready
+        )
 
     def half_close(self) -> None:
         self.half_closed = True
@@ -229,26 +237,29 @@ class Peer:
 
     def stopped_serving(self) -> None:
         """The server began closing: what it reads from now on (lingering) it drops."""
-        if self.consumed_at_closing is None:
-            self.consumed_at_closing = self.consumed()
+        if self.taken_at_closing is None:
+            self.taken_at_closing = self._taken()
 
-    def consumed(self) -> int:
-        """How far into the stream the server has read: with TLS, the plaintext of the records it
-        took whole (and none from a flipped byte on)."""
+    def _taken(self) -> int:
+        """Bytes of our connection's stream the server has read (with TLS, ciphertext)."""
+        return (self.sent if self.tls is None else self.tls.handed) - len(self.sock.inbound)
+
+    def _consumed(self, surely: bool) -> int:
+        """How far into our requests the server has read: with TLS, the plaintext of the records it
+        took whole. A flipped byte may break its record, or not (OpenSSL ignores some, such as a
+        ClientHello's record version): ``surely`` counts none from it on, else all."""
+        taken = self._taken() if self.taken_at_closing is None else self.taken_at_closing
         tls = self.tls
         if tls is None:
-            return self.sent - len(self.sock.inbound)
-        taken = tls.handed - len(self.sock.inbound)
-        if self.script.corrupt_at is not None:
+            return taken
+        if surely and self.script.corrupt_at is not None:
             taken = min(taken, self.script.corrupt_at)
         return tls.plaintext_taken(taken)
 
     def complete_heads(self) -> int:
-        """Requests whose head the server read whole before it began closing."""
-        consumed = self.consumed() if self.consumed_at_closing is None else self.consumed_at_closing
-        return bisect.bisect_right(self.heads, consumed)
+        """Requests whose head the server may have read whole before it began closing."""
+        return bisect.bisect_right(self.heads, self._consumed(surely=False))
 
     def complete_requests(self) -> int:
-        """Requests the server read whole before it began closing."""
-        consumed = self.consumed() if self.consumed_at_closing is None else self.consumed_at_closing
-        return bisect.bisect_right(self.ends, consumed)
+        """Requests the server surely read whole before it began closing."""
+        return bisect.bisect_right(self.ends, self._consumed(surely=True))

@@ -182,7 +182,7 @@ class World:
         handler, self._close_handler = build_handler(root, self.upload_root, self.clock, threads)
         self.config = ConnectionConfig(handler, limits)
         self.config.http_date = HttpDate(lambda: DATE)
-        self.refusal = refuse_plain_http(self.config)
+        self.refusal = refuse_plain_http(self.config) if tls is not None else b""  # to plain HTTP on HTTPS
         self.listener = SimListener(self.network, limits.accept_backoff)
         self.listener.on_refused = self._refused
         self.acceptor = Acceptor(
@@ -237,7 +237,7 @@ class World:
         **options: Any,
     ) -> Transport:
         """The acceptor's transport factory: the real Transport or TLSTransport on a simulated
-        socket, told of its close here first."""
+        socket, whose close is checked here once the acceptor has counted it."""
         peer = self._by_socket[sock]
         self.waited += self.loop.statistics().iterations > self._connected_at[sock] + 1
         options.update(on_closed=partial(self._on_closed, on_closed), sendfile=self.network.sendfile)
