@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import errno
 import io
 import os
@@ -15,8 +16,9 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,7 +48,7 @@ from tests.simulation.tlsbio import (
     records_only,
 )
 from tests.simulation.tree import check_tree
-from tests.simulation.world import SEEN, Simulation
+from tests.simulation.world import SEEN, Simulation, World
 
 FIXED_SEEDS = 1500
 RANDOM_BATCH_SECONDS = 8.0
@@ -490,6 +492,114 @@ def test_a_response_cut_inside_the_connection_field_a_shutdown_added_is_a_cut(si
     wrong = sent.replace(b"Content-Length: ", b"Content-Length: 1")
     assert _check_one(request, reference, wrong[:-5], "shutdown grace expired")
     assert _check_one(request, reference, sent[:-5], "closed")  # not cut by a fault: owed whole
+
+
+# -- every split ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _clean_world(*, tls: bool = False, capacity: int = 1 << 30) -> Iterator[World]:
+    """A world on a network that delivers everything at once, ``capacity`` bytes in flight at most."""
+    lockstep = Lockstep()
+    faults = dataclasses.replace(Faults.clean(), capacity=capacity)
+    context = MemoryContext(certificate()) if tls else None
+    with lockstep.installed():
+        world = World(
+            site_root(), Limits(), faults, random.Random(0), FakeClock(), None, lockstep=lockstep, tls=context
+        )
+        try:
+            yield world
+        finally:
+            world.close()
+
+
+def _until_quiet(world: World, peer: Peer) -> None:
+    """Let the peer send and read, the workers work and the loop run until nothing more happens."""
+    for _ in range(100_000):
+        runnable = world.lockstep.runnable()
+        if peer.can_send(world.clock()):
+            peer.send(world.clock())
+        elif peer.can_read():
+            peer.read()
+        elif runnable:
+            runnable[0].resume()
+        elif world.quiet():
+            return
+        world.loop.run_once()
+    raise AssertionError("the exchange never ended")
+
+
+def _alone(request: SimRequest, tls: str = "", **options: Any) -> PeerScript:
+    return PeerScript((request,), False, None, False, None, None, 0, 1 << 30, 1 << 30, False, tls=tls, **options)
+
+
+_HELLO = SimRequest(b"GET /hello.txt HTTP/1.1\r\nHost: sim\r\n\r\n", "GET", 39, False, "GET /hello.txt", "/hello.txt")
+
+
+@pytest.mark.parametrize("version", ["TLSv1.2", "TLSv1.3"])
+def test_a_tls_handshake_ends_in_the_answer_however_its_client_hello_is_split(
+    simulation: Simulation, version: str
+) -> None:
+    expected = simulation.reference(Limits(), _HELLO).response
+    clients = client_contexts()
+    hello_length = 0
+    split = 1
+    while split == 1 or split < hello_length:
+        with _clean_world(tls=True) as world:
+            peer = world.connect(1, _alone(_HELLO, version), clients)
+            assert peer.tls is not None
+            peer.tls.handshake()
+            hello = peer.tls.take(len(peer.tls.wire))
+            hello_length = len(hello)
+            peer.sock.inbound += hello[:split]
+            for _ in range(3):
+                world.loop.run_once()  # accepted, peeked at, wrapped: the handshake wants the rest
+            assert world.selector.events_of(world.connections[0].transport.sock) == EVENT_READ  # type: ignore[arg-type]
+            peer.sock.inbound += hello[split:]
+            _until_quiet(world, peer)
+            assert bytes(peer.received) == expected, split
+        split += 1 if split < 16 or split > hello_length - 16 else 7  # every index at the edges, then every 7th
+
+
+@pytest.mark.parametrize("version", ["TLSv1.2", "TLSv1.3"])
+def test_a_tls_handshake_ends_in_the_answer_whatever_room_the_socket_gives_its_flight(
+    simulation: Simulation, version: str
+) -> None:
+    expected = simulation.reference(Limits(), _HELLO).response
+    clients = client_contexts()
+    for capacity in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 2584, 4181):
+        with _clean_world(tls=True, capacity=capacity) as world:
+            peer = world.connect(1, _alone(_HELLO, version, close_notify=True), clients)
+            _until_quiet(world, peer)
+            assert bytes(peer.received) == expected, capacity
+            assert not world.violations and all(not tls.violations for tls in world.tls.sockets)  # type: ignore[union-attr]
+
+
+def test_an_upload_cut_at_any_byte_leaves_nothing_and_a_whole_one_is_stored() -> None:
+    """Cut by the client's reset or by the end of the shutdown's grace, before its last byte or after."""
+    body = bytes(range(30))
+    head = b"PUT /up/cut.bin HTTP/1.1\r\nHost: sim\r\nContent-Length: 30\r\n\r\n"
+    put = SimRequest(
+        head + body, "PUT", len(head), False, "PUT /up/cut.bin", "/up/cut.bin", stores=(("cut.bin", body),)
+    )
+    for cut in range(len(put.data) + 1):
+        for ending in ("reset", "grace"):
+            with _clean_world() as world:
+                peer = world.connect(1, _alone(put), {})
+                peer.sock.inbound += put.data[:cut]
+                peer.sent = cut
+                for _ in range(3):
+                    world.loop.run_once()
+                if ending == "reset":
+                    peer.do_reset()
+                else:
+                    world.shutdown()
+                    world.clock.advance(world.limits.grace + 1)  # the grace ends with the body unread
+                world.loop.run_once()
+                world.settle_workers()
+                stored, wrong = check_tree(world.upload_root, [(put, False)])
+                assert not wrong, (cut, ending, wrong)
+                assert stored == (cut == len(put.data)), (cut, ending)
 
 
 # -- the batches ----------------------------------------------------------------------------------
