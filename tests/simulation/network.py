@@ -181,7 +181,8 @@ class SimListener(SimFile):
     with EMFILE while the network's open connections hold every descriptor the faults allow, with
     ENFILE at random, and with ECONNABORTED for a connection its peer reset while it waited (BSD's
     way: the listener skips it). ``exhaustions`` holds the time of each EMFILE and ENFILE;
-    ``early_retries`` what the backoff after one of them was not respected."""
+    ``episodes`` counts their runs (each ends when an accept finds the backlog empty: docs/emfile.md
+    wants one warning each); ``early_retries`` says when the backoff after one was not kept."""
 
     def __init__(self, network: SimNetwork, backoff: float) -> None:
         self.fd = LISTENER_FD
@@ -192,6 +193,8 @@ class SimListener(SimFile):
         self.progress = 0
         self.accepts = 0
         self.exhaustions: list[float] = []
+        self.episodes = 0
+        self._in_episode = False
         self.early_retries: list[str] = []
         # Told of each connection still in the backlog when the listener closes: the kernel resets it.
         self.on_refused: Callable[[SimSocket], object] | None = None
@@ -209,16 +212,17 @@ class SimListener(SimFile):
                 f"(backoff {self.backoff} s)"
             )
         if not self.backlog:
+            self._in_episode = False
             raise BlockingIOError(errno.EAGAIN, "simulated: no connection waiting")
         if self.backlog[0].reset:
             self.backlog.popleft().closed = True
             self.progress += 1
             raise ConnectionAbortedError(errno.ECONNABORTED, "simulated: reset in the backlog")
         if network.open_connections() >= network.faults.descriptors:
-            self.exhaustions.append(now)
+            self._exhausted(now)
             raise OSError(errno.EMFILE, os.strerror(errno.EMFILE))
         if network.faults.enfile and network.rng.random() < network.faults.enfile:
-            self.exhaustions.append(now)
+            self._exhausted(now)
             raise OSError(errno.ENFILE, os.strerror(errno.ENFILE))
         sock = self.backlog.popleft()
         sock.last_sent = now
@@ -226,6 +230,11 @@ class SimListener(SimFile):
         self.accepts += 1
         self.progress += 1
         return sock, ("127.0.0.1", sock.port)
+
+    def _exhausted(self, now: float) -> None:
+        self.exhaustions.append(now)
+        self.episodes += not self._in_episode
+        self._in_episode = True
 
     def readiness(self) -> int:
         return EVENT_READ if self.backlog and not self.closed else 0

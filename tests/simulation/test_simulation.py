@@ -181,7 +181,7 @@ def test_the_listener_accepts_its_backlog_in_order_and_fails_as_the_faults_say()
     assert listener.accept() == (first, ("127.0.0.1", 40001))
     with pytest.raises(OSError) as raised:
         listener.accept()  # its one descriptor is taken
-    assert raised.value.errno == errno.EMFILE and listener.exhaustions == [clock()]
+    assert raised.value.errno == errno.EMFILE and listener.exhaustions == [clock()] and listener.episodes == 1
     first.close()
     clock.advance(0.1)
     assert listener.accept()[0] is second
