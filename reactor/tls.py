@@ -376,13 +376,18 @@ class TLSTransport(Transport):
             if self._events:
                 self.loop.unregister(self.sock)
                 self._events = 0
-            self.sock = socket.socket(fileno=self._tls.detach())
-            self.sock.setblocking(False)
+            self.sock = self._plain_socket(self._tls)
             self._flush = self._queue.flush
             self._tls = None
             self._records = None
             self._established = False
         return super()._shut_down_writing()
+
+    def _plain_socket(self, tls: ssl.SSLSocket) -> socket.socket:
+        """The TCP socket under ``tls``, taken back from it (tests/simulation puts its own here)."""
+        sock = socket.socket(fileno=tls.detach())
+        sock.setblocking(False)
+        return sock
 
     def _close(self, reason: str) -> None:
         if self.state is CLOSING and self._established:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import sys
 import time
 
 from tests.simulation.site import site_root
-from tests.simulation.world import Simulation
+from tests.simulation.world import SEEN, Simulation
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,12 +32,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--trace replays one seed: add --seed S")
     started = time.perf_counter()
     failed = []
+    seen: collections.Counter[str] = collections.Counter()
     for seed in range(args.first, args.first + args.seeds):
         result = simulation.run(seed)
+        seen += result.seen
         if not result.ok:
             failed.append(seed)
             print(f"seed {seed} FAILED: {result.violations[0]}", flush=True)
     elapsed = time.perf_counter() - started
+    print("reached: " + ", ".join(f"{part} {seen[part]}" for part in SEEN))
     print(
         f"{args.seeds} seeds from {args.first} in {elapsed:.1f} s ({1000 * elapsed / max(1, args.seeds):.1f} ms/seed): "
         f"{len(failed)} failed" + (f": {' '.join(map(str, failed))}" if failed else "")

@@ -11,6 +11,8 @@ from tests.simulation.requests import INTERIM_CONTINUE, Unparseable, parse_respo
 # Closes in which the server means its last response to arrive (not an abort, a timeout or a reset).
 # Not "shutdown": like nginx, a shutdown closes an idle connection at once, whatever may be in flight.
 GRACEFUL_CLOSES = frozenset({"closed", "peer closed", "protocol error", "request timeout"})
+# How an HTTPS connection ends when the client's bytes are not TLS the server can read.
+TLS_FAILURES = frozenset({"tls error", "handshake failed"})
 
 
 @dataclass
@@ -20,15 +22,28 @@ class Reference:
     response: bytes
     closes: bool
     error: str  # what the model finds wrong with it ("" when nothing)
+    later: bytes | None = None  # another answer, once background work it started is done (its gzip made)
+
+    @property
+    def responses(self) -> tuple[bytes, ...]:
+        return (self.response,) if self.later is None else (self.response, self.later)
 
 
 def check_answers(
-    peer: Peer, reason: str, references: list[Reference], *, clock_chaos: bool, shut_down: bool
+    peer: Peer,
+    reason: str,
+    references: list[Reference],
+    *,
+    clock_chaos: bool,
+    shut_down: bool,
+    close_raced: bool = False,
 ) -> tuple[int, list[str]]:
     """Whether every complete request of ``peer`` got exactly its reference answer, in order, unless
     a fault cut the connection (which the server closed for ``reason``); what follows the last one
     must be nothing, a cut-short answer, or the server's own error for a request it did not get
-    whole. Returns the requests answered and what is wrong."""
+    whole. ``close_raced``: under TLS, the server closed while its socket had no room for its
+    close_notify, so it could not read the client's, which was there already (tlsbio.py: the reset
+    that follows may destroy the answer's end). Returns the requests answered and what is wrong."""
     requests = peer.script.requests
     violations: list[str] = []
     where = f"connection #{peer.ident} (closed: {reason})"
@@ -42,15 +57,10 @@ def check_answers(
             if not requests[answered].expect_continue:
                 violations.append(f"{where}: 100 Continue to {requests[answered].label!r}")
             position += len(INTERIM_CONTINUE)
-        expected = references[answered].response
-        if actual[position : position + len(expected)] == expected:
-            position += len(expected)
-        else:
-            # A shutdown ends the connection after the response in progress, which says so.
-            end = _same_but_connection(actual, position, expected, peer.methods[answered]) if shut_down else None
-            if end is None:
-                break
-            position = end
+        end = _matching(actual, position, references[answered].responses, peer.methods[answered], shut_down)
+        if end is None:
+            break
+        position = end
         answered += 1
         if references[answered - 1].closes:
             break
@@ -63,9 +73,11 @@ def check_answers(
         or peer.lost
         or peer.stopped_reading
         or reason in ("peer reset", "response aborted", "shutdown grace expired")
+        or (peer.script.tls_fault and reason in TLS_FAILURES)
+        or (close_raced and peer.destroyed)
     )
     timed_out = reason.endswith("timeout")
-    if peer.destroyed and reason in GRACEFUL_CLOSES:
+    if peer.destroyed and reason in GRACEFUL_CLOSES and not close_raced:
         # RFC 9112 9.6: a server that closes with the client's bytes unread resets the connection
         # and can destroy its last response before the client reads it; hence lingering.
         violations.append(f"{where}: {peer.lost}, destroying {peer.destroyed} bytes of the answer")
@@ -88,7 +100,9 @@ def check_answers(
     expects_continue = answered < len(requests) and requests[answered].expect_continue
     if stopped_early and expects_continue and INTERIM_CONTINUE.startswith(rest):
         return answered, violations  # cut inside the interim 100 (Continue)
-    if answered < len(references) and _begins(references[answered].response, rest, shut_down):
+    if answered < len(references) and any(
+        _begins(expected, rest, shut_down) for expected in references[answered].responses
+    ):
         if not stopped_early:
             violations.append(f"{where}: response to {requests[answered].label!r} cut after {len(rest)} bytes")
         return answered, violations
@@ -116,6 +130,19 @@ def check_answers(
     else:
         violations.append(f"{where}: bytes after the last response: {rest[:160]!r}")
     return answered, violations
+
+
+def _matching(actual: bytes, position: int, responses: tuple[bytes, ...], method: str, shut_down: bool) -> int | None:
+    """Where the response at ``position`` of ``actual`` ends if it is one of ``responses``; None if not."""
+    for expected in responses:
+        if actual.startswith(expected, position):
+            return position + len(expected)
+    if shut_down:  # a shutdown ends the connection after the response in progress, which says so
+        for expected in responses:
+            end = _same_but_connection(actual, position, expected, method)
+            if end is not None:
+                return end
+    return None
 
 
 def _without_connection(head: bytes) -> bytes:
@@ -150,3 +177,16 @@ def closing_form(response: bytes) -> bytes:
     ``Connection: close`` (RFC 9112 9.6; reactor/http/writer.py puts it last, before the blank line)."""
     head, _, body = response.partition(b"\r\n\r\n")
     return _without_connection(head) + b"\r\nConnection: close\r\n\r\n" + body
+
+
+def check_refusal(peer: Peer, reason: str, refusal: bytes) -> list[str]:
+    """What is wrong with what a client that spoke plain HTTP to the HTTPS port read: the refusal, or
+    its beginning when the connection was cut, and nothing else."""
+    got = bytes(peer.received)
+    where = f"connection #{peer.ident} (plain HTTP on the TLS port, closed: {reason})"
+    if not refusal.startswith(got):
+        return [f"{where}: read {got[:120]!r}, not the refusal {refusal[:120]!r}"]
+    cut = peer.reset or peer.lost or peer.stopped_reading or reason.endswith("timeout") or reason == "peer reset"
+    if len(got) < len(refusal) and peer.ended and not cut and peer.sent:
+        return [f"{where}: the refusal cut after {len(got)} of its {len(refusal)} bytes"]
+    return []

@@ -5,15 +5,18 @@ faulty run against the reference, so a body wrong in both is caught too."""
 from __future__ import annotations
 
 import re
+import zlib
 
+from handlers.compression import gzip_bytes
 from tests.simulation.requests import SimRequest, Unparseable, field, parse_response, response_body
 from tests.simulation.site import CONTENTS, stream_body
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
-def expected_body(request: SimRequest, status: int, content_range: str | None) -> bytes | None:
-    """The body the model knows for this answer, or None where it does not say."""
+def expected_body(request: SimRequest, status: int, content_range: str | None, coding: str | None) -> bytes | None:
+    """The body the model knows for this answer, or None where it does not say. A gzip-coded 206
+    holds a range of the coded file (the coded 200 is decoded before it is compared)."""
     path, _, query = request.target.partition("?")
     if request.method == "POST" and path == "/app/echo" and status == 200:
         return request.body
@@ -34,9 +37,10 @@ def expected_body(request: SimRequest, status: int, content_range: str | None) -
         if match is None:
             return None
         first, last, length = (int(group) for group in match.groups())
-        if length != len(CONTENTS[name]):
+        whole = gzip_bytes(CONTENTS[name]) if coding == "gzip" else CONTENTS[name]
+        if length != len(whole):
             return b"(Content-Range names a length the file does not have)"
-        return CONTENTS[name][first : last + 1]
+        return whole[first : last + 1]
     return None
 
 
@@ -52,13 +56,30 @@ def check_reference(request: SimRequest, data: bytes, closes: bool) -> str:
         return f"incomplete answer ({len(data)} bytes)"
     if response.end != len(data):
         return f"{len(data) - response.end} bytes after the answer"
-    expected = expected_body(request, response.status, field(data, response, "content-range"))
+    coding = field(data, response, "content-encoding")
+    if coding not in (None, "gzip") or (coding and not _accepts_gzip(request)):
+        return f"Content-Encoding {coding!r} to a request that does not accept it"
+    expected = expected_body(request, response.status, field(data, response, "content-range"), coding)
     if expected is None:
         return ""
     try:
         body = response_body(data, response)
-    except ValueError as error:
-        return f"bad chunked body: {error}"
+        if coding == "gzip" and response.status == 200:
+            body = zlib.decompress(body, 16 + zlib.MAX_WBITS)
+    except (ValueError, zlib.error) as error:
+        return f"bad body: {error}"
     if body != expected:
         return f"the {response.status} body is not what the site holds ({len(body)} bytes, not {len(expected)})"
     return ""
+
+
+def _accepts_gzip(request: SimRequest) -> bool:
+    """Whether the request's Accept-Encoding takes gzip (as requests.ACCEPT_ENCODINGS spell it)."""
+    head = request.data[: request.head_length].decode("latin-1").lower()
+    for line in head.split("\r\n"):
+        name, _, value = line.partition(":")
+        if name == "accept-encoding":
+            return any(
+                coding.strip() == "gzip" or coding.strip().startswith("gzip;q=0.") for coding in value.split(",")
+            )
+    return False

@@ -1,5 +1,7 @@
 """The simulated client of one connection: what it sends and when, what it reads, and how it
-misbehaves (stalls, half-closes, resets, stops reading), all as its script and the seed say."""
+misbehaves (stalls, half-closes, resets, stops reading), all as its script and the seed say. On an
+HTTPS server it speaks TLS (tlsbio.TLSClient), or plain HTTP to the wrong port, or TLS with a byte of
+its stream flipped or its last record cut short."""
 
 from __future__ import annotations
 
@@ -9,7 +11,11 @@ from dataclasses import dataclass
 
 from tests.simulation.network import SimSocket
 from tests.simulation.requests import SimRequest, Unparseable, final_responses
+from tests.simulation.tlsbio import TLSClient
 
+# With TLS, the most bytes of the stream a send or read moves is at least this: a handshake is some
+# kilobytes, and each record of a byte of plaintext 22 bytes more; one at a time, a run would not end.
+WIRE_PIECE = 64
 CONTINUE_WAIT = 1.0  # a client that sent Expect: 100-continue sends the body anyway after this (curl: 1 s)
 
 
@@ -25,17 +31,31 @@ class PeerScript:
     max_send: int  # bytes per send, at most
     max_read: int  # bytes per read, at most
     early: bool  # the first bytes are there before the server accepts
+    tls: str = ""  # the TLS version it speaks ("TLSv1.3"), "" for plain HTTP (on an HTTPS port too)
+    corrupt_at: int | None = None  # with TLS: flip the byte at this position of its stream
+    truncate: bool = False  # with TLS: its last record goes out cut short
+    close_notify: bool = False  # with TLS: a half-close sends close_notify first
+
+    @property
+    def tls_fault(self) -> bool:
+        """It speaks no TLS, or breaks it: a flipped byte, a record cut short, an end without close_notify
+        (a truncation, RFC 8446 6.1: the server may send no more)."""
+        ended_short = self.half_close and not self.close_notify
+        return not self.tls or self.corrupt_at is not None or self.truncate or ended_short
 
 
 class Peer:
     """Plays the client of ``sock``. ``step`` actions are chosen by the world; each one is legal
     when its ``can_...`` says so."""
 
-    def __init__(self, ident: int, script: PeerScript, sock: SimSocket, rng: random.Random) -> None:
+    def __init__(
+        self, ident: int, script: PeerScript, sock: SimSocket, rng: random.Random, tls: TLSClient | None = None
+    ) -> None:
         self.ident = ident
         self.script = script
         self.sock = sock
         self.rng = rng
+        self.tls = tls
         self.stream = b"".join(request.data for request in script.requests)
         self.ends: list[int] = []
         self.heads: list[int] = []  # where each request's body begins in the stream
@@ -45,20 +65,22 @@ class Peer:
             position += len(request.data)
             self.ends.append(position)
         self.methods = [request.method for request in script.requests]
-        self.sent = 0
-        self.received = bytearray()
+        self.sent = 0  # bytes of the stream sent (with TLS: encrypted, and their records made)
+        self.received = bytearray()  # what we read (with TLS: decrypted)
+        self.taken = 0  # bytes we took from the connection (with TLS: ciphertext)
+        self.truncated = False
         self.reset = False  # we reset the connection
         self.lost = ""  # our unread bytes were destroyed by a reset from the server's side: why
         self.destroyed = 0  # bytes of the answer destroyed by a close of the server's with our bytes unread
         self.half_closed = False
-        self.consumed_at_closing: int | None = None  # stream bytes the server had read when it began closing
+        self.taken_at_closing: int | None = None  # bytes of the stream the server had read when it began closing
         self.head_sent_at: dict[int, tuple[float, int]] = {}  # request -> (time, bytes received then)
         self._finals_cache = (-1, 0)
 
     @property
     def stopped_reading(self) -> bool:
         limit = self.script.stop_reading_at
-        return limit is not None and len(self.received) >= limit
+        return limit is not None and self.taken >= limit
 
     @property
     def server_gone(self) -> bool:
@@ -111,44 +133,85 @@ class Peer:
     def can_send(self, now: float) -> bool:
         if self.reset or self.lost or self.half_closed or self.ended:
             return False
-        return self.sent < self.send_limit(now)
+        tls = self.tls
+        if tls is not None and (tls.wire or not tls.started):
+            return True
+        return (tls is None or tls.established) and self.sent < self.send_limit(now)
 
     def send(self, now: float) -> int:
         """Put some bytes on the wire. Sending to a socket the server closed draws a reset, which
         destroys what we had not read yet."""
+        tls = self.tls
+        if tls is None:
+            data = self._next_bytes(now)
+        else:
+            if not tls.wire:
+                if not tls.started:
+                    tls.handshake()
+                else:
+                    tls.encrypt(self._next_bytes(now))
+                    if self.script.truncate and not self.truncated and self.sent >= self._everything():
+                        self.truncated = True  # the last record, cut short: the rest never comes
+                        tls.truncate(self.rng)
+            data = tls.take(self.rng.randint(1, max(self.script.max_send, WIRE_PIECE)))
+            corrupt = self.script.corrupt_at
+            if corrupt is not None and tls.handed - len(data) <= corrupt < tls.handed:
+                flipped = bytearray(data)
+                flipped[corrupt - (tls.handed - len(data))] ^= 0x20
+                data = bytes(flipped)
+        if self.sock.closed:
+            if self.sock.outbound:
+                self.lost = "we sent after the server closed: its reset destroyed unread bytes"
+                self.sock.outbound.clear()
+            return len(data)
+        self.sock.inbound += data
+        return len(data)
+
+    def _next_bytes(self, now: float) -> bytes:
+        """The next piece of the stream, as far as we may send by now."""
         count = min(self.send_limit(now) - self.sent, self.rng.randint(1, self.script.max_send))
         data = self.stream[self.sent : self.sent + count]
         self.sent += count
         index = bisect.bisect_right(self.ends, self.sent - 1)
         if index < len(self.ends) and self.sent == self.heads[index] and index not in self.head_sent_at:
             self.head_sent_at[index] = (now, len(self.received))
-        if self.sock.closed:
-            if self.sock.outbound:
-                self.lost = "we sent after the server closed: its reset destroyed unread bytes"
-                self.sock.outbound.clear()
-            return count
-        self.sock.inbound += data
-        return count
+        return data
+
+    def _everything(self) -> int:
+        """How much of the stream we ever send."""
+        stall = self.script.stall_at
+        return len(self.stream) if stall is None else stall
 
     def can_read(self) -> bool:
         return not self.reset and not self.lost and not self.stopped_reading and bool(self.sock.outbound)
 
     def read(self) -> int:
-        count = min(len(self.sock.outbound), self.rng.randint(1, self.script.max_read))
+        most = self.script.max_read if self.tls is None else max(self.script.max_read, WIRE_PIECE)
+        count = min(len(self.sock.outbound), self.rng.randint(1, most))
         limit = self.script.stop_reading_at
         if limit is not None:
-            count = min(count, limit - len(self.received))
-        self.received += self.sock.outbound[:count]
+            count = min(count, limit - self.taken)
+        data = bytes(self.sock.outbound[:count])
         del self.sock.outbound[:count]
+        self.taken += count
+        self.received += data if self.tls is None else self.tls.decrypt(data)
         return count
 
     def can_half_close(self) -> bool:
         script = self.script
-        everything = len(self.stream) if script.stall_at is None else script.stall_at
-        return script.half_close and not self.half_closed and not self.reset and self.sent >= everything
+        tls = self.tls
+        # With close_notify, after the handshake: before it there is none to send.
+        ready = tls is None or (not tls.wire and (tls.established or not script.close_notify))
+        return (
+            script.half_close and not self.half_closed and not self.reset and self.sent >= self._everything() and ready
+        )
 
     def half_close(self) -> None:
         self.half_closed = True
+        if self.tls is not None and self.script.close_notify and self.tls.established:
+            self.tls.close_notify_out()
+            if not self.sock.closed:
+                self.sock.inbound += self.tls.take(len(self.tls.wire))
         self.sock.peer_eof = True
 
     def can_reset(self, step: int) -> bool:
@@ -174,15 +237,29 @@ class Peer:
 
     def stopped_serving(self) -> None:
         """The server began closing: what it reads from now on (lingering) it drops."""
-        if self.consumed_at_closing is None:
-            self.consumed_at_closing = self.sent - len(self.sock.inbound)
+        if self.taken_at_closing is None:
+            self.taken_at_closing = self._taken()
+
+    def _taken(self) -> int:
+        """Bytes of our connection's stream the server has read (with TLS, ciphertext)."""
+        return (self.sent if self.tls is None else self.tls.handed) - len(self.sock.inbound)
+
+    def _consumed(self, surely: bool) -> int:
+        """How far into our requests the server has read: with TLS, the plaintext of the records it
+        took whole. A flipped byte may break its record, or not (OpenSSL ignores some, such as a
+        ClientHello's record version): ``surely`` counts none from it on, else all."""
+        taken = self._taken() if self.taken_at_closing is None else self.taken_at_closing
+        tls = self.tls
+        if tls is None:
+            return taken
+        if surely and self.script.corrupt_at is not None:
+            taken = min(taken, self.script.corrupt_at)
+        return tls.plaintext_taken(taken)
 
     def complete_heads(self) -> int:
-        """Requests whose head the server read whole before it began closing."""
-        consumed = self.sent if self.consumed_at_closing is None else self.consumed_at_closing
-        return bisect.bisect_right(self.heads, consumed)
+        """Requests whose head the server may have read whole before it began closing."""
+        return bisect.bisect_right(self.heads, self._consumed(surely=False))
 
     def complete_requests(self) -> int:
-        """Requests the server read whole before it began closing."""
-        consumed = self.sent if self.consumed_at_closing is None else self.consumed_at_closing
-        return bisect.bisect_right(self.ends, consumed)
+        """Requests the server surely read whole before it began closing."""
+        return bisect.bisect_right(self.ends, self._consumed(surely=True))

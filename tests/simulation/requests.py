@@ -13,11 +13,14 @@ from dataclasses import dataclass
 
 from handlers.conditional import http_date, make_etag
 from reactor.limits import Limits
-from tests.simulation.site import CONTENTS, MTIME
+from tests.simulation.site import CONTENTS, MTIME, UPLOADS
 
-FILES = ("/hello.txt", "/empty.txt", "/medium.bin", "/big.bin", "/index.html", "/docs/a.txt")
+FILES = ("/hello.txt", "/empty.txt", "/medium.bin", "/big.bin", "/index.html", "/docs/a.txt", "/docs/b.txt")
 PATHS = (*FILES, "/", "/docs/", "/docs", "/missing.txt", "/.secret", "/docs/../hello.txt", "/%2e%2e/etc/passwd")
 INTERIM_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+BOUNDARY = "sim-form-5e5e5e5e5e5e5e5e"  # of a form's parts: no random body holds it
+# What a client may say it takes: gzip (made on the fly for the text files of the site), or not.
+ACCEPT_ENCODINGS = ("gzip", "gzip, deflate, br", "br;q=1.0, gzip;q=0.5", "identity", "gzip;q=0")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,9 @@ class SimRequest:
     target: str = ""
     body: bytes = b""  # the body's payload (a chunked body decoded)
     closes: bool = False  # the client ends the connection with it (Connection: close, HTTP/1.0)
+    coded: bool = False  # it accepts a coding: answered as the file is, or gzip-coded once that is made
+    stores: tuple[tuple[str, bytes], ...] = ()  # an upload: the files it stores under the upload root
+    folder: str = ""  # and the folder it makes there
 
 
 def _request(
@@ -41,6 +47,8 @@ def _request(
     version: str = "HTTP/1.1",
     label: str = "",
     payload: bytes | None = None,
+    stores: tuple[tuple[str, bytes], ...] = (),
+    folder: str = "",
 ) -> SimRequest:
     payload = body if payload is None else payload
     head = f"{method} {target} {version}\r\n" + "".join(f"{name}: {value}\r\n" for name, value in fields) + "\r\n"
@@ -49,9 +57,12 @@ def _request(
     closes = any(name.lower() == "connection" and value == "close" for name, value in fields) or (
         version == "HTTP/1.0" and not keep_alive
     )
+    coded = any(name.lower() == "accept-encoding" for name, _ in fields)
     encoded = head.encode("latin-1")
     label = label or f"{method} {target}"
-    return SimRequest(encoded + body, method, len(encoded), expect, label, target, payload, closes)
+    return SimRequest(
+        encoded + body, method, len(encoded), expect, label, target, payload, closes, coded, stores, folder
+    )
 
 
 def _chunked(body: bytes, rng: random.Random) -> bytes:
@@ -130,23 +141,93 @@ def _malformed(rng: random.Random, limits: Limits) -> SimRequest:
     return _request("GET", "/", [("Host", "a"), ("Host", "b")], label="two Host fields")
 
 
+def _accept_encoding(rng: random.Random) -> list[tuple[str, str]]:
+    return [("Accept-Encoding", rng.choice(ACCEPT_ENCODINGS))] if rng.random() < 0.3 else []
+
+
+def _upload_name(rng: random.Random) -> str:
+    """A name no other upload of the run takes (two would race for it, which the reference cannot say)."""
+    return f"u{rng.getrandbits(48):012x}.bin"
+
+
+def _put(rng: random.Random, limits: Limits, host: list[tuple[str, str]]) -> SimRequest:
+    """PUT of a file into the upload directory (Content-Length or chunked, 100-continue or not), or
+    now and then to a place that refuses it: a directory, a dot-name, a folder that does not exist."""
+    body = _body(rng, limits)
+    name = _upload_name(rng)
+    target = f"{UPLOADS}/{name}"
+    stores: tuple[tuple[str, bytes], ...] = ((name, body),)
+    refused = rng.random() < 0.1
+    if refused:
+        target = rng.choice((f"{UPLOADS}/", f"{UPLOADS}/.{name}", f"{UPLOADS}/nowhere/{name}"))
+        stores = ()
+    expect = [("Expect", "100-continue")] if rng.random() < 0.3 else []
+    label = f"PUT {target} {len(body)}"
+    if rng.random() < 0.3:
+        fields = [*host, ("Transfer-Encoding", "chunked"), *expect]
+        return _request("PUT", target, fields, _chunked(body, rng), label=label, payload=body, stores=stores)
+    fields = [*host, ("Content-Length", str(len(body))), *expect]
+    return _request("PUT", target, fields, body, label=label, stores=stores)
+
+
+def _form(rng: random.Random, limits: Limits, host: list[tuple[str, str]]) -> SimRequest:
+    """A multipart/form-data POST to the upload directory, as its listing's form sends: one to three
+    files, and sometimes a new folder's name."""
+    parts = []
+    stores = []
+    budget = limits.max_body // 2
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        name = _upload_name(rng)
+        data = rng.randbytes(min(budget, rng.choice((0, 1, 10, 1000, 5000, 30000))))
+        budget -= len(data)
+        stores.append((name, data))
+        disposition = f'form-data; name="file"; filename="{name}"'
+        head = f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\nContent-Type: application/octet-stream\r\n\r\n"
+        parts.append(head.encode() + data + b"\r\n")
+    folder = ""
+    if rng.random() < 0.3:
+        folder = f"d{rng.getrandbits(48):012x}"
+        parts.append(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="mkdir"\r\n\r\n{folder}\r\n'.encode())
+    body = b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+    fields = [*host, ("Content-Type", f"multipart/form-data; boundary={BOUNDARY}"), ("Content-Length", str(len(body)))]
+    label = f"POST {UPLOADS}/ form of {len(stores)} file(s){' and a folder' if folder else ''}"
+    return _request("POST", f"{UPLOADS}/", fields, body, label=label, stores=tuple(stores), folder=folder)
+
+
 def make_request(rng: random.Random, limits: Limits, root: str) -> SimRequest:
-    """One request of a random kind: static files (HEAD, Range, conditional), the WSGI application
-    (bodies fixed and chunked, 100-continue, streams, sendfile, failures), HTTP/1.0, or malformed."""
+    """One request of a random kind: static files (HEAD, Range, conditional, gzip-coded), the WSGI
+    application (bodies fixed and chunked, 100-continue, streams, sendfile, failures), uploads (PUT
+    and forms), HTTP/1.0, or malformed."""
     host = [("Host", "sim")]
     close = [("Connection", "close")] if rng.random() < 0.08 else []
     kind = rng.choices(
-        ("get", "head", "range", "conditional", "post-static", "echo", "app", "http10", "malformed"),
-        weights=(6, 2, 3, 3, 1, 3, 3, 1, 2),
+        (
+            "get",
+            "head",
+            "text",
+            "range",
+            "conditional",
+            "post-static",
+            "echo",
+            "app",
+            "put",
+            "form",
+            "http10",
+            "malformed",
+        ),
+        weights=(6, 2, 2, 3, 3, 1, 3, 3, 2, 1, 1, 2),
     )[0]
+    if kind == "text":  # the site's files that are gzipped on the fly, to a client that takes gzip
+        fields = [*host, ("Accept-Encoding", rng.choice(ACCEPT_ENCODINGS[:3])), *close]
+        return _request(rng.choice(("GET", "GET", "HEAD")), rng.choice(("/docs/a.txt", "/docs/b.txt")), fields)
     if kind == "get":
-        return _request("GET", rng.choice(PATHS), [*host, *close])
+        return _request("GET", rng.choice(PATHS), [*host, *_accept_encoding(rng), *close])
     if kind == "head":
-        return _request("HEAD", rng.choice(PATHS), [*host, *close])
+        return _request("HEAD", rng.choice(PATHS), [*host, *_accept_encoding(rng), *close])
     if kind == "range":
         path = rng.choice(FILES)
         size = len(CONTENTS[path.lstrip("/")])
-        fields = [*host, ("Range", _range(rng, size)), *close]
+        fields = [*host, ("Range", _range(rng, size)), *_accept_encoding(rng), *close]
         if rng.random() < 0.3:
             fields.append(("If-Range", _etag(path, root) if rng.random() < 0.5 else '"stale"'))
         return _request("GET", path, fields)
@@ -163,7 +244,7 @@ def make_request(rng: random.Random, limits: Limits, root: str) -> SimRequest:
                 ("If-Unmodified-Since", http_date(MTIME - 10)),
             )
         )
-        return _request(rng.choice(("GET", "HEAD")), path, [*host, field, *close])
+        return _request(rng.choice(("GET", "HEAD")), path, [*host, field, *_accept_encoding(rng), *close])
     if kind == "post-static":
         body = rng.randbytes(rng.choice((5, limits.max_discard + 10)))
         return _request("POST", "/hello.txt", [*host, ("Content-Length", str(len(body))), *close], body)
@@ -188,6 +269,10 @@ def make_request(rng: random.Random, limits: Limits, root: str) -> SimRequest:
             )
         )
         return _request(rng.choice(("GET", "GET", "HEAD")), target, [*host, *close])
+    if kind == "put":
+        return _put(rng, limits, host)
+    if kind == "form":
+        return _form(rng, limits, host)
     if kind == "http10":
         path = rng.choice(("/hello.txt", "/big.bin", "/app/stream?n=3&size=10"))
         keep = [("Connection", "keep-alive")] if rng.random() < 0.5 else []

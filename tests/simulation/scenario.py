@@ -1,5 +1,6 @@
-"""What a seed decides before the first step: limits, network faults, clients and their requests,
-and a shutdown."""
+"""What a seed decides before the first step: limits, network faults (descriptor exhaustion among
+them), HTTP or HTTPS and how each client speaks it, whether the WSGI application runs on threads,
+clients and their requests, and a shutdown."""
 
 from __future__ import annotations
 
@@ -25,11 +26,16 @@ class Scenario:
     peers: tuple[PeerScript, ...]
     clock_chaos: float  # chance per step of a clock jump while the peers are busy
     shutdown_at_step: int | None  # the server shuts down gracefully (SIGTERM) at this step
+    tls: bool  # the server speaks HTTPS
+    threads: int  # the WSGI gateway's worker threads (0: the application runs inline, on the loop)
 
 
 def draw_scenario(rng: random.Random, root: str) -> Scenario:
     high_water = rng.choice((4 * KiB, 16 * KiB, 64 * KiB))
     max_head = rng.choice((2 * KiB, 32 * KiB))
+    # More clients than the server takes at once (its connection limit, or the descriptors it has
+    # left): some wait in the listener's backlog.
+    crowded = rng.random() < 0.2
     limits = dataclasses.replace(
         Limits(),
         max_request_line=rng.choice((512, 8 * KiB)),
@@ -40,10 +46,10 @@ def draw_scenario(rng: random.Random, root: str) -> Scenario:
         recv_size=rng.choice((512, 64 * KiB)),
         high_water=high_water,
         low_water=high_water // 4,
-        max_connections=16,
+        max_connections=rng.choice((1, 2, 16)) if crowded else 16,
     )
     scripts = []
-    for _ in range(rng.choice((1, 1, 1, 2, 3))):
+    for _ in range(rng.choice((2, 3, 5)) if crowded else rng.choice((1, 1, 1, 2, 3))):
         drawn = [make_request(rng, limits, root) for _ in range(rng.choice((1, 2, 3, 5, 8)))]
         # RFC 9112 9.6: a client that asks to close sends nothing after that request.
         ending = next((index for index, request in enumerate(drawn) if request.closes), len(drawn))
@@ -58,10 +64,14 @@ def draw_scenario(rng: random.Random, root: str) -> Scenario:
         short=rng.choice((0.0, 0.3, 0.8)),
         capacity=max(rng.choice((1, 100, 8 * KiB, 200 * KiB)), answered // STEPS_PER_STREAM),
         spurious=rng.choice((0.0, 0.0, 0.05)),
+        descriptors=rng.choice((1, 2, 1 << 20)) if crowded else 1 << 20,
+        enfile=rng.choice((0.0, 0.0, 0.0, 0.2)),
     )
+    tls = rng.random() < 0.25
     peers = []
     for requests in scripts:
         total = sum(len(request.data) for request in requests)
+        speaks = rng.choice(("TLSv1.3", "TLSv1.3", "TLSv1.2", "")) if tls else ""
         peers.append(
             PeerScript(
                 requests=requests,
@@ -74,6 +84,11 @@ def draw_scenario(rng: random.Random, root: str) -> Scenario:
                 max_send=max(rng.choice((1, 10, 1000, 1 << 20)), total // STEPS_PER_STREAM),
                 max_read=max(rng.choice((1, 50, 4000, 1 << 20)), answered // STEPS_PER_STREAM),
                 early=rng.random() < 0.3,
+                tls=speaks,
+                # Mostly in the handshake (the ClientHello is some 300 bytes), sometimes in a request.
+                corrupt_at=rng.randint(0, rng.choice((300, 600, 2000))) if speaks and rng.random() < 0.1 else None,
+                truncate=bool(speaks) and rng.random() < 0.1,
+                close_notify=bool(speaks) and rng.random() < 0.5,
             )
         )
     return Scenario(
@@ -82,6 +97,8 @@ def draw_scenario(rng: random.Random, root: str) -> Scenario:
         tuple(peers),
         clock_chaos=rng.choice((0.0, 0.0, 0.02, 0.2)),
         shutdown_at_step=rng.randint(0, 300) if rng.random() < 0.1 else None,
+        tls=tls,
+        threads=rng.choice((0, 0, 1, 2)),
     )
 
 

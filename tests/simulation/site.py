@@ -1,5 +1,5 @@
 """What the simulated server serves: a small directory of files and a WSGI application, behind the
-same handlers ``python -m reactor`` composes (static files, the WSGI gateway inline, a prefix router).
+same handlers ``python -m reactor`` composes (static files, uploads, the WSGI gateway, a prefix router).
 
 Every file has the same fixed modification time, so Last-Modified, ETags (size and mtime) and
 listings are the same bytes in every run and every process. The directory is built once per machine,
@@ -23,6 +23,7 @@ from handlers.wsgi import WSGIGateway
 from reactor.clock import Clock
 from reactor.exchange import Handler
 
+UPLOADS = "/up"  # where uploads go (each run into a directory of its own)
 MTIME = 1_700_000_000  # every file's modification time: Last-Modified is part of the bytes compared
 SMALL = b"Hello, simulated world!\n"
 
@@ -119,15 +120,25 @@ def make_application(root: str) -> Callable[[dict[str, Any], Callable[..., Any]]
     return application
 
 
-def build_handler(root: str, clock: Clock) -> tuple[Handler, Callable[[], None]]:
-    """Static files at / and the WSGI application inline at /app, as ``python -m reactor --wsgi
-    app --threads 0 --static ...`` composes them. On-the-fly compression is off: it runs on threads."""
-    static = StaticFiles(root, StaticOptions(compress=False), clock=clock)
-    gateway = WSGIGateway(make_application(root), threads=0)
-    router = PrefixRouter([("/app", gateway)], static)
+def upload_directory() -> str:
+    """A new empty directory for one run's uploads: in memory where the machine has /dev/shm, since
+    every upload is fsynced."""
+    return tempfile.mkdtemp(prefix="reactor-simulation-up-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+
+
+def build_handler(root: str, upload_root: str, clock: Clock, threads: int) -> tuple[Handler, Callable[[], None]]:
+    """Static files at / (compressed on the fly), uploads into ``upload_root`` at /up, and the WSGI
+    application at /app on ``threads`` worker threads (0: inline), as ``python -m reactor --wsgi app
+    --static ...`` composes them. The threads are the world's (lockstep.py): the run decides when
+    their jobs, and the compressions and upload fsyncs, run."""
+    static = StaticFiles(root, StaticOptions(), clock=clock)
+    uploads = StaticFiles(upload_root, StaticOptions(upload=True), mount=UPLOADS, clock=clock)
+    gateway = WSGIGateway(make_application(root), threads=threads)
+    router = PrefixRouter([("/app", gateway), (UPLOADS, uploads)], static)
 
     def close() -> None:
         static.close()
+        uploads.close()
         gateway.close()
 
     return router, close
