@@ -49,8 +49,9 @@ KEEP_ALIVE_CASES = [
 @pytest.mark.parametrize(("request_bytes", "answer", "persists"), KEEP_ALIVE_CASES)
 def test_whether_the_connection_persists(request_bytes: bytes, answer: dict[str, object], persists: bool) -> None:
     connection = received(request_bytes, max_body=1 << 20)
-    length = answer.pop("content_length", 2)
-    head = connection.start_response(200, TEXT, length, **answer)  # type: ignore[arg-type]
+    options = dict(answer)  # the case's own dict is shared by every run of this test
+    length = options.pop("content_length", 2)
+    head = connection.start_response(200, TEXT, length, **options)  # type: ignore[arg-type]
     assert connection.keep_alive is persists
     # The head says so: a 1.1 client is told of a close, a 1.0 client of a keep-alive.
     if request_bytes.split(b"\r\n")[0].endswith(b"HTTP/1.1"):
@@ -197,6 +198,61 @@ def test_an_error_response_after_a_parse_error_is_one_transition() -> None:
     data = connection.send_error(raised.value.status, raised.value.reason)
     assert data.startswith(b"HTTP/1.1 505 ")
     assert moves == [(Phase.IDLE, Phase.MUST_CLOSE)]
+
+
+CHUNKED_POST = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+def _early_response(connection: ServerConnection) -> None:
+    connection.start_response(200, TEXT, 2)
+
+
+def _early_whole_response(connection: ServerConnection) -> None:
+    connection.start_response(200, TEXT, 2)
+    connection.send_data(b"ok")
+    connection.end_response()
+
+
+@pytest.mark.parametrize(
+    ("data", "answer", "phase"),
+    [
+        (CHUNKED_POST, None, Phase.RECEIVING_BODY),
+        (CHUNKED_POST, _early_response, Phase.SENDING_AND_RECEIVING),  # a 413 before the body is in
+        (CHUNKED_POST, _early_whole_response, Phase.DRAINING_BODY),
+    ],
+)
+def test_a_body_that_breaks_framing_ends_the_connection_in_every_phase_it_is_read(
+    data: bytes, answer: object, phase: Phase
+) -> None:
+    # Past a framing error nothing that follows can be trusted to start a request (smuggling): the
+    # connection must close, whether or not its response has begun.
+    connection = received(data)
+    if callable(answer):
+        answer(connection)
+    assert connection.phase is phase
+    connection.receive_data(b"zz\r\n")
+    with pytest.raises(ProtocolError):
+        connection.next_event()
+    assert connection.phase is Phase.MUST_CLOSE
+    connection.receive_data(b"0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert connection.next_event() is PAUSED, "nothing more is parsed"
+
+
+@pytest.mark.parametrize(
+    ("data", "phase"),
+    [
+        (b"", Phase.IDLE),  # a head that never came: 408
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", Phase.HANDLING),  # a handler that failed: 500
+        (CHUNKED_POST, Phase.RECEIVING_BODY),  # a body that stopped coming: 408
+    ],
+)
+def test_the_servers_own_error_ends_the_connection_from_every_phase_before_a_response(
+    data: bytes, phase: Phase
+) -> None:
+    connection = received(data) if data else make_connection()
+    assert connection.phase is phase
+    assert connection.send_error(500, "gave up").startswith(b"HTTP/1.1 500 ")
+    assert connection.phase is Phase.MUST_CLOSE and not connection.keep_alive
 
 
 def test_no_error_response_once_a_response_has_started() -> None:
