@@ -239,6 +239,27 @@ def test_a_close_the_client_did_not_ask_for_lingers(connection: str, lingers: bo
         rig.close()
 
 
+def test_lingering_ends_at_lingering_time_however_steadily_the_peer_sends() -> None:
+    # nginx lingering_time: a client that goes on sending a body nobody reads (an upload refused at
+    # once) is read and dropped for this long in all, though each read comes within lingering_timeout.
+    rig = Rig(lambda exchange: exchange.respond(413, [], b"too big"), lingering_timeout=2, lingering_time=10)
+    try:
+        rig.client.send(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n")
+        rig.tick()
+        assert rig.received().startswith(b"HTTP/1.1 413 ")
+        assert rig.transport.state is IOState.LINGERING
+        for _ in range(9):
+            rig.clock.advance(1)  # within lingering_timeout of the last read
+            rig.client.send(b"x" * 1000)
+            rig.tick()
+        assert rig.transport.state is IOState.LINGERING, "each read restarts the linger timeout"
+        rig.clock.advance(1.5)  # 10.5 s in all, 1.5 s since the last read
+        rig.tick(2)
+        assert rig.transport.state is IOState.CLOSED and rig.transport.close_reason == "linger timeout"
+    finally:
+        rig.close()
+
+
 def test_send_timeout_closes_a_client_that_stops_reading() -> None:
     body = b"x" * (8 << 20)
     rig = Rig(lambda exchange: exchange.respond(200, [], body), send_timeout=30)
