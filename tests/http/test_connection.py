@@ -11,6 +11,7 @@ from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import PAUSED, Data, EndOfMessage, Request
 from reactor.http.state import Phase
+from reactor.http.writer import PreparedResponse, encode_fields
 from tests.http.helpers import all_feeds, exchange, make_connection
 
 TEXT = [("Content-Type", "text/plain")]
@@ -350,3 +351,66 @@ def test_any_bytes_give_the_same_responses_whole_or_in_pieces(data: bytes, size:
     request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + data
     pieces = [request[i : i + size] for i in range(0, len(request), size)]
     assert exchange(pieces) == exchange([request])
+
+
+def test_a_response_head_takes_fields_encoded_once() -> None:
+    # A handler that sends the same fields on every response encodes them once (writer.FieldBlock).
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = connection.start_response(200, encode_fields(TEXT), 2)
+    assert b"\r\nContent-Type: text/plain\r\n" in head
+
+
+def test_a_streamed_response_to_head_sends_its_head_only() -> None:
+    connection = received(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b"Content-Length: 5\r\n" in connection.start_response(200, TEXT, 5)
+    assert connection.send_data(b"hello") == b""
+    assert connection.end_response() == b""
+    assert connection.body_bytes == 5 and connection.phase is Phase.DONE
+
+
+def test_a_prepared_response_by_default_persists_and_does_not_read_the_body() -> None:
+    answer = PreparedResponse(200, TEXT, b"ok")
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.send_prepared(answer)
+    assert connection.keep_alive
+    connection = received(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+    connection.send_prepared(answer)
+    assert not connection.keep_alive, "a large body nobody reads is not drained: the connection closes"
+
+
+def test_each_cycle_owes_its_own_100_continue() -> None:
+    request = b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+    connection = received(request)
+    for _ in range(2):
+        assert connection.send_continue() == b"HTTP/1.1 100 Continue\r\n\r\n"
+        connection.receive_data(b"ok")
+        assert isinstance(connection.next_event(), Data) and isinstance(connection.next_event(), EndOfMessage)
+        connection.send_response(204, [], b"")
+        connection.start_next_cycle()
+        connection.receive_data(request)
+        assert isinstance(connection.next_event(), Request)
+
+
+def test_misuse_of_the_response_calls_says_what_was_wrong() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    with pytest.raises(StateError, match=r"start_response\(\) must come first"):
+        connection.send_data(b"x")
+    connection.start_response(200, TEXT, 4)
+    with pytest.raises(StateError, match="no response can start in phase 'sending response'"):
+        connection.send_prepared(PreparedResponse(200, TEXT))
+    with pytest.raises(StateError, match="response body longer than its Content-Length"):
+        connection.send_file(5)
+    connection.send_file(1)
+    connection.send_file(1)
+    assert connection.body_bytes == 2
+    with pytest.raises(StateError, match="response ended 2 bytes short of its Content-Length"):
+        connection.end_response()
+
+
+def test_a_prepared_response_without_a_body_has_an_empty_one() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, body = connection.send_prepared(PreparedResponse(204, []))
+    assert body == b"" and head.endswith(b"\r\n\r\n")
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, body = connection.send_prepared(PreparedResponse(200, []))
+    assert body == b"" and b"Content-Length: 0\r\n" in head
