@@ -90,6 +90,67 @@ REFUSALS = [
 ]
 
 
+GET = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+
+
+def head(extra: bytes, request_line: bytes = b"GET / HTTP/1.1") -> bytes:
+    """A head with ``extra`` field lines after Host."""
+    return request_line + b"\r\nHost: h\r\n" + extra + b"\r\n"
+
+
+# The head's rules, in the order the parser meets them.
+REFUSALS += [
+    refusal("a start that is no request", b"\x16\x03\x01\x02\x00\x01", 400, "not an HTTP request"),
+    refusal("a control byte in a request line", b"GET /\x01", 400, "malformed request line"),
+    refusal("a request line with no end", b"GET /" + b"a" * 100, 414, "request line too long", max_request_line=64),
+    refusal(
+        "a whole request line too long",
+        GET.replace(b"/", b"/" + b"a" * 100, 1),
+        414,
+        "request line too long",
+        max_request_line=64,
+    ),
+    refusal("two spaces in a request line", GET.replace(b" /", b"  /"), 400, "malformed request line"),
+    refusal("a request line ended by a bare LF", GET.replace(b"1.1\r\n", b"1.1\n"), 400, "bare LF in the head"),
+    refusal("a bare CR in a field", head(b"X: a\rb\r\n"), 400, "bare CR in the head"),
+    refusal("a bare LF in a field", head(b"X: a\nb\r\n"), 400, "bare LF in the head"),
+    refusal("a head with no end", b"GET / HTTP/1.1\r\nX: " + b"a" * 100, 431, "request head too large", max_head=64),
+    refusal(
+        "a head cut by the end of stream", b"GET / HTTP/1.1\r\nHo", 400, "connection closed inside a request head", True
+    ),
+    refusal("one field too many", head(b"A: 1\r\nB: 2\r\n"), 431, "too many header fields", max_headers=2),
+    refusal("a folded field", head(b"X: a\r\n b\r\n"), 400, "obsolete line folding"),
+    refusal("a field without a colon", head(b"X\r\n"), 400, "header line without a colon"),
+    refusal("whitespace before the colon", head(b"X : a\r\n"), 400, "invalid header name"),
+    refusal("a control byte in a value", head(b"X: a\x01b\r\n"), 400, "control character in a header value"),
+    refusal("an unknown version", GET.replace(b"1.1", b"2.0"), 505, "HTTP version not supported"),
+    refusal(
+        "CONNECT without a port", head(b"", b"CONNECT example.org HTTP/1.1"), 400, "malformed authority-form target"
+    ),
+    refusal("an asterisk outside OPTIONS", head(b"", b"GET * HTTP/1.1"), 400, "asterisk-form target outside OPTIONS"),
+    refusal("a relative target", head(b"", b"GET a/b HTTP/1.1"), 400, "malformed request target"),
+    refusal("an ftp target", head(b"", b"GET ftp://h/ HTTP/1.1"), 400, "malformed request target"),
+    refusal(
+        "an absolute target without a host",
+        head(b"", b"GET http:///a HTTP/1.1"),
+        400,
+        "malformed authority in the request target",
+    ),
+    refusal(
+        "a broken escape in the path", head(b"", b"GET /a%zz HTTP/1.1"), 400, "malformed percent-encoding in the path"
+    ),
+    refusal("two Host fields", head(b"Host: i\r\n"), 400, "more than one Host field"),
+    refusal("a Host that is no host", GET.replace(b"Host: h", b"Host: a@b"), 400, "invalid Host field"),
+    refusal("no Host from HTTP/1.1", b"GET / HTTP/1.1\r\n\r\n", 400, "missing Host field"),
+    refusal("an expectation we cannot meet", head(b"Expect: 200-ok\r\n"), 417, "unsupported expectation"),
+    refusal("chunked twice", CHUNKED.replace(b"chunked", b"chunked, chunked"), 400, "chunked applied more than once"),
+    refusal("two Content-Length values", head(b"Content-Length: 1, 2\r\n"), 400, "conflicting Content-Length values"),
+    refusal("a signed Content-Length", head(b"Content-Length: +1\r\n"), 400, "invalid Content-Length"),
+    refusal("a Content-Length of 19 digits", head(b"Content-Length: " + b"9" * 19 + b"\r\n"), 413, OVER_10),
+    refusal("a Content-Length over the limit", head(b"Content-Length: 11\r\n"), 413, OVER_10),
+]
+
+
 @pytest.mark.parametrize(("data", "eof", "limits", "status", "detail"), REFUSALS)
 def test_each_refusal_has_its_status_and_says_why(
     data: bytes, eof: bool, limits: dict[str, int], status: int, detail: str
