@@ -253,7 +253,8 @@ def test_lingering_ends_at_lingering_time_however_steadily_the_peer_sends() -> N
             rig.client.send(b"x" * 1000)
             rig.tick()
         assert rig.transport.state is IOState.LINGERING, "each read restarts the linger timeout"
-        rig.clock.advance(1.5)  # 10.5 s in all, 1.5 s since the last read
+        rig.clock.advance(1)  # 10 s in all: a read now does not extend the whole time
+        rig.client.send(b"x" * 1000)
         rig.tick(2)
         assert rig.transport.state is IOState.CLOSED and rig.transport.close_reason == "linger timeout"
     finally:
@@ -448,6 +449,7 @@ def test_a_body_paused_on_its_last_piece_still_ends_when_resumed() -> None:
 def test_the_trace_tells_a_request_s_life_in_order() -> None:
     stream = io.StringIO()
     rig = Rig(hello, tracer=Tracer(stream, FakeClock()))
+    fd = rig.transport.sock.fileno()
     try:
         rig.client.send(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
         rig.tick()
@@ -458,6 +460,19 @@ def test_the_trace_tells_a_request_s_life_in_order() -> None:
         rig.close()
     lines = stream.getvalue().splitlines()
     assert all(line.split()[1] == "#1" for line in lines), lines
+    transport_lines = [
+        line.split(maxsplit=2)[2] for line in lines if line.split()[2] not in ("phase", "request", "response")
+    ]
+    assert transport_lines == [
+        f"accept from=127.0.0.1:40000 fd={fd}",
+        "recv bytes=28",
+        "queue bytes=123 queued=123",
+        "send bytes=123",
+        "recv end of stream",
+        "state reading -> closing queued=0",
+        "close peer closed",
+        "state closing -> closed queued=0",
+    ]
     facts = [line.split()[2] for line in lines]
     # transport: accept, recv; HTTP connection: the phases, the request, its response; transport: the
     # bytes queued at once, and sent once the callback that read them returns.
