@@ -11,7 +11,7 @@ from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import PAUSED, Data, EndOfMessage, Request
 from reactor.http.state import Phase
-from reactor.http.writer import PreparedResponse, encode_fields
+from reactor.http.writer import PreparedResponse, encode_fields, error_page
 from tests.http.helpers import all_feeds, exchange, make_connection
 
 TEXT = [("Content-Type", "text/plain")]
@@ -414,3 +414,36 @@ def test_a_prepared_response_without_a_body_has_an_empty_one() -> None:
     connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     head, body = connection.send_prepared(PreparedResponse(200, []))
     assert body == b"" and b"Content-Length: 0\r\n" in head
+
+
+def test_after_the_servers_own_error_nothing_more_is_sent_and_the_connection_ends() -> None:
+    connection = received(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = connection.send_error(503, "busy")
+    assert answer.endswith(b"\r\n\r\n"), "no body after HEAD"
+    assert f"Content-Length: {len(error_page(503, 'busy'))}\r\n".encode() in answer
+    assert not connection.keep_alive
+    with pytest.raises(StateError, match="the response was already started"):
+        connection.send_error(500, "again")
+    connection = make_connection()
+    connection.receive_data(b"\x16\x03\x01")
+    with pytest.raises(ProtocolError):
+        connection.next_event()
+    page = connection.send_error(400, "not an HTTP request").partition(b"\r\n\r\n")[2]
+    assert page == error_page(400, "not an HTTP request") and b"<title>400 Bad Request</title>" in page
+
+
+def test_a_whole_response_is_sent_once_and_by_default_does_not_read_the_body() -> None:
+    connection = received(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+    connection.send_response(200, TEXT, b"ok")
+    assert not connection.keep_alive, "a large body nobody reads is not drained: the connection closes"
+    with pytest.raises(StateError, match="no response can start in phase"):
+        connection.send_response(200, TEXT, b"again")
+
+
+def test_a_connection_speaks_http_1_1_unless_told_otherwise() -> None:
+    connection = ServerConnection(
+        max_request_line=8192, max_head=32768, max_headers=100, max_body=1000, max_discard=1000, date=lambda: b"d"
+    )
+    connection.receive_data(b"GET / HTTP/1.0\r\n\r\n")
+    connection.next_event()
+    assert connection.send_response(200, [], b"").startswith(b"HTTP/1.1 200 OK\r\n")

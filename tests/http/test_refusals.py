@@ -148,6 +148,26 @@ REFUSALS += [
     refusal("a signed Content-Length", head(b"Content-Length: +1\r\n"), 400, "invalid Content-Length"),
     refusal("a Content-Length of 19 digits", head(b"Content-Length: " + b"9" * 19 + b"\r\n"), 413, OVER_10),
     refusal("a Content-Length over the limit", head(b"Content-Length: 11\r\n"), 413, OVER_10),
+    refusal(
+        "a whole request line too long, a control byte past the limit",
+        GET.replace(b"/", b"/" + b"a" * 100 + b"\x01", 1),
+        414,
+        "request line too long",
+        max_request_line=64,
+    ),
+    refusal(
+        "a colon and a control byte in a value", head(b"X: a:\x01b\r\n"), 400, "control character in a header value"
+    ),
+    refusal("a bare LF right after the request line", b"GET / HTTP/1.1\r\n\nHo", 400, "bare LF in the head", True),
+    refusal(
+        "a request line two bytes too long, cut (65 may be 64 and its CR)",
+        b"GET /" + b"a" * 61,
+        414,
+        "request line too long",
+        True,
+        max_request_line=64,
+    ),
+    refusal("a bad byte in the request after one", GET + b"GET /\x01", 400, "malformed request line"),
 ]
 
 
