@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from reactor.http.events import Data
 from reactor.http.framing import MAX_CHUNK_LINE
 from tests.http.helpers import all_feeds, exchange
 
@@ -210,10 +209,6 @@ def test_a_trailer_section_of_exactly_its_limit_is_taken_and_one_byte_more_is_no
     assert len(trailers) == 93 > len(CHUNKED)
     assert exchange([CHUNKED + b"0\r\n" + trailers], max_head=93)[0][-1] == ("end",)
     assert exchange([CHUNKED + b"0\r\n" + trailers], max_head=92)[0][-1] == ("error", 400)
-
-
-def test_data_events_compare_by_their_bytes() -> None:
-    assert Data(b"a") == Data(b"a") and Data(b"a") != Data(b"b") and Data(b"a") != b"a"
 
 
 @pytest.mark.parametrize(("where", "status"), [(63, 400), (64, 431)], ids=["last byte within", "first byte past"])
