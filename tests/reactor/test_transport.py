@@ -412,3 +412,34 @@ def test_the_linger_and_send_timeouts_end_the_connection_without_asking_the_prot
     sending.clock.advance(3)
     tick(sending.loop)
     assert sending.protocol.lost == ["send timeout"] and sending.protocol.timeouts == []
+
+
+class Reader(Protocol):
+    """Protocol's defaults, reading with the keep-alive timeout."""
+
+    def connection_made(self, transport: TransportInterface) -> None:
+        super().connection_made(transport)
+        transport.resume_reading(Timeout.KEEPALIVE_TIMEOUT)
+
+
+@pytest.mark.parametrize(("ending", "reason"), [("end", "closed"), ("timeout", "keep-alive timeout")])
+def test_by_default_a_protocol_closes_at_the_peers_end_and_at_its_read_timeout(ending: str, reason: str) -> None:
+    clock = FakeClock()
+    loop = EventLoop(clock=clock)
+    ours, peer = socket.socketpair()
+    ours.setblocking(False)
+    protocol = Reader()
+    transport = Transport(loop, ours, ("127.0.0.1", 1), protocol, Limits(keepalive_timeout=5))
+    try:
+        transport.start()
+        assert protocol.transport is transport
+        if ending == "end":
+            peer.shutdown(socket.SHUT_WR)
+        else:
+            clock.advance(6)
+        tick(loop)
+        assert (transport.state, transport.close_reason) == (IOState.CLOSED, reason)
+    finally:
+        transport.abort("test over")
+        peer.close()
+        loop.close()
