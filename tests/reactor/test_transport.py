@@ -443,3 +443,22 @@ def test_by_default_a_protocol_closes_at_the_peers_end_and_at_its_read_timeout(e
         transport.abort("test over")
         peer.close()
         loop.close()
+
+
+def test_entering_a_state_arms_its_rows_timer_afresh(make_rig: Callable[..., Rig]) -> None:
+    # Writing and closing are both timed by the send timeout; the close starts it again, so the last
+    # bytes get a whole send timeout however long the peer had already stalled.
+    rig = make_rig(send_timeout=30, high_water=100, low_water=10)
+    rig.sock.allowance = 0
+    rig.transport.write(b"x" * 200)
+    assert rig.transport.state is IOState.WRITING
+    rig.clock.advance(20)
+    tick(rig.loop)
+    rig.transport.close("done")
+    assert rig.transport.state is IOState.CLOSING
+    rig.clock.advance(15)
+    tick(rig.loop)
+    assert rig.transport.state is IOState.CLOSING, "35 s since the last send, 15 since closing"
+    rig.clock.advance(16)
+    tick(rig.loop)
+    assert rig.protocol.lost == ["send timeout"]
