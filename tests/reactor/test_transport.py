@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import io
 import logging
 import os
@@ -275,15 +276,16 @@ def test_writes_in_a_callback_leave_in_one_send_after_it_unless_past_the_high_wa
             seen.append(transport.sent)
             transport.write(b"b")  # past it: sent now
             seen.append(transport.sent)
-            transport.write_file(file, 60, 40, owns_file=False)
-            seen.append(transport.queued)
-            transport.write(b"c" * 100)
+            transport.write(b"c" * 60)
+            transport.write_file(file, 60, 40, owns_file=False)  # 100 queued: at the mark
+            seen.append(transport.sent)
+            transport.write_file(file, 0, 1, owns_file=False)  # past it
             seen.append(transport.sent)
 
     rig = make_rig(Recorder(write), high_water=100, low_water=10)
     rig.send(b"go")
-    assert seen == [0, 101, 40, 241]
-    assert rig.received() == b"f" * 60 + b"a" * 40 + b"b" + b"f" * 40 + b"c" * 100
+    assert seen == [0, 101, 101, 202]
+    assert rig.received() == b"f" * 60 + b"a" * 40 + b"b" + b"c" * 60 + b"f" * 41
 
 
 def test_a_file_written_is_closed_once_sent_when_it_is_the_transports(
@@ -462,3 +464,58 @@ def test_entering_a_state_arms_its_rows_timer_afresh(make_rig: Callable[..., Rig
     rig.clock.advance(16)
     tick(rig.loop)
     assert rig.protocol.lost == ["send timeout"]
+
+
+def test_a_protocol_that_stays_open_after_the_peers_end_is_read_no_more(make_rig: Callable[..., Rig]) -> None:
+    class HalfOpen(Recorder):
+        def eof_received(self) -> bool:
+            return True  # we still have something to say
+
+    rig = make_rig(HalfOpen())
+    rig.peer.shutdown(socket.SHUT_WR)
+    tick(rig.loop)
+    assert rig.transport.state is IOState.WAITING, "reading an ended stream would spin on b''"
+    rig.transport.write(b"last words")
+    rig.transport.close("said")
+    assert rig.received() == b"last words" and rig.protocol.lost == ["said"]
+
+
+def test_a_read_timeout_the_protocol_lets_pass_is_armed_again_by_the_next_read(make_rig: Callable[..., Rig]) -> None:
+    rig = make_rig(keepalive_timeout=5)  # the Recorder only records its timeouts
+    rig.clock.advance(6)
+    tick(rig.loop)
+    assert rig.protocol.timeouts == [Timeout.KEEPALIVE_TIMEOUT]
+    rig.send(b"still here")
+    rig.clock.advance(6)
+    tick(rig.loop)
+    assert rig.protocol.timeouts == [Timeout.KEEPALIVE_TIMEOUT] * 2
+
+
+def test_failures_in_callbacks_and_in_connection_lost_are_logged_by_name(
+    make_rig: Callable[..., Rig], caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(Recorder):
+        def connection_lost(self, reason: str) -> None:
+            raise RuntimeError("bug")
+
+    closed: list[Transport] = []
+    rig = make_rig(Broken(), on_closed=closed.append)
+    rig.transport.defer(functools.partial(fail, "partial"))
+    messages = [(r.levelno, r.getMessage().split(": ", 1)[1]) for r in caplog.records if r.name == "reactor.transport"]
+    assert messages[0][1].startswith("functools.partial(<function fail") and messages[0][1].endswith(
+        "failed; closing the connection"
+    )
+    assert messages[1] == (logging.ERROR, "connection_lost failed"), "and the close goes on"
+    assert closed == [rig.transport]
+    other = make_rig()
+    other.transport.defer(fail)
+    assert caplog.records[-1].getMessage().endswith(": fail failed; closing the connection")
+
+
+def test_only_leaving_the_writing_state_is_traced_as_a_resume(make_rig: Callable[..., Rig]) -> None:
+    stream = io.StringIO()
+    rig = make_rig(tracer=Tracer(stream, FakeClock()), ident=1)
+    rig.transport.pause_reading()
+    rig.transport.resume_reading()
+    facts = [line.split(maxsplit=2)[2] for line in stream.getvalue().splitlines()[1:]]
+    assert facts == ["state reading -> waiting queued=0", "state waiting -> reading queued=0"]
