@@ -447,3 +447,16 @@ def test_a_connection_speaks_http_1_1_unless_told_otherwise() -> None:
     connection.receive_data(b"GET / HTTP/1.0\r\n\r\n")
     connection.next_event()
     assert connection.send_response(200, [], b"").startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+@pytest.mark.parametrize(("length", "persists"), [(64 * 1024, True), (64 * 1024 + 1, False)])
+def test_an_unread_body_is_drained_up_to_max_discard(length: int, persists: bool) -> None:
+    # make_connection's max_discard is 64 KiB: a body that size is read and dropped, a larger one closes.
+    connection = received(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % length)
+    connection.start_response(200, TEXT, 2)
+    assert connection.keep_alive is persists
+
+
+def test_a_connection_speaks_only_the_versions_it_knows() -> None:
+    with pytest.raises(ValueError, match=r"unsupported protocol 'HTTP/2': want one of HTTP/1\.1, HTTP/1\.0"):
+        make_connection("HTTP/2")
