@@ -31,7 +31,7 @@ from reactor.http.parser import RequestLineCache
 from reactor.http.state import BODY_PHASES, DONE, DRAINING_BODY, IDLE, MUST_CLOSE, Phase, Transition
 from reactor.iostate import BODY_TIMEOUT, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, Timeout
 from reactor.limits import Limits
-from reactor.transport import Protocol, Transport
+from reactor.transport import Protocol, TransportInterface
 
 logger = logging.getLogger("reactor.connection")
 
@@ -118,7 +118,7 @@ class HTTPConnection(Protocol):
 
     # -- transport callbacks ----------------------------------------------------------------------
 
-    def connection_made(self, transport: Transport) -> None:
+    def connection_made(self, transport: TransportInterface) -> None:
         self.transport = transport
         self._trace = transport.trace
         if self._trace is not None:

@@ -24,7 +24,7 @@ from reactor.http.writer import PreparedResponse, error_page
 
 if TYPE_CHECKING:
     from reactor.loop import EventLoop
-    from reactor.transport import Counters, Protocol, Transport
+    from reactor.transport import Counters, Protocol, TransportInterface
 
 logger = logging.getLogger("reactor.exchange")
 
@@ -66,7 +66,7 @@ class Exchange:
     )
 
     def __init__(
-        self, request: Request, conn: ServerConnection, transport: Transport, access_log: AccessLog | None
+        self, request: Request, conn: ServerConnection, transport: TransportInterface, access_log: AccessLog | None
     ) -> None:
         self.request = request
         self._conn = conn  # the sans-IO connection, whose current cycle is this exchange's

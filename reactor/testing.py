@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
 from reactor.iostate import IOState, Timeout
 from reactor.loop import EventLoop
-from reactor.transport import Counters, Protocol, Transport
+from reactor.transport import Counters, Protocol, TransportInterface
 
 
 class FakeClock:
@@ -51,7 +51,11 @@ class FakeSocket:
 class FakeTransport:
     """Stands in for a Transport under a protocol: what the protocol writes lands in ``output`` (file
     ranges read out), what it asks for is recorded, and the test plays the peer with ``receive``,
-    ``receive_eof`` and ``time_out``. Nothing is ever queued: the peer takes every byte at once."""
+    ``receive_eof`` and ``time_out``. Nothing is ever queued: the peer takes every byte at once. It
+    satisfies transport.TransportInterface (mypy checks it in ``attach``), and its states move as a
+    Transport's do with an empty queue: a close asked inside a protocol callback takes effect after
+    it, then the connection lingers (``close(linger=True)``: what the peer still sends is dropped
+    until its end or the linger timeout) or is closed, and ``connection_lost`` is called once."""
 
     def __init__(self, loop: EventLoop, address: tuple[str, int] = ("127.0.0.1", 40000)) -> None:
         self.loop = loop
@@ -62,12 +66,14 @@ class FakeTransport:
         self.trace: Callable[[str, str], None] | None = None
         self.state = IOState.READING
         self.close_reason = ""
-        self.lingering = False  # close(linger=True) was asked
         self.read_timeout = Timeout.NO_TIMEOUT  # what resume_reading last asked for
         self.output = bytearray()
         self.sent = 0  # the peer takes every byte at once: all that is written is sent
         self.queued = 0
+        self.eof_written = False  # write_eof was asked: the peer has this side's end of stream
         self.protocol: Protocol | None = None
+        self._close_asked = False
+        self._linger = False  # close(linger=True) was asked
         self._running = False  # a protocol callback runs: what it defers runs after it
         self._deferred: list[tuple[Callable[..., object], tuple[Any, ...]]] = []
 
@@ -77,34 +83,47 @@ class FakeTransport:
     def attach(self, protocol: Protocol) -> None:
         """Play the accept: ``protocol.connection_made(self)``."""
         self.protocol = protocol
-        protocol.connection_made(cast(Transport, self))
+        transport: TransportInterface = self
+        self._run(protocol.connection_made, transport)
 
     @property
     def closing(self) -> bool:
-        return self.state is not IOState.READING and self.state is not IOState.WAITING
+        return self._close_asked or (self.state is not IOState.READING and self.state is not IOState.WAITING)
 
     @property
     def reading(self) -> bool:
-        return self.state is IOState.READING
+        return self.state is IOState.READING and not self._close_asked
 
     # -- the peer ---------------------------------------------------------------------------------
 
     def receive(self, data: bytes) -> None:
+        """The peer's bytes: to the protocol while it reads, dropped while the connection lingers."""
+        if self.state is IOState.LINGERING:
+            return
         assert self.protocol is not None and self.reading, "the protocol is not reading"
         self._run(self.protocol.data_received, data)
 
     def receive_eof(self) -> None:
+        if self.state is IOState.LINGERING:
+            self._closed(self.close_reason)
+            return
         assert self.protocol is not None and self.reading, "the protocol is not reading"
         if not self._run(self.protocol.eof_received):
             self.close()
 
     def time_out(self) -> None:
-        """The read timeout the protocol asked for runs out."""
+        """The read timeout the protocol asked for runs out (or, lingering, the linger timeout)."""
+        if self.state is IOState.LINGERING:
+            self._closed("linger timeout")
+            return
         assert self.protocol is not None and self.reading and self.read_timeout is not Timeout.NO_TIMEOUT
         self._run(self.protocol.timed_out, self.read_timeout)
 
     def _run(self, callback: Callable[..., Any], *args: Any) -> Any:
-        """A protocol callback, then what it deferred (as Transport runs them)."""
+        """A protocol callback, then what it deferred, then the close it asked for (as Transport
+        runs them)."""
+        if self._running:
+            return callback(*args)
         self._running = True
         try:
             result = callback(*args)
@@ -114,7 +133,26 @@ class FakeTransport:
         finally:
             self._running = False
             self._deferred.clear()
+        self._settle()
         return result
+
+    def _settle(self) -> None:
+        """A close asked for, once no callback runs: nothing is queued, so straight on to lingering or
+        closed."""
+        if self._close_asked and self.state is not IOState.LINGERING and self.state is not IOState.CLOSED:
+            if self._linger:
+                self.state = IOState.LINGERING
+            else:
+                self._closed(self.close_reason)
+
+    def _closed(self, reason: str) -> None:
+        if self.state is IOState.CLOSED:
+            return
+        self.state = IOState.CLOSED
+        self.close_reason = reason
+        self._deferred.clear()
+        if self.protocol is not None:
+            self.protocol.connection_lost(reason)
 
     def take(self) -> bytes:
         """What was written since the last take."""
@@ -140,6 +178,10 @@ class FakeTransport:
         if owns_file:
             file.close()
 
+    def write_eof(self) -> None:
+        if not self.closing:
+            self.eof_written = True
+
     def pause_reading(self) -> None:
         if not self.closing:
             self.state = IOState.WAITING
@@ -158,29 +200,26 @@ class FakeTransport:
             self._run(callback, *args)
 
     def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
-        if self.state is not IOState.CLOSED:
-            self.loop.call_soon(callback, *args)
+        self.loop.call_soon(self.defer, callback, *args)
 
     def when_sent(self, callback: Callable[..., object], *args: Any) -> None:
         callback(self.sent, *args)  # nothing is ever queued
 
     def when_drained(self, callback: Callable[..., object], *args: Any) -> None:
         if self.state is not IOState.CLOSED:
-            self.loop.call_soon(callback, *args)
+            self.call_soon(callback, *args)  # nothing is ever queued
 
     def close(self, reason: str = "closed", *, linger: bool = False) -> None:
-        if not self.closing:
-            self.state = IOState.CLOSING
-            self.close_reason = reason
-            self.lingering = linger
+        if self.closing:
+            return
+        self.close_reason = reason
+        self._close_asked = True
+        self._linger = linger
+        if not self._running:
+            self._settle()
 
     def abort(self, reason: str = "aborted") -> None:
-        if self.state is IOState.CLOSED:
-            return
-        self.state = IOState.CLOSED
-        self.close_reason = reason
-        if self.protocol is not None:
-            self.protocol.connection_lost(reason)
+        self._closed(reason)
 
 
 def _nothing() -> None:

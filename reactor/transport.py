@@ -26,6 +26,7 @@ import socket
 from collections.abc import Callable
 from functools import partial
 from typing import Any, BinaryIO
+from typing import Protocol as TypingProtocol
 
 from reactor.errors import is_peer_gone
 from reactor.iostate import (
@@ -76,9 +77,9 @@ class Protocol:
     """What a transport tells the code above it, always on the loop thread. Override what you need.
     A callback that raises is logged and its connection closed ("internal error")."""
 
-    transport: Transport
+    transport: TransportInterface
 
-    def connection_made(self, transport: Transport) -> None:
+    def connection_made(self, transport: TransportInterface) -> None:
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
@@ -668,3 +669,68 @@ class Transport:
             logger.exception("%r: connection_lost failed", self)
         if self._on_closed is not None:
             self._on_closed(self)
+
+
+class TransportInterface(TypingProtocol):
+    """What a protocol may use of its transport: Transport (and TLSTransport) and the test double
+    reactor/testing.py: FakeTransport both satisfy it, and mypy checks both against it, so the double
+    cannot drift from the real one. Protocols (the HTTP protocol, the exchange, stream protocols) are
+    typed against it, never against the class."""
+
+    @property
+    def protocol(self) -> Protocol | None: ...
+
+    @protocol.setter
+    def protocol(self, protocol: Protocol) -> None:
+        """Hand the connection to another protocol (after a 101, say); it is told nothing here."""
+
+    @property
+    def loop(self) -> EventLoop: ...
+
+    @property
+    def address(self) -> tuple[str, int]: ...
+
+    @property
+    def server_address(self) -> tuple[str, int]: ...
+
+    @property
+    def counters(self) -> Counters: ...
+
+    @property
+    def trace(self) -> Callable[[str, str], None] | None: ...
+
+    @property
+    def closing(self) -> bool: ...
+
+    @property
+    def queued(self) -> int: ...
+
+    @property
+    def sent(self) -> int: ...
+
+    @property
+    def written(self) -> int: ...
+
+    def summary(self) -> str: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def write_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None: ...
+
+    def write_eof(self) -> None: ...
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self, timeout: Timeout = NO_TIMEOUT) -> None: ...
+
+    def defer(self, callback: Callable[..., object], *args: Any) -> None: ...
+
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> None: ...
+
+    def when_sent(self, callback: Callable[..., object], *args: Any) -> None: ...
+
+    def when_drained(self, callback: Callable[..., object], *args: Any) -> None: ...
+
+    def close(self, reason: str = "closed", *, linger: bool = False) -> None: ...
+
+    def abort(self, reason: str = "aborted") -> None: ...

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from reactor.exchange import Exchange
 from reactor.http.connection import Fields
 from reactor.iostate import NO_TIMEOUT
-from reactor.transport import Protocol, Transport
+from reactor.transport import Protocol, TransportInterface
 from reactor.upstream import UpstreamConnection
 
 
@@ -34,7 +34,7 @@ class TunnelEnd(Protocol):
         transport = getattr(self, "transport", None)
         return f"<TunnelEnd {transport.summary() if transport is not None else 'unconnected'}>"
 
-    def connection_made(self, transport: Transport) -> None:
+    def connection_made(self, transport: TransportInterface) -> None:
         self.transport = transport
         transport.resume_reading(NO_TIMEOUT)
 

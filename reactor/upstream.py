@@ -43,7 +43,7 @@ from reactor.http.fields import FieldLineCache
 from reactor.iostate import BODY_TIMEOUT, CLOSED, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, NO_TIMEOUT, Timeout
 from reactor.limits import Limits
 from reactor.loop import EventLoop
-from reactor.transport import Counters, Protocol, Transport
+from reactor.transport import Counters, Protocol, Transport, TransportInterface
 
 logger = logging.getLogger("reactor.upstream")
 
@@ -182,7 +182,7 @@ class UpstreamConnection(Protocol):
 
     # -- transport callbacks ----------------------------------------------------------------------
 
-    def connection_made(self, transport: Transport) -> None:
+    def connection_made(self, transport: TransportInterface) -> None:
         self.transport = transport
         transport.pause_reading()  # nothing to read before a request is sent
 

@@ -3,13 +3,18 @@ identical response bytes expected."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+import pytest
+
+from reactor.http import framing, parser, receivebuffer
 from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, Data, EndOfMessage, Request
 from reactor.http.fields import FieldLineCache
 from reactor.http.parser import RequestLineCache
+from reactor.http.receivebuffer import ReceiveBuffer
 from reactor.http.state import Phase
 
 Normalized = tuple[Any, ...]
@@ -126,3 +131,61 @@ def all_feeds(data: bytes, eof: bool = False, **limits: int) -> list[Normalized]
     for index in range(1, len(data)):
         assert exchange([data[:index], data[index:]], eof, **limits) == expected, f"split at {index}"
     return expected[0]
+
+
+class Scans:
+    """Bytes the parser asked to have searched, all told (see count_scans)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+
+class _CountingBuffer(ReceiveBuffer):
+    scans = Scans()
+
+    def find(self, sub: Any, start: Any = None, end: Any = None) -> int:
+        self.scans.total += _span(len(self), start, end)
+        return super().find(sub, start, end)
+
+
+class _CountingPattern:
+    """A compiled pattern that counts the span of each search before making it."""
+
+    def __init__(self, pattern: re.Pattern[Any], scans: Scans) -> None:
+        self._pattern = pattern
+        self._scans = scans
+
+    def _counted(self, method: str, string: Any, pos: int = 0, endpos: int | None = None) -> Any:
+        self._scans.total += _span(len(string), pos, endpos)
+        return getattr(self._pattern, method)(string, pos, len(string) if endpos is None else endpos)
+
+    def search(self, string: Any, pos: int = 0, endpos: int | None = None) -> Any:
+        return self._counted("search", string, pos, endpos)
+
+    def match(self, string: Any, pos: int = 0, endpos: int | None = None) -> Any:
+        return self._counted("match", string, pos, endpos)
+
+    def fullmatch(self, string: Any, pos: int = 0, endpos: int | None = None) -> Any:
+        return self._counted("fullmatch", string, pos, endpos)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"{name}: a scan count_scans does not count")
+
+
+def _span(length: int, start: int | None, end: int | None) -> int:
+    return max(0, min(length, length if end is None else end) - (start or 0))
+
+
+def count_scans(monkeypatch: pytest.MonkeyPatch) -> Scans:
+    """Count the bytes the request parser scans, through its two seams: every search of its
+    ReceiveBuffer (``find``), and every search, match or fullmatch of a compiled pattern of the
+    modules that read the buffer (the span from ``pos`` to ``endpos``, an upper bound of the work:
+    what a rescan from the start inflates)."""
+    scans = Scans()
+    monkeypatch.setattr(_CountingBuffer, "scans", scans)
+    monkeypatch.setattr(parser, "ReceiveBuffer", _CountingBuffer)
+    for module in (parser, framing, receivebuffer):
+        for name, value in vars(module).items():
+            if isinstance(value, re.Pattern):
+                monkeypatch.setattr(module, name, _CountingPattern(value, scans))
+    return scans

@@ -11,6 +11,7 @@ from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import PAUSED, Data, EndOfMessage, Request
 from reactor.http.state import Phase
+from reactor.http.writer import PreparedResponse, encode_fields, error_page
 from tests.http.helpers import all_feeds, exchange, make_connection
 
 TEXT = [("Content-Type", "text/plain")]
@@ -49,8 +50,9 @@ KEEP_ALIVE_CASES = [
 @pytest.mark.parametrize(("request_bytes", "answer", "persists"), KEEP_ALIVE_CASES)
 def test_whether_the_connection_persists(request_bytes: bytes, answer: dict[str, object], persists: bool) -> None:
     connection = received(request_bytes, max_body=1 << 20)
-    length = answer.pop("content_length", 2)
-    head = connection.start_response(200, TEXT, length, **answer)  # type: ignore[arg-type]
+    options = dict(answer)  # the case's own dict is shared by every run of this test
+    length = options.pop("content_length", 2)
+    head = connection.start_response(200, TEXT, length, **options)  # type: ignore[arg-type]
     assert connection.keep_alive is persists
     # The head says so: a 1.1 client is told of a close, a 1.0 client of a keep-alive.
     if request_bytes.split(b"\r\n")[0].endswith(b"HTTP/1.1"):
@@ -199,6 +201,61 @@ def test_an_error_response_after_a_parse_error_is_one_transition() -> None:
     assert moves == [(Phase.IDLE, Phase.MUST_CLOSE)]
 
 
+CHUNKED_POST = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+def _early_response(connection: ServerConnection) -> None:
+    connection.start_response(200, TEXT, 2)
+
+
+def _early_whole_response(connection: ServerConnection) -> None:
+    connection.start_response(200, TEXT, 2)
+    connection.send_data(b"ok")
+    connection.end_response()
+
+
+@pytest.mark.parametrize(
+    ("data", "answer", "phase"),
+    [
+        (CHUNKED_POST, None, Phase.RECEIVING_BODY),
+        (CHUNKED_POST, _early_response, Phase.SENDING_AND_RECEIVING),  # a 413 before the body is in
+        (CHUNKED_POST, _early_whole_response, Phase.DRAINING_BODY),
+    ],
+)
+def test_a_body_that_breaks_framing_ends_the_connection_in_every_phase_it_is_read(
+    data: bytes, answer: object, phase: Phase
+) -> None:
+    # Past a framing error nothing that follows can be trusted to start a request (smuggling): the
+    # connection must close, whether or not its response has begun.
+    connection = received(data)
+    if callable(answer):
+        answer(connection)
+    assert connection.phase is phase
+    connection.receive_data(b"zz\r\n")
+    with pytest.raises(ProtocolError):
+        connection.next_event()
+    assert connection.phase is Phase.MUST_CLOSE
+    connection.receive_data(b"0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert connection.next_event() is PAUSED, "nothing more is parsed"
+
+
+@pytest.mark.parametrize(
+    ("data", "phase"),
+    [
+        (b"", Phase.IDLE),  # a head that never came: 408
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", Phase.HANDLING),  # a handler that failed: 500
+        (CHUNKED_POST, Phase.RECEIVING_BODY),  # a body that stopped coming: 408
+    ],
+)
+def test_the_servers_own_error_ends_the_connection_from_every_phase_before_a_response(
+    data: bytes, phase: Phase
+) -> None:
+    connection = received(data) if data else make_connection()
+    assert connection.phase is phase
+    assert connection.send_error(500, "gave up").startswith(b"HTTP/1.1 500 ")
+    assert connection.phase is Phase.MUST_CLOSE and not connection.keep_alive
+
+
 def test_no_error_response_once_a_response_has_started() -> None:
     connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     connection.start_response(200, TEXT, 10)
@@ -294,3 +351,112 @@ def test_any_bytes_give_the_same_responses_whole_or_in_pieces(data: bytes, size:
     request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + data
     pieces = [request[i : i + size] for i in range(0, len(request), size)]
     assert exchange(pieces) == exchange([request])
+
+
+def test_a_response_head_takes_fields_encoded_once() -> None:
+    # A handler that sends the same fields on every response encodes them once (writer.FieldBlock).
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = connection.start_response(200, encode_fields(TEXT), 2)
+    assert b"\r\nContent-Type: text/plain\r\n" in head
+
+
+def test_a_streamed_response_to_head_sends_its_head_only() -> None:
+    connection = received(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b"Content-Length: 5\r\n" in connection.start_response(200, TEXT, 5)
+    assert connection.send_data(b"hello") == b""
+    assert connection.end_response() == b""
+    assert connection.body_bytes == 5 and connection.phase is Phase.DONE
+
+
+def test_a_prepared_response_by_default_persists_and_does_not_read_the_body() -> None:
+    answer = PreparedResponse(200, TEXT, b"ok")
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    connection.send_prepared(answer)
+    assert connection.keep_alive
+    connection = received(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+    connection.send_prepared(answer)
+    assert not connection.keep_alive, "a large body nobody reads is not drained: the connection closes"
+
+
+def test_each_cycle_owes_its_own_100_continue() -> None:
+    request = b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"
+    connection = received(request)
+    for _ in range(2):
+        assert connection.send_continue() == b"HTTP/1.1 100 Continue\r\n\r\n"
+        connection.receive_data(b"ok")
+        assert isinstance(connection.next_event(), Data) and isinstance(connection.next_event(), EndOfMessage)
+        connection.send_response(204, [], b"")
+        connection.start_next_cycle()
+        connection.receive_data(request)
+        assert isinstance(connection.next_event(), Request)
+
+
+def test_misuse_of_the_response_calls_says_what_was_wrong() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    with pytest.raises(StateError, match=r"start_response\(\) must come first"):
+        connection.send_data(b"x")
+    connection.start_response(200, TEXT, 4)
+    with pytest.raises(StateError, match="no response can start in phase 'sending response'"):
+        connection.send_prepared(PreparedResponse(200, TEXT))
+    with pytest.raises(StateError, match="response body longer than its Content-Length"):
+        connection.send_file(5)
+    connection.send_file(1)
+    connection.send_file(1)
+    assert connection.body_bytes == 2
+    with pytest.raises(StateError, match="response ended 2 bytes short of its Content-Length"):
+        connection.end_response()
+
+
+def test_a_prepared_response_without_a_body_has_an_empty_one() -> None:
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, body = connection.send_prepared(PreparedResponse(204, []))
+    assert body == b"" and head.endswith(b"\r\n\r\n")
+    connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    head, body = connection.send_prepared(PreparedResponse(200, []))
+    assert body == b"" and b"Content-Length: 0\r\n" in head
+
+
+def test_after_the_servers_own_error_nothing_more_is_sent_and_the_connection_ends() -> None:
+    connection = received(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = connection.send_error(503, "busy")
+    assert answer.endswith(b"\r\n\r\n"), "no body after HEAD"
+    assert f"Content-Length: {len(error_page(503, 'busy'))}\r\n".encode() in answer
+    assert not connection.keep_alive
+    with pytest.raises(StateError, match="the response was already started"):
+        connection.send_error(500, "again")
+    connection = make_connection()
+    connection.receive_data(b"\x16\x03\x01")
+    with pytest.raises(ProtocolError):
+        connection.next_event()
+    page = connection.send_error(400, "not an HTTP request").partition(b"\r\n\r\n")[2]
+    assert page == error_page(400, "not an HTTP request") and b"<title>400 Bad Request</title>" in page
+
+
+def test_a_whole_response_is_sent_once_and_by_default_does_not_read_the_body() -> None:
+    connection = received(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+    connection.send_response(200, TEXT, b"ok")
+    assert not connection.keep_alive, "a large body nobody reads is not drained: the connection closes"
+    with pytest.raises(StateError, match="no response can start in phase"):
+        connection.send_response(200, TEXT, b"again")
+
+
+def test_a_connection_speaks_http_1_1_unless_told_otherwise() -> None:
+    connection = ServerConnection(
+        max_request_line=8192, max_head=32768, max_headers=100, max_body=1000, max_discard=1000, date=lambda: b"d"
+    )
+    connection.receive_data(b"GET / HTTP/1.0\r\n\r\n")
+    connection.next_event()
+    assert connection.send_response(200, [], b"").startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+@pytest.mark.parametrize(("length", "persists"), [(64 * 1024, True), (64 * 1024 + 1, False)])
+def test_an_unread_body_is_drained_up_to_max_discard(length: int, persists: bool) -> None:
+    # make_connection's max_discard is 64 KiB: a body that size is read and dropped, a larger one closes.
+    connection = received(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % length)
+    connection.start_response(200, TEXT, 2)
+    assert connection.keep_alive is persists
+
+
+def test_a_connection_speaks_only_the_versions_it_knows() -> None:
+    with pytest.raises(ValueError, match=r"unsupported protocol 'HTTP/2': want one of HTTP/1\.1, HTTP/1\.0"):
+        make_connection("HTTP/2")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, Request
+from reactor.http.fields import FieldLineCache
+from reactor.http.parser import RequestLineCache
 from reactor.http.state import Phase
-from tests.http.helpers import all_feeds, feed, make_connection
+from tests.http.helpers import all_feeds, count_scans, feed, make_connection
 
 SIMPLE = b"GET /index.html?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\n\r\n"
 
@@ -311,19 +314,27 @@ def test_eof_inside_a_head_or_body_is_400() -> None:
 
 
 @pytest.mark.parametrize(
-    ("start", "count"),
+    "start",
     [
-        (b"GET / HTTP/1.1\r\nHost: h\r\nX: ", 30000),  # the search for the end of the head
-        (b"GET /", 8000),  # the scan of an unfinished request line
+        b"GET / HTTP/1.1\r\nHost: h\r\nX: ",  # the search for the end of the head, and for bare CR or LF
+        b"GET /",  # the scan of an unfinished request line
     ],
 )
-def test_byte_at_a_time_head_search_is_linear(start: bytes, count: int) -> None:
-    # One byte at a time: a quadratic rescan would take seconds; the bounded timeout catches it.
+def test_each_byte_of_a_trickling_head_costs_a_bounded_scan(start: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One byte at a time (slowloris): if each arrival rescanned what was searched before, a head of n
+    # bytes would cost n^2 / 2 bytes of scanning, a stalled loop. Counted, not timed: the scans of
+    # the 4,000th byte must cost what those of the 1st did.
+    scans = count_scans(monkeypatch)
     connection = make_connection()
     connection.receive_data(start)
-    for _ in range(count):
+    assert connection.next_event() is NEED_DATA
+    costs = []
+    for _ in range(4000):
+        before = scans.total
         connection.receive_data(b"a")
         assert connection.next_event() is NEED_DATA
+        costs.append(scans.total - before)
+    assert max(costs) <= 64, f"the first byte cost a scan of {costs[0]} bytes, the last {costs[-1]}: a rescan"
 
 
 SPACES_THEN_A_CONTROL = b"X:" + b" \t" * 16000 + b"\x01\r\n\r\n"  # under the 32 KiB head and trailer limits
@@ -416,3 +427,81 @@ def test_control_bytes_and_fragments_in_the_target_are_still_refused(raw: bytes)
 
 def test_a_non_ascii_method_is_no_request() -> None:
     assert all_feeds(b"G\xc3\xa9T / HTTP/1.1\r\nHost: h\r\n\r\n") == [("error", 400)]
+
+
+def request_from(connection: ServerConnection, data: bytes) -> Request:
+    connection.receive_data(data)
+    event = connection.next_event()
+    assert isinstance(event, Request), event
+    return event
+
+
+def answered(connection: ServerConnection) -> None:
+    connection.send_response(200, [], b"")
+    connection.start_next_cycle()
+
+
+def test_the_connections_of_a_server_share_the_lines_they_parsed() -> None:
+    field_lines, request_lines = FieldLineCache(), RequestLineCache()
+    first = make_connection(field_lines=field_lines, request_lines=request_lines)
+    request_from(first, SIMPLE)
+    assert b"GET /index.html?x=1 HTTP/1.1" in request_lines and b"User-Agent: t" in field_lines
+    assert "example.com" in field_lines.hosts
+
+
+def test_what_a_known_line_skips_is_only_what_was_checked_before() -> None:
+    # A request line, a field line and a Host seen before spare their checks, not the others.
+    connection = make_connection(limits={"max_head": 100})
+    request_from(connection, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    answered(connection)
+    connection.receive_data(b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 100 + b"\r\n\r\n")
+    with pytest.raises(ProtocolError) as raised:
+        connection.next_event()
+    assert raised.value.status == 431, "a known request line in a head too large"
+    connection = make_connection()
+    request_from(connection, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    answered(connection)
+    connection.receive_data(b"GET / HTTP/1.1\r\nHost: h\r\nHost: h\r\n\r\n")
+    with pytest.raises(ProtocolError, match="more than one Host field"):
+        connection.next_event()
+    connection = make_connection()
+    request_from(connection, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    answered(connection)
+    assert request_from(connection, b"GET http://other/a HTTP/1.1\r\nHost: h\r\n\r\n").host == "other"
+
+
+def test_a_request_with_framing_fields_keeps_every_part() -> None:
+    request = all_feeds(b"GET /a?q=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")[0]
+    # (target, path, query, version, host, length, chunked, keep-alive, expect)
+    assert request[2:6] + request[7:] == ("/a?q=1", "/a", "q=1", "HTTP/1.1", "h", None, False, False, False)
+    assert all_feeds(b"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n")[0][10] is False
+
+
+@pytest.mark.parametrize(
+    ("line", "path", "query", "host"),
+    [
+        (b"CONNECT example.org:443", "", "", "example.org:443"),
+        (b"OPTIONS *", "*", "", "h"),
+        (b"GET https://secure/a?b", "/a", "b", "secure"),
+        (b"GET http://bare", "/", "", "bare"),
+        (b"GET http://bare?x=1", "/", "x=1", "bare"),
+    ],
+)
+def test_each_target_form_gives_its_path_query_and_host(line: bytes, path: str, query: str, host: str) -> None:
+    request = all_feeds(line + b" HTTP/1.1\r\nHost: h\r\n\r\n")[0]
+    assert (request[3], request[4], request[7]) == (path, query, host)
+
+
+@pytest.mark.parametrize(
+    ("limits", "data"),
+    [
+        ({"max_head": 64}, b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 32 + b"\r\n\r\n"),
+        ({"max_headers": 2}, b"GET / HTTP/1.1\r\nHost: h\r\nX: y\r\n\r\n"),
+        ({"max_request_line": 64}, b"GET /" + b"a" * 50 + b" HTTP/1.1\r\nHost: h\r\n\r\n"),
+    ],
+    ids=["a head of max_head bytes", "max_headers fields", "a request line of max_request_line bytes"],
+)
+def test_a_head_exactly_at_a_limit_is_taken(limits: dict[str, int], data: bytes) -> None:
+    assert len(data) == 64 or "max_head" not in limits
+    assert len(data.split(b"\r\n")[0]) == 64 or "max_request_line" not in limits
+    assert all_feeds(data, False, **limits)[0][0] == "request"

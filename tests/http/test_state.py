@@ -52,11 +52,6 @@ def test_transitions_missing_from_the_table(transitions: tuple[Transition, ...])
         run(*transitions)
 
 
-def test_error_from_every_phase_is_must_close() -> None:
-    for phase in Phase:
-        assert TRANSITIONS[(phase, T.ERROR)] is Phase.MUST_CLOSE
-
-
 def test_every_phase_but_must_close_can_be_left() -> None:
     left = {phase for (phase, transition), _ in TRANSITIONS.items() if transition is not T.ERROR}
     assert left == set(Phase) - {Phase.MUST_CLOSE}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reactor.http.errors import StateError
-from reactor.http.writer import ResponseWriter, error_page, status_line
+from reactor.http.writer import PreparedResponse, ResponseWriter, encode_fields, error_page, status_line
 
 DATE = b"Sat, 21 Nov 2026 12:00:00 GMT"
 
@@ -120,3 +120,15 @@ def test_error_page_escapes_its_detail() -> None:
     page = error_page(404, "<script>")
     assert b"404 Not Found" in page
     assert b"<script>" not in page
+
+
+def test_a_prepared_response_frames_each_form_once_a_second() -> None:
+    # A cached file's answer is framed once per form and Date, then handed out as it is.
+    prepared = PreparedResponse(200, encode_fields([("Content-Type", "text/plain")]), b"hello")
+    head, writer = prepared.framed("GET", "HTTP/1.1", "HTTP/1.1", DATE, True)
+    assert prepared.framed("GET", "HTTP/1.1", "HTTP/1.1", DATE, True) == (head, writer)
+    assert prepared.framed("GET", "HTTP/1.1", "HTTP/1.1", DATE, True)[0] is head, "not made again"
+    head_only, _ = prepared.framed("HEAD", "HTTP/1.1", "HTTP/1.1", DATE, True)
+    assert head_only is not head and b"Content-Length: 5\r\n" in head_only
+    later = DATE.replace(b"12:00:00", b"12:00:01")
+    assert prepared.framed("GET", "HTTP/1.1", "HTTP/1.1", later, True)[0] == head.replace(DATE, later)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +18,7 @@ from reactor.exchange import Exchange
 from reactor.http.writer import REASONS
 from reactor.limits import Limits
 from tests.conftest import LiveServer
-from tests.integration.client import RawClient
+from tests.integration.client import RawClient, wait_until
 
 FOLLOW_UP = b"GET /follow-up HTTP/1.1\r\nHost: t\r\n\r\n"
 MAX_BODY = 1000
@@ -299,47 +298,72 @@ def test_valid_but_unusual_requests_are_served_and_the_connection_kept(
 # Responses to pipelined requests leave in request order, however long each handler takes.
 
 
-def delayed(exchange: Exchange) -> None:
-    """/slow answers 0.3 s after it is called, anything else at once; each body names its request."""
-    exchange.loop.call_soon(CALLS.append, exchange.request.path)
-    body = exchange.request.path.encode()
-    if exchange.request.path == "/slow":
-        exchange.loop.call_later(0.3, exchange.respond, 200, [], body)
-    else:
-        exchange.respond(200, [], body)
+class Holding:
+    """Answers /slow only when the test releases it (``release``, on the loop thread), anything else
+    at once; each body names its request. ``calls`` lists the paths the handler got, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.held: list[Exchange] = []
+
+    def __call__(self, exchange: Exchange) -> None:
+        self.calls.append(exchange.request.path)
+        if exchange.request.path == "/slow":
+            self.held.append(exchange)
+        else:
+            exchange.respond(200, [], exchange.request.path.encode())
+
+    def release(self) -> None:
+        exchange = self.held.pop(0)
+        exchange.respond(200, [], exchange.request.path.encode())
 
 
-CALLS: list[str] = []
+class HoldingServer(LiveServer):
+    def __init__(self) -> None:
+        self.handler = Holding()
+        super().__init__(self.handler)
+
+    def calls(self) -> list[str]:
+        return self.call(lambda: list(self.handler.calls))
+
+    def release_when_called(self, count: int) -> None:
+        """Wait until the handler has been called ``count`` times, then release the /slow it holds."""
+        assert wait_until(lambda: len(self.calls()) == count)
+        self.call(self.handler.release)
 
 
 @pytest.fixture
-def delaying_server() -> Iterator[LiveServer]:
-    CALLS.clear()
-    live = LiveServer(delayed)
+def holding_server() -> Iterator[HoldingServer]:
+    live = HoldingServer()
     yield live
     live.stop()
 
 
 def test_pipelined_responses_keep_request_order_when_the_first_is_slow_twisted_cve_2023_46137(
-    delaying_server: LiveServer,
+    holding_server: HoldingServer,
 ) -> None:
     # Twisted sent the answer to the second request first when the first was answered later.
-    with RawClient(delaying_server.port) as client:
+    with RawClient(holding_server.port) as client:
         client.send(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\nGET /fast HTTP/1.1\r\nHost: t\r\n\r\n")
+        holding_server.release_when_called(1)
         assert [client.read_response().body for _ in range(2)] == [b"/slow", b"/fast"]
 
 
 def test_a_request_arriving_while_the_first_is_pending_waits_for_it_twisted_cve_2023_46137(
-    delaying_server: LiveServer,
+    holding_server: HoldingServer,
 ) -> None:
-    with RawClient(delaying_server.port) as client:
+    with RawClient(holding_server.port) as client:
         client.send(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
-        time.sleep(0.05)  # the first is in the handler's hands when the second arrives
+        assert wait_until(lambda: holding_server.calls() == ["/slow"])  # in the handler's hands
         client.send(b"GET /fast HTTP/1.1\r\nHost: t\r\n\r\nGET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+        # A pass of the loop after the send: the pipelined requests are not even handed out before
+        # the response ahead of them ends.
+        assert holding_server.calls() == ["/slow"]
+        holding_server.release_when_called(1)
+        holding_server.release_when_called(3)
         bodies = [client.read_response().body for _ in range(3)]
     assert bodies == [b"/slow", b"/fast", b"/slow"]
-    # The handler of a pipelined request is not even called before the response ahead of it ends.
-    assert CALLS == ["/slow", "/fast", "/slow"]
+    assert holding_server.calls() == ["/slow", "/fast", "/slow"]
 
 
 # Expect: 100-continue (RFC 9110 10.1.1).

@@ -239,6 +239,28 @@ def test_a_close_the_client_did_not_ask_for_lingers(connection: str, lingers: bo
         rig.close()
 
 
+def test_lingering_ends_at_lingering_time_however_steadily_the_peer_sends() -> None:
+    # nginx lingering_time: a client that goes on sending a body nobody reads (an upload refused at
+    # once) is read and dropped for this long in all, though each read comes within lingering_timeout.
+    rig = Rig(lambda exchange: exchange.respond(413, [], b"too big"), lingering_timeout=2, lingering_time=10)
+    try:
+        rig.client.send(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n")
+        rig.tick()
+        assert rig.received().startswith(b"HTTP/1.1 413 ")
+        assert rig.transport.state is IOState.LINGERING
+        for _ in range(9):
+            rig.clock.advance(1)  # within lingering_timeout of the last read
+            rig.client.send(b"x" * 1000)
+            rig.tick()
+        assert rig.transport.state is IOState.LINGERING, "each read restarts the linger timeout"
+        rig.clock.advance(1)  # 10 s in all: a read now does not extend the whole time
+        rig.client.send(b"x" * 1000)
+        rig.tick(2)
+        assert rig.transport.state is IOState.CLOSED and rig.transport.close_reason == "linger timeout"
+    finally:
+        rig.close()
+
+
 def test_send_timeout_closes_a_client_that_stops_reading() -> None:
     body = b"x" * (8 << 20)
     rig = Rig(lambda exchange: exchange.respond(200, [], body), send_timeout=30)
@@ -427,6 +449,7 @@ def test_a_body_paused_on_its_last_piece_still_ends_when_resumed() -> None:
 def test_the_trace_tells_a_request_s_life_in_order() -> None:
     stream = io.StringIO()
     rig = Rig(hello, tracer=Tracer(stream, FakeClock()))
+    fd = rig.transport.sock.fileno()
     try:
         rig.client.send(b"GET /x HTTP/1.1\r\nHost: t\r\n\r\n")
         rig.tick()
@@ -437,6 +460,19 @@ def test_the_trace_tells_a_request_s_life_in_order() -> None:
         rig.close()
     lines = stream.getvalue().splitlines()
     assert all(line.split()[1] == "#1" for line in lines), lines
+    transport_lines = [
+        line.split(maxsplit=2)[2] for line in lines if line.split()[2] not in ("phase", "request", "response")
+    ]
+    assert transport_lines == [
+        f"accept from=127.0.0.1:40000 fd={fd}",
+        "recv bytes=28",
+        "queue bytes=123 queued=123",
+        "send bytes=123",
+        "recv end of stream",
+        "state reading -> closing queued=0",
+        "close peer closed",
+        "state closing -> closed queued=0",
+    ]
     facts = [line.split()[2] for line in lines]
     # transport: accept, recv; HTTP connection: the phases, the request, its response; transport: the
     # bytes queued at once, and sent once the callback that read them returns.

@@ -55,8 +55,11 @@ def test_a_partial_head_is_bounded_by_the_header_timeout_and_answered_408() -> N
     assert peer.transport.read_timeout is Timeout.HEADER_TIMEOUT
     peer.transport.time_out()
     assert peer.statuses() == [b"HTTP/1.1 408 Request Timeout"]
-    assert peer.transport.closing and peer.transport.lingering
-    assert peer.transport.close_reason == "request timeout"
+    assert peer.transport.state is IOState.LINGERING, "the rest of the head may be on its way"
+    peer.transport.receive(b"Host: x\r\n\r\n")  # dropped
+    peer.transport.receive_eof()
+    assert peer.transport.take() == b""
+    assert peer.transport.state is IOState.CLOSED and peer.transport.close_reason == "request timeout"
 
 
 def test_an_idle_keep_alive_connection_is_closed_without_an_answer() -> None:
@@ -157,8 +160,7 @@ def test_a_malformed_request_is_answered_and_closed_with_a_lingering_close() -> 
     peer = Peer()
     peer.transport.receive(b"GET /a HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")
     assert peer.statuses() == [b"HTTP/1.1 400 Bad Request"]
-    assert peer.transport.closing and peer.transport.lingering
-    assert peer.transport.close_reason == "protocol error"
+    assert peer.transport.state is IOState.LINGERING and peer.transport.close_reason == "protocol error"
 
 
 def test_the_peer_closing_between_requests_closes_the_connection() -> None:
@@ -167,14 +169,14 @@ def test_the_peer_closing_between_requests_closes_the_connection() -> None:
     peer.transport.take()
     peer.transport.receive_eof()
     assert peer.transport.take() == b""
-    assert peer.transport.closing and peer.transport.close_reason == "peer closed"
+    assert peer.transport.state is IOState.CLOSED and peer.transport.close_reason == "peer closed"
 
 
 def test_shutdown_closes_an_idle_connection_at_once() -> None:
     peer = Peer()
     peer.transport.receive(GET)
     peer.connection.shutdown()
-    assert peer.transport.closing and peer.transport.close_reason == "shutdown"
+    assert peer.transport.state is IOState.CLOSED and peer.transport.close_reason == "shutdown"
 
 
 def test_shutdown_lets_a_busy_connection_finish_its_response_first() -> None:

@@ -11,7 +11,17 @@ import pytest
 
 from reactor import iostate
 from reactor.http import state as cycle_state
-from reactor.iostate import IO_ROWS, IO_TRANSITIONS, READ_TIMEOUTS, IOState, Timeout, fill, io_row, next_state
+from reactor.iostate import (
+    IO_ROWS,
+    IO_TRANSITIONS,
+    READ_TIMEOUTS,
+    IOState,
+    Timeout,
+    fill,
+    io_row,
+    next_state,
+    settled,
+)
 from reactor.loop import EVENT_READ, EVENT_WRITE
 
 S = IOState
@@ -108,42 +118,82 @@ def test_every_transition_is_reachable_by_next_state_or_the_one_exit() -> None:
     assert listed - made <= aborts | handshake_done
 
 
-# What each state does: reads, writes while bytes are queued, the timer with bytes queued and without
-# (READ: the timeout the protocol reads under; reading for the next request while the last response
-# still leaves runs the send timeout instead).
-READ = None
-BEHAVIOUR = {
-    S.HANDSHAKING: (False, False, Timeout.HANDSHAKE_TIMEOUT, Timeout.HANDSHAKE_TIMEOUT),
-    S.READING: (True, True, READ, READ),
-    S.WAITING: (False, True, Timeout.SEND_TIMEOUT, Timeout.NO_TIMEOUT),
-    S.WRITING: (False, True, Timeout.SEND_TIMEOUT, Timeout.SEND_TIMEOUT),
-    S.CLOSING: (False, True, Timeout.SEND_TIMEOUT, Timeout.SEND_TIMEOUT),
-    S.LINGERING: (True, False, Timeout.LINGER_TIMEOUT, Timeout.LINGER_TIMEOUT),
-    S.CLOSED: (False, False, Timeout.NO_TIMEOUT, Timeout.NO_TIMEOUT),
-}
+# What each state does, as the rules the transport relies on, over every input of io_row.
+ROWS = [
+    (state, queued, read_timeout, io_row(state, queued, read_timeout))
+    for state, queued, read_timeout in itertools.product(IOState, (False, True), READ_TIMEOUTS)
+]
+# The states that send what is queued (a handshake's records are OpenSSL's business, lingering has
+# shut our side down, closed has dropped the queue).
+SENDING = {S.READING, S.WAITING, S.WRITING, S.CLOSING}
 
 
-@pytest.mark.parametrize("state", list(IOState))
-@pytest.mark.parametrize("read_timeout", READ_TIMEOUTS)
-def test_each_state_reads_writes_and_times_as_documented(state: IOState, read_timeout: Timeout) -> None:
-    reads, writes, timeout, idle_timeout = BEHAVIOUR[state]
-    queued, idle = io_row(state, True, read_timeout), io_row(state, False, read_timeout)
-    assert bool(idle.events & EVENT_READ) is reads and bool(queued.events & EVENT_READ) is reads
-    assert bool(queued.events & EVENT_WRITE) is writes and not idle.events & EVENT_WRITE
-    if timeout is READ:
-        assert idle.timeout is read_timeout
-        if read_timeout is Timeout.KEEPALIVE_TIMEOUT:
-            assert queued.timeout is Timeout.SEND_TIMEOUT  # keep-alive starts with the response's last byte
-        else:
-            assert queued.timeout is read_timeout
-    else:
-        assert (queued.timeout, idle.timeout) == (timeout, idle_timeout)
+def test_write_interest_exactly_while_a_sending_state_has_bytes_queued() -> None:
+    # Interest follows state: a writable socket with nothing to send would wake the loop for nothing.
+    for state, queued, read_timeout, row in ROWS:
+        assert bool(row.events & EVENT_WRITE) is (queued and state in SENDING), (state, queued, read_timeout)
 
 
-def test_the_rows_the_transport_reads_are_io_row_itself() -> None:
-    assert len(IO_ROWS) == len(IOState) * 2 * len(READ_TIMEOUTS)
-    for (state, queued, read_timeout), row in IO_ROWS.items():
-        assert row == io_row(state, queued, read_timeout)
+def test_read_interest_exactly_where_the_peer_is_read() -> None:
+    # Reading: the protocol wants bytes. Lingering: what the peer still sends is read and dropped
+    # until it closes. Anywhere else the peer's bytes wait in the kernel (backpressure).
+    for state, queued, read_timeout, row in ROWS:
+        assert bool(row.events & EVENT_READ) is (state in {S.READING, S.LINGERING}), (state, queued, read_timeout)
+
+
+def test_every_wait_on_the_peer_is_timed() -> None:
+    # A peer that stops reading or sending must not hold a connection for ever (slowloris, a client
+    # that never reads): a row with any interest has a timer, unless the protocol itself reads with
+    # no timeout (a raw stream, idle as long as it likes; what it queues below the high-water mark
+    # waits with it). A handshake's interest is OpenSSL's, its timer the row's.
+    for state, queued, read_timeout, row in ROWS:
+        if row.events or state is S.HANDSHAKING:
+            untimed_stream = state is S.READING and read_timeout is Timeout.NO_TIMEOUT
+            assert (row.timeout is Timeout.NO_TIMEOUT) is untimed_stream, (state, queued, read_timeout)
+
+
+def test_a_connection_that_waits_for_its_handler_costs_no_interest_and_no_timer() -> None:
+    # Ten thousand connections whose handlers have not answered yet cost the loop nothing.
+    for read_timeout in READ_TIMEOUTS:
+        assert io_row(S.WAITING, False, read_timeout) == iostate.Row(0, Timeout.NO_TIMEOUT)
+    assert io_row(S.CLOSED, True, Timeout.KEEPALIVE_TIMEOUT) == iostate.Row(0, Timeout.NO_TIMEOUT)
+
+
+def test_a_read_timeout_times_the_reading_state() -> None:
+    # The protocol's choice of timeout, except keep-alive: waiting for the next request is not
+    # idleness while the last response still leaves, so the send timeout runs until the last byte
+    # (as nginx does).
+    for read_timeout in READ_TIMEOUTS:
+        assert io_row(S.READING, False, read_timeout).timeout is read_timeout
+        queued = io_row(S.READING, True, read_timeout).timeout
+        assert queued is (Timeout.SEND_TIMEOUT if read_timeout is Timeout.KEEPALIVE_TIMEOUT else read_timeout)
+
+
+def test_sending_is_timed_by_the_send_timeout_and_the_ends_by_their_own() -> None:
+    for read_timeout in READ_TIMEOUTS:
+        for state in (S.WAITING, S.WRITING, S.CLOSING):
+            assert io_row(state, True, read_timeout).timeout is Timeout.SEND_TIMEOUT
+        for queued in (False, True):
+            assert io_row(S.HANDSHAKING, queued, read_timeout).timeout is Timeout.HANDSHAKE_TIMEOUT
+            assert io_row(S.LINGERING, queued, read_timeout).timeout is Timeout.LINGER_TIMEOUT
+
+
+def test_a_settle_ends_where_next_state_rests_with_that_states_row() -> None:
+    """settled, the one lookup the transport makes, is next_state applied until it rests, and the
+    row of the state it rests in, with bytes queued whenever the queue is not empty."""
+    for state, reading, queue, closing, linger, read_timeout in itertools.product(
+        IOState, (True, False), iostate.Fill, (True, False), (True, False), READ_TIMEOUTS
+    ):
+        rest = state
+        while (moved := next_state(rest, reading, queue, closing, linger)) is not rest:
+            rest = moved
+        assert settled(state, reading, queue, closing, linger, read_timeout) == (
+            rest,
+            io_row(rest, queue is not iostate.EMPTY, read_timeout),
+        )
+        assert IO_ROWS[rest, queue is not iostate.EMPTY, read_timeout] == io_row(
+            rest, queue is not iostate.EMPTY, read_timeout
+        )
 
 
 def test_the_architecture_page_describes_every_row() -> None:

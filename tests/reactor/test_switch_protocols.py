@@ -10,7 +10,7 @@ import pytest
 
 from reactor.exchange import Exchange
 from reactor.stream import StreamProtocol
-from reactor.transport import Transport
+from reactor.transport import TransportInterface
 from tests.conftest import LiveServer
 from tests.integration.client import RawClient, wait_until
 
@@ -18,7 +18,7 @@ UPGRADE = b"GET /switch HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: e
 
 
 class Echo(StreamProtocol):
-    def connection_made(self, transport: Transport) -> None:
+    def connection_made(self, transport: TransportInterface) -> None:
         super().connection_made(transport)
         transport.resume_reading()
 

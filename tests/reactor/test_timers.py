@@ -92,20 +92,25 @@ def test_a_cancelled_timer_lets_go_of_its_callback_at_once() -> None:
     loop.close()
 
 
-def test_the_heap_counts_cancellations_without_scanning_and_compacts() -> None:
+def test_the_heap_counts_cancellations_and_compacts_when_most_are_dead() -> None:
     clock = FakeClock()
     loop = EventLoop(clock=clock)
-    handles = [loop.call_later(100 + i, lambda: None) for i in range(1000)]
-    for handle in handles[:900]:
+    fired: list[int] = []
+    handles = [loop.call_later(100 + i, fired.append, i) for i in range(1000)]
+    for handle in handles[:400]:
         handle.cancel()
         handle.cancel()  # twice counts once
     tick(loop)
+    assert loop.statistics().timers == 1000, "400 dead entries out of 1000 (each cancelled twice): kept"
+    for handle in handles[400:900]:
+        handle.cancel()
+    tick(loop)
     assert loop.statistics().timers == 100, "more than half were dead: rebuilt with the live ones"
     clock.advance(2000)
-    fired: list[int] = []
-    loop.call_soon(fired.append, 1)
     tick(loop)
+    assert fired == list(range(900, 1000)), "the live ones fire, in order; no cancelled one does"
     assert loop.statistics().timers == 0
+    loop.close()
 
 
 def test_timers_that_survive_a_compaction_still_count_their_cancellations() -> None:
