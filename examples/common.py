@@ -6,10 +6,10 @@ import signal
 from collections.abc import Callable
 from typing import NoReturn, Protocol
 
-from reactor.cli import Parser, port_number
-from reactor.listener import bind
-from reactor.loop import EventLoop
-from reactor.stream import StreamProtocol, StreamServer
+from reactor.arguments import Parser, port_number
+from reactor.loop.eventloop import EventLoop
+from reactor.net.listener import bind
+from reactor.net.stream import StreamProtocol, StreamServer
 
 
 class Closable(Protocol):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 
 from examples.common import run, stream_starter
-from reactor.stream import LineProtocol
+from reactor.net.stream import LineProtocol
 
 
 class LineEcho(LineProtocol):

@@ -11,7 +11,7 @@ import sys
 import time
 
 from examples.common import run, stream_starter
-from reactor.stream import StreamProtocol
+from reactor.net.stream import StreamProtocol
 
 
 class TimestampEcho(StreamProtocol):

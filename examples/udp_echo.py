@@ -11,8 +11,8 @@ import sys
 from typing import Any
 
 from examples.common import Closable, run
-from reactor.datagram import DatagramEndpoint, DatagramProtocol, bind_datagram
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.datagram import DatagramEndpoint, DatagramProtocol, bind_datagram
 
 
 class UDPEcho(DatagramProtocol):

@@ -3,7 +3,7 @@ it is called on the loop thread when a request head arrives and answers through 
 once or later. Static files come first; later handlers (WSGI, request-handler classes) follow the
 same contract."""
 
-from handlers.static import StaticFiles
+from handlers.static.staticfiles import StaticFiles
 from reactor.exchange import Exchange, Handler
 
 __all__ = ["Exchange", "Handler", "StaticFiles"]

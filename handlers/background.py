@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from handlers.wsgi.workers import WorkerPool
+from handlers.threadpool import WorkerPool
 
 if TYPE_CHECKING:
-    from reactor.loop import EventLoop
+    from reactor.loop.eventloop import EventLoop
 
 T = TypeVar("T")
 
@@ -18,7 +18,7 @@ THREADS = 2
 
 
 class BackgroundJobs:
-    """A WorkerPool started on first use: a handler built only to check flags (handlers.cli), or in
+    """A WorkerPool started on first use: a handler built only to check flags (handlers.flags), or in
     a supervisor before it forks, starts no threads."""
 
     def __init__(self, threads: int = THREADS) -> None:

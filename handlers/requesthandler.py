@@ -46,8 +46,8 @@ from typing import Any
 from reactor.exchange import Exchange
 from reactor.http.writer import SERVER_OWNED_FIELDS
 from reactor.limits import Limits
-from reactor.listener import bind
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.listener import bind
 from reactor.server import Server
 
 logger = logging.getLogger("reactor.requesthandler")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from loadtest import report, servers, shapes
 from loadtest.site import Manifest, SiteError, build, fetch_manifest
-from reactor.cli import Parser
+from reactor.arguments import Parser
 
 PROG = "python -m loadtest"
 HERE = Path(__file__).resolve().parent

@@ -40,7 +40,7 @@ from pathlib import Path
 import loadtest.nginx
 from loadtest import certificate, idle, servers
 from loadtest.site import COMPRESSIBLE, LARGE, LISTING, MISSING, SiteError, build
-from reactor.cli import Parser
+from reactor.arguments import Parser
 
 PROG = "python -m loadtest.bench"
 HERE = Path(__file__).resolve().parent

@@ -16,11 +16,11 @@ import tempfile
 import timeit
 from pathlib import Path
 
-from handlers.static import StaticFiles
-from reactor.connection import ConnectionConfig, HTTPConnection
+from handlers.static.staticfiles import StaticFiles
+from reactor.httpconnection import ConnectionConfig, HTTPConnection
 from reactor.limits import Limits
-from reactor.loop import EventLoop
-from reactor.transport import Transport
+from reactor.loop.eventloop import EventLoop
+from reactor.net.transport import Transport
 
 REQUEST = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n\r\n"
 

@@ -1,13 +1,13 @@
 """reactor: an HTTP/1.1 server on a hand-written, single-threaded selectors event loop."""
 
-from reactor.connection import HTTPConnection
 from reactor.exchange import Exchange, Handler
-from reactor.iostate import IOState
+from reactor.httpconnection import HTTPConnection
 from reactor.limits import Limits
-from reactor.listener import Listener, bind
-from reactor.loop import EventLoop, LoopStatistics
+from reactor.loop.eventloop import EventLoop, LoopStatistics
+from reactor.net.iostate import IOState
+from reactor.net.listener import Listener, bind
+from reactor.net.transport import Protocol, Transport
 from reactor.server import Server, ServerStatistics
-from reactor.transport import Protocol, Transport
 
 __all__ = [
     "EventLoop",

@@ -1,7 +1,7 @@
 """``python -m reactor``: serve a directory, with the flags and defaults of ``python -m http.server``.
 
-This module is the composition root: it puts the server's flags (reactor/cli.py) and the handler's
-(handlers/cli.py) on one parser, binds the socket, and runs one reactor, or a supervisor forking
+This module is the composition root: it puts the server's flags (reactor/arguments.py) and the handler's
+(handlers/flags.py) on one parser, binds the socket, and runs one reactor, or a supervisor forking
 ``--workers`` of them. Each reactor builds its loop, its handler and its server, installs the signal
 handlers and runs the loop until a signal has drained it.
 """
@@ -21,8 +21,9 @@ import webbrowser
 from collections.abc import Callable
 from functools import partial
 
-from handlers.auth import BasicAuth
-from handlers.cli import (
+from handlers.auth.basic import BasicAuth
+from handlers.auth.passwd import PasswordHash
+from handlers.flags import (
     Built,
     add_handler_arguments,
     auth_users,
@@ -32,19 +33,18 @@ from handlers.cli import (
     startup_warnings,
 )
 from handlers.redirect import RedirectToHTTPS
-from handlers.status import StatusPage
+from handlers.status.statuspage import StatusPage
 from reactor.accesslog import AccessLog
 from reactor.addresses import url_host, urls
-from reactor.cli import PROG, Parser, add_server_arguments, limits_from_args, normalize_argv
+from reactor.arguments import PROG, Parser, add_server_arguments, limits_from_args, normalize_argv
 from reactor.limits import Limits, default_max_connections, descriptor_limit
-from reactor.listener import bind, reserve
-from reactor.loop import SELECT_MAX_FD, EventLoop, make_selector
-from reactor.passwd import PasswordHash
+from reactor.loop.eventloop import SELECT_MAX_FD, EventLoop, make_selector
+from reactor.net.listener import bind, reserve
+from reactor.net.tls import load_context
 from reactor.server import Server
-from reactor.tls import load_context
-from reactor.trace import Tracer
-from reactor.tracering import TraceRing
-from reactor.workers import StatisticsBoard, Supervisor, shares_port_by_reuseport, watch_supervisor
+from reactor.supervisor import StatisticsBoard, Supervisor, shares_port_by_reuseport, watch_supervisor
+from reactor.trace.tracer import Tracer
+from reactor.trace.tracering import TraceRing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,7 +173,7 @@ class Worker:
     """What a reactor forked by the supervisor has that a lone one has not."""
 
     number: int  # 1 to --workers
-    lifeline: int  # the pipe that tells it the supervisor is gone (reactor.workers.watch_supervisor)
+    lifeline: int  # the pipe that tells it the supervisor is gone (reactor.supervisor.watch_supervisor)
     board: StatisticsBoard | None  # where its status page leaves its numbers, with --status-path
 
 

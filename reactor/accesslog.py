@@ -1,5 +1,5 @@
 """One line per response in the Common Log Format: host ident user [time] "request line" status bytes.
-The user is the one the request authenticated as (handlers/auth.py), the bytes the body bytes that
+The user is the one the request authenticated as (handlers/auth/basic.py), the bytes the body bytes that
 really left (nginx's $body_bytes_sent): a line is written once the response's last byte is sent, or
 its connection ended first.
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
-from reactor.clock import Clock
-from reactor.loop import EventLoop
-from reactor.timers import Handle
+from reactor.loop.clock import Clock
+from reactor.loop.eventloop import EventLoop
+from reactor.loop.timers import Handle
 
 FLUSH_INTERVAL = 1.0
 FLUSH_LINES = 256

@@ -17,14 +17,14 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, BinaryIO
 
-from reactor.http.connection import ERROR_CONTENT_TYPE, Fields, ServerConnection
 from reactor.http.errors import StateError
 from reactor.http.events import Request
+from reactor.http.serverconnection import ERROR_CONTENT_TYPE, Fields, ServerConnection
 from reactor.http.writer import PreparedResponse, error_page
 
 if TYPE_CHECKING:
-    from reactor.loop import EventLoop
-    from reactor.transport import Counters, Protocol, TransportInterface
+    from reactor.loop.eventloop import EventLoop
+    from reactor.net.transport import Counters, Protocol, TransportInterface
 
 logger = logging.getLogger("reactor.exchange")
 
@@ -84,7 +84,7 @@ class Exchange:
         # run (Transport.defer) when the response ends or the handler wants the body again.
         self._resume: Callable[[], object] | None = None
         self.long_lived = False  # mark_long_lived was called
-        self.user: str | None = None  # who the request authenticated as (handlers/auth.py), for the log
+        self.user: str | None = None  # who the request authenticated as (handlers/auth/basic.py), for the log
         self._body_at = 0  # where the response's body begins in the connection's stream (Transport.written)
 
     # -- context ----------------------------------------------------------------------------------

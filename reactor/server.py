@@ -9,15 +9,15 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
-from reactor.acceptor import Acceptor
-from reactor.connection import ConnectionConfig, HTTPConnection, refuse_plain_http
 from reactor.exchange import AccessLog, Handler
+from reactor.httpconnection import ConnectionConfig, HTTPConnection, refuse_plain_http
 from reactor.limits import Limits
-from reactor.loop import EventLoop, LoopStatistics
-from reactor.timers import Handle
-from reactor.tls import TLSTransport
-from reactor.trace import Tracer
-from reactor.transport import Transport
+from reactor.loop.eventloop import EventLoop, LoopStatistics
+from reactor.loop.timers import Handle
+from reactor.net.acceptor import Acceptor
+from reactor.net.tls import TLSTransport
+from reactor.net.transport import Transport
+from reactor.trace.tracer import Tracer
 
 logger = logging.getLogger("reactor.server")
 

@@ -8,9 +8,9 @@ import os
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
-from reactor.iostate import IOState, Timeout
-from reactor.loop import EventLoop
-from reactor.transport import Counters, Protocol, TransportInterface
+from reactor.loop.eventloop import EventLoop
+from reactor.net.iostate import IOState, Timeout
+from reactor.net.transport import Counters, Protocol, TransportInterface
 
 
 class FakeClock:

@@ -4,7 +4,7 @@ Transport as every accepted connection, and a pool that keeps a few of them open
 ``UpstreamPool.connect`` opens a connection (connector.py: a non-blocking connect, then a Transport);
 ``take_idle`` hands out the connection used last (LIFO: the one least likely to have been closed by the
 backend meanwhile). An ``UpstreamConnection`` carries one request at a time for its ``Receiver`` (the
-proxy's side of one exchange, handlers/proxy.py): ``send`` the head, ``send_body`` / ``end_body`` the
+proxy's side of one exchange, handlers/proxy/reverseproxy.py): ``send`` the head, ``send_body`` / ``end_body`` the
 body, and the response comes back as ``response_head``, ``response_data`` and ``response_end`` (or as
 one ``response`` when it arrived whole with its head), or ``response_failed`` with the status the
 client gets if nothing of the response was passed on yet (502: the backend refused, reset, closed or
@@ -35,15 +35,15 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Protocol as Interface
 
-from reactor.connector import Address, Connecting, describe
 from reactor.http.client import ClientConnection, ResponseHead
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PEER_CLOSED, Data, EndOfMessage
 from reactor.http.fields import FieldLineCache
-from reactor.iostate import BODY_TIMEOUT, CLOSED, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, NO_TIMEOUT, Timeout
 from reactor.limits import Limits
-from reactor.loop import EventLoop
-from reactor.transport import Counters, Protocol, Transport, TransportInterface
+from reactor.loop.eventloop import EventLoop
+from reactor.net.connector import Address, Connecting, describe
+from reactor.net.iostate import BODY_TIMEOUT, CLOSED, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, NO_TIMEOUT, Timeout
+from reactor.net.transport import Counters, Protocol, Transport, TransportInterface
 
 logger = logging.getLogger("reactor.upstream")
 

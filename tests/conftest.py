@@ -12,11 +12,11 @@ from typing import TypeVar
 import pytest
 from hypothesis import settings
 
-from handlers.static import StaticFiles
+from handlers.static.staticfiles import StaticFiles
 from reactor.exchange import Handler
 from reactor.limits import Limits
-from reactor.listener import bind
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.listener import bind
 from reactor.server import Server, ServerStatistics
 
 T = TypeVar("T")

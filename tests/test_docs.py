@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reactor.http.state import TRANSITIONS
-from reactor.iostate import IO_TRANSITIONS
+from reactor.net.iostate import IO_TRANSITIONS
 from tests.tutorial.tryit import run_chapter, try_it_blocks
 
 ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reactor.__main__ import build_parser
-from reactor.cli import LIMIT_FLAGS, limits_from_args
+from reactor.arguments import LIMIT_FLAGS, limits_from_args
 from reactor.limits import Limits, default_max_connections
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "limits.md"

@@ -123,7 +123,7 @@ class Connection(step8_timers.Connection):
 
     def path(self, target: str) -> str | None:
         """The path a target names: one plain name in the directory, nothing else (the real server's
-        rules for paths are in handlers/paths.py)."""
+        rules for paths are in handlers/static/paths.py)."""
         name = target.removeprefix("/")
         if not name or "/" in name or name.startswith(".") or "\\" in name:
             return None

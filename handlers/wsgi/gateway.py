@@ -29,10 +29,10 @@ from typing import Any, BinaryIO
 from wsgiref.util import FileWrapper
 from wsgiref.validate import IteratorWrapper
 
+from handlers.threadpool import WorkerPool
 from handlers.wsgi.body import RequestBody
 from handlers.wsgi.environ import cgi_environ
 from handlers.wsgi.response import ResponseHead, check_response
-from handlers.wsgi.workers import WorkerPool
 from reactor.exchange import Exchange
 
 logger = logging.getLogger("reactor.wsgi")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.archive import PIECE, ArchiveError, Member, tar_gz_stream, walk, zip_stream
+from handlers.static.archive import PIECE, ArchiveError, Member, tar_gz_stream, walk, zip_stream
 
 
 def tree(root: Path) -> Path:

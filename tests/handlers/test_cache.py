@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.cache import RevalidatingCache
+from handlers.static.cache import RevalidatingCache
 from reactor.testing import FakeClock
 
 

@@ -12,8 +12,8 @@ from typing import Any, cast
 import pytest
 
 from handlers.background import BackgroundJobs
-from handlers.compression import Compressions, compressible, gzip_bytes
-from reactor.loop import EventLoop
+from handlers.static.compression import Compressions, compressible, gzip_bytes
+from reactor.loop.eventloop import EventLoop
 
 
 @pytest.mark.parametrize(

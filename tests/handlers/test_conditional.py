@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.conditional import evaluate, http_date, if_range_holds, make_etag, parse_etags, parse_http_date
+from handlers.static.conditional import evaluate, http_date, if_range_holds, make_etag, parse_etags, parse_http_date
 from reactor.http.events import Headers
 
 ETAG = '"abc-10"'

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from handlers.errorpages import ErrorPages
-from handlers.mimetypes import MimeTypes
-from handlers.site import Site
-from reactor.connection import ConnectionConfig, HTTPConnection
+from handlers.static.errorpages import ErrorPages
+from handlers.static.mimetypes import MimeTypes
+from handlers.static.site import Site
 from reactor.exchange import Exchange
+from reactor.httpconnection import ConnectionConfig, HTTPConnection
 from reactor.limits import Limits
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
 from reactor.testing import FakeClock, FakeTransport
 
 REQUEST = b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from handlers.files import decide, send
-from handlers.ranges import ByteRange
+from handlers.static.files import decide, send
+from handlers.static.ranges import ByteRange
 from reactor.http.events import Headers, Request
 
 ETAG = '"abc-10"'

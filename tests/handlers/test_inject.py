@@ -1,4 +1,4 @@
-"""The live-reload variant of an HTML file (handlers/inject.py): the file's bytes with the script tag
+"""The live-reload variant of an HTML file (handlers/livereload/inject.py): the file's bytes with the script tag
 before the last ``</body``, or at the end, and an ETag of its own."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.inject import SCRIPT_PATH, SCRIPT_TAG, inject
+from handlers.livereload.inject import SCRIPT_PATH, SCRIPT_TAG, inject
 
 ETAG = '"18ee9d06638e17fa-64"'
 

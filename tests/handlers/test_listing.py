@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.listing import Entry, Order, human_size, parse_query, render_html, render_json, scan, sort_entries
+from handlers.static.listing import Entry, Order, human_size, parse_query, render_html, render_json, scan, sort_entries
 
 ENTRIES = [
     Entry("b.txt", False, 2048, 300.0),

@@ -1,8 +1,8 @@
-"""The live-reload messages (handlers/livereload.py): what a batch of changed files tells the pages."""
+"""The live-reload messages (handlers/livereload/reloader.py): what a batch of changed files tells the pages."""
 
 from __future__ import annotations
 
-from handlers.livereload import event
+from handlers.livereload.reloader import event
 
 
 def test_a_batch_of_stylesheets_only_swaps_stylesheets() -> None:

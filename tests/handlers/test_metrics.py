@@ -1,4 +1,4 @@
-"""The Prometheus exposition of the status numbers (handlers/metrics.py), checked by promtool, Prometheus'
+"""The Prometheus exposition of the status numbers (handlers/status/metrics.py), checked by promtool, Prometheus'
 own linter, and line by line: types, names, labels and their escaping, and each worker under its label."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from handlers.metrics import FAMILIES, HANDLER_METRICS, ReactorNumbers, exposition
-from reactor.loop import LoopStatistics
+from handlers.status.metrics import FAMILIES, HANDLER_METRICS, ReactorNumbers, exposition
+from reactor.loop.eventloop import LoopStatistics
 from reactor.server import ServerStatistics
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.mimetypes import MimeTypes
+from handlers.static.mimetypes import MimeTypes
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from handlers.multipart import (
+from handlers.upload.multipart import (
     Event,
     MultipartError,
     MultipartParser,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.negotiation import CODINGS, asks_for_html, preferred_codings, prefers_json
+from handlers.static.negotiation import CODINGS, asks_for_html, preferred_codings, prefers_json
 
 
 @pytest.mark.parametrize(

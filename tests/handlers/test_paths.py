@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.paths import PathError, parse_request_path
+from handlers.static.paths import PathError, parse_request_path
 
 
 @pytest.mark.parametrize(

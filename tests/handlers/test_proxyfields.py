@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from handlers.proxyfields import backend_target, request_fields, response_fields, wants_upgrade
+from handlers.proxy.proxyfields import backend_target, request_fields, response_fields, wants_upgrade
 from reactor.http.client import ResponseHead
 from reactor.http.events import Headers, Request
 from tests.http.helpers import make_connection

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.ranges import MAX_RANGES, ByteRange, coalesce, multipart_layout, parse_range, select_ranges
+from handlers.static.ranges import MAX_RANGES, ByteRange, coalesce, multipart_layout, parse_range, select_ranges
 
 
 def spans(ranges: list[ByteRange] | None) -> list[tuple[int, int]] | None:

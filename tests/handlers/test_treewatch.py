@@ -1,4 +1,4 @@
-"""Watching the served trees (handlers/treewatch.py, handlers/inotify.py): which names are left out,
+"""Watching the served trees (handlers/livereload/treewatch.py, inotify.py): which names are left out,
 how bursts become one batch (on a fake clock), and both watchers on real directories: inotify where
 Linux has it, the stat walk everywhere."""
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from handlers import inotify
-from handlers.treewatch import SLICE, Debounce, InotifyWatcher, PollingWatcher, TreeWatch, ignored
-from reactor.loop import EventLoop
+from handlers.livereload import inotify
+from handlers.livereload.treewatch import SLICE, Debounce, InotifyWatcher, PollingWatcher, TreeWatch, ignored
+from reactor.loop.eventloop import EventLoop
 from reactor.testing import FakeClock, tick
 
 needs_inotify = pytest.mark.skipif(not inotify.available(), reason="inotify is Linux's")
@@ -257,7 +257,7 @@ def test_the_tree_watch_uses_inotify_and_falls_back_to_the_stat_walk_saying_why(
         raise OSError(28, "inotify_add_watch: No space left on device")
 
     monkeypatch.setattr(inotify, "Inotify", refused)
-    with caplog.at_level(logging.WARNING, logger="handlers.treewatch"):
+    with caplog.at_level(logging.WARNING, logger="handlers.livereload.treewatch"):
         watch = TreeWatch(loop, [str(tmp_path)], seen)
     try:
         assert watch.polling

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from reactor.http import framing, parser, receivebuffer
-from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, Data, EndOfMessage, Request
 from reactor.http.fields import FieldLineCache
 from reactor.http.parser import RequestLineCache
 from reactor.http.receivebuffer import ReceiveBuffer
+from reactor.http.serverconnection import ServerConnection
 from reactor.http.state import Phase
 
 Normalized = tuple[Any, ...]

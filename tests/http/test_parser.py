@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from reactor.http.connection import ServerConnection
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, Request
 from reactor.http.fields import FieldLineCache
 from reactor.http.parser import RequestLineCache
+from reactor.http.serverconnection import ServerConnection
 from reactor.http.state import Phase
 from tests.http.helpers import all_feeds, count_scans, feed, make_connection
 

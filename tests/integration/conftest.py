@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from handlers.options import StaticOptions
-from handlers.static import StaticFiles
+from handlers.static.options import StaticOptions
+from handlers.static.staticfiles import StaticFiles
 from tests.conftest import LiveServer
 from tests.integration.processes import REPO, ChildProcess, ReactorProcess
 

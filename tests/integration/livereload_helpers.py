@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from handlers.livereload import EVENTS_PATH, HEARTBEAT, LiveReload
-from handlers.options import StaticOptions
-from handlers.static import StaticFiles
+from handlers.livereload.reloader import EVENTS_PATH, HEARTBEAT, LiveReload
+from handlers.static.options import StaticOptions
+from handlers.static.staticfiles import StaticFiles
 from tests.conftest import LiveServer
 from tests.integration.client import RawClient
 

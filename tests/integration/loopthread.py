@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from handlers.proxy import ReverseProxy, parse_backend
+from handlers.proxy.reverseproxy import ReverseProxy, parse_backend
 from handlers.router import PrefixRouter
 from reactor.exchange import Exchange, Handler
 from reactor.limits import Limits

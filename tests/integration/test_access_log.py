@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from handlers.auth import BasicAuth
-from handlers.static import StaticFiles
+from handlers.auth.basic import BasicAuth
+from handlers.auth.passwd import make_hash
+from handlers.static.staticfiles import StaticFiles
 from reactor.limits import Limits
-from reactor.passwd import make_hash
 from tests.conftest import LiveServer
 from tests.integration.client import request, wait_until
 from tests.integration.static_helpers import AccessRecord

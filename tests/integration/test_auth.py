@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from reactor.passwd import make_hash
+from handlers.auth.passwd import make_hash
 from tests.handlers.test_metrics import samples
 from tests.integration import browser
 from tests.integration.client import RawClient, wait_until
@@ -36,7 +36,7 @@ def basic(user: str, password: str) -> tuple[str, str]:
 def users(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("auth") / "users.txt"
     lines = [
-        "# made by python -m reactor.passwd",
+        "# made by python -m handlers.auth.passwd",
         f"alice:{make_hash('wonderland', FAST)}",
         "",
         f"{JURGEN[0]}:{make_hash(JURGEN[1], FAST)}",

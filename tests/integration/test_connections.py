@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.static import StaticFiles
+from handlers.static.staticfiles import StaticFiles
 from reactor.exchange import Exchange
 from tests.conftest import LiveServer
 from tests.integration.client import RawClient, request, wait_until

@@ -14,12 +14,12 @@ import pytest
 from examples.tcp_echo import LineEcho
 from examples.timestamp_echo import TimestampEcho
 from examples.udp_echo import UDPEcho
-from handlers.static import StaticFiles
-from reactor.datagram import DatagramEndpoint, bind_datagram
+from handlers.static.staticfiles import StaticFiles
 from reactor.limits import Limits
-from reactor.listener import bind
+from reactor.net.datagram import DatagramEndpoint, bind_datagram
+from reactor.net.listener import bind
+from reactor.net.stream import StreamProtocol, StreamServer
 from reactor.server import Server
-from reactor.stream import StreamProtocol, StreamServer
 from tests.integration.client import request, wait_until
 from tests.integration.loopthread import LoopThread
 

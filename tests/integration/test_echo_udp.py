@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from examples.udp_echo import UDPEcho
-from reactor.datagram import DatagramEndpoint, DatagramProtocol, bind_datagram
-from reactor.loop import EVENT_WRITE, EventLoop
+from reactor.loop.eventloop import EVENT_WRITE, EventLoop
+from reactor.net.datagram import DatagramEndpoint, DatagramProtocol, bind_datagram
 from reactor.testing import tick
 from tests.integration.loopthread import LoopThread
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.static import StaticFiles
+from handlers.static.staticfiles import StaticFiles
 from reactor.exchange import Exchange
 from reactor.limits import Limits
 from tests.conftest import LiveServer

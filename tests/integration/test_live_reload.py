@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from handlers.conditional import make_etag
-from handlers.inject import SCRIPT_PATH, SCRIPT_TAG
-from handlers.livereload import EVENTS_PATH, RETRY_MS, SCRIPT
+from handlers.livereload.inject import SCRIPT_PATH, SCRIPT_TAG
+from handlers.livereload.reloader import EVENTS_PATH, RETRY_MS, SCRIPT
+from handlers.static.conditional import make_etag
 from tests.integration.browser import dump_dom
 from tests.integration.client import Response, request, wait_until
 from tests.integration.livereload_helpers import Reloading, Stream

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.static import StaticFiles
+from handlers.static.staticfiles import StaticFiles
 from reactor.limits import Limits
 from tests.conftest import LiveServer
 from tests.integration.client import RawClient, request, start_download, wait_until

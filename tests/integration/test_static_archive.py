@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.archive import PIECE
+from handlers.static.archive import PIECE
 from tests.integration.client import RawClient, request, start_download, wait_until
 from tests.integration.conftest import ServeStatic
 from tests.integration.processes import ReactorProcess

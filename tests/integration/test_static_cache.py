@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from handlers import listing
-from handlers.filecache import CACHED_FILE_LIMIT
-from handlers.options import StaticOptions
-from handlers.static import StaticFiles
+from handlers.static import listing
+from handlers.static.filecache import CACHED_FILE_LIMIT
+from handlers.static.options import StaticOptions
+from handlers.static.staticfiles import StaticFiles
 from reactor.testing import FakeClock
 from tests.conftest import LiveServer
 from tests.integration.client import Response

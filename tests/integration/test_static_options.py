@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from handlers.options import StaticOptions
-from handlers.static import StaticFiles
+from handlers.static.options import StaticOptions
+from handlers.static.staticfiles import StaticFiles
 from tests.conftest import LiveServer
 from tests.integration.conftest import ServeStatic
 from tests.integration.static_helpers import fetch

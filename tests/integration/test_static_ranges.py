@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.ranges import MAX_RANGES
+from handlers.static.ranges import MAX_RANGES
 from tests.conftest import LiveServer
 from tests.integration.client import RawClient
 from tests.integration.conftest import ServeStatic

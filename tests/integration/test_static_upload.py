@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from handlers.cli import startup_warnings
-from handlers.options import StaticOptions
-from handlers.static import StaticFiles
-from handlers.upload import UploadError, _store
+from handlers.flags import startup_warnings
+from handlers.static.options import StaticOptions
+from handlers.static.staticfiles import StaticFiles
+from handlers.upload.uploads import UploadError, _store
 from reactor.limits import Limits
 from tests.conftest import LiveServer
 from tests.integration.client import RawClient, wait_until

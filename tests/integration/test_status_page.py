@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from handlers.static import StaticFiles
-from handlers.status import StatusPage, combined, combined_rates, rates, statistics_from
-from reactor.loop import LoopStatistics
+from handlers.static.staticfiles import StaticFiles
+from handlers.status.statuspage import StatusPage, combined, combined_rates, rates, statistics_from
+from reactor.loop.eventloop import LoopStatistics
 from reactor.server import ServerStatistics
 from tests.conftest import LiveServer
 from tests.handlers.test_metrics import check_metrics, samples

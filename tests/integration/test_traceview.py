@@ -12,8 +12,8 @@ from xml.etree import ElementTree
 import pytest
 
 from loadtest.__main__ import build_parser as loadtest_parser
-from reactor import traceview
-from reactor.tracelog import parse
+from reactor.trace import traceview
+from reactor.trace.tracelog import parse
 from tests.integration.browser import dump_dom, screenshot
 from tests.integration.client import RawClient, wait_until
 from tests.integration.png import pixels
@@ -101,5 +101,5 @@ def test_the_readme_picture_is_a_timeline_and_the_readme_says_how_it_was_made() 
     readme = (REPO / "README.md").read_text()
     assert "](docs/timeline.svg)" in readme
     assert "python3 -m loadtest -u 3 -t 4 --trace --results /tmp/traced" in readme
-    assert "python3 -m reactor.traceview /tmp/traced/server.log" in readme
+    assert "python3 -m reactor.trace.traceview /tmp/traced/server.log" in readme
     assert loadtest_parser().parse_args(["--trace"]).trace

@@ -158,7 +158,7 @@ def test_ctrl_c_in_a_terminal_drains_the_workers(two_workers: ReactorProcess, do
 
 
 def test_auto_starts_one_worker_per_cpu(supervise: Callable[..., ReactorProcess]) -> None:
-    # reactor.workers.parse_worker_count: the CPUs this process may run on, which the child inherits.
+    # reactor.supervisor.parse_worker_count: the CPUs this process may run on, which the child inherits.
     cpus = len(os.sched_getaffinity(0))
     if cpus == 1:
         pytest.skip("one CPU: auto is a single reactor without a supervisor")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.static import StaticFiles
+from handlers.static.staticfiles import StaticFiles
 from loadtest.site import Manifest, build
 from tests.conftest import LiveServer
 

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from reactor.accesslog import FLUSH_LINES, AccessLog
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
 from reactor.testing import FakeClock, tick
 
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from reactor.connector import Address, Connecting, describe
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.connector import Address, Connecting, describe
 from reactor.testing import FakeClock, tick
 
 

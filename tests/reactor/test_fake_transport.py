@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from reactor.iostate import IOState, Timeout
 from reactor.limits import Limits
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.iostate import IOState, Timeout
+from reactor.net.transport import Protocol, Transport, TransportInterface
 from reactor.testing import FakeClock, FakeTransport, tick
-from reactor.transport import Protocol, Transport, TransportInterface
 
 Step = Callable[[TransportInterface], object]
 

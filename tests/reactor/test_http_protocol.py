@@ -1,4 +1,4 @@
-"""The HTTP protocol (reactor/connection.py) on a FakeTransport: no socket and no selector; the test
+"""The HTTP protocol (reactor/httpconnection.py) on a FakeTransport: no socket and no selector; the test
 plays the peer and the transport, and reads what the protocol wrote and asked for."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-from reactor.connection import ConnectionConfig, HTTPConnection
 from reactor.exchange import Exchange
-from reactor.iostate import IOState, Timeout
+from reactor.httpconnection import ConnectionConfig, HTTPConnection
 from reactor.limits import Limits
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.iostate import IOState, Timeout
 from reactor.testing import FakeClock, FakeTransport, tick
 
 GET = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from reactor import iostate
 from reactor.http import state as cycle_state
-from reactor.iostate import (
+from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE
+from reactor.net import iostate
+from reactor.net.iostate import (
     IO_ROWS,
     IO_TRANSITIONS,
     READ_TIMEOUTS,
@@ -22,7 +23,6 @@ from reactor.iostate import (
     next_state,
     settled,
 )
-from reactor.loop import EVENT_READ, EVENT_WRITE
 
 S = IOState
 HIGH, LOW = 64, 16

@@ -7,7 +7,7 @@ import resource
 import pytest
 
 from reactor.limits import Limits, default_max_connections, descriptor_limit
-from reactor.loop import SELECT_MAX_FD
+from reactor.loop.eventloop import SELECT_MAX_FD
 
 
 def test_two_descriptors_per_connection_and_sixteen_spare() -> None:

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from reactor.datagram import bind_datagram
-from reactor.listener import Listener, bind, reserve
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.datagram import bind_datagram
+from reactor.net.listener import Listener, bind, reserve
 from reactor.testing import FakeClock, tick
 
 
@@ -67,7 +67,7 @@ def rig() -> Iterator[Rig]:
 def test_exhaustion_pauses_accepting_logs_once_and_resumes(
     rig: Rig, error: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="reactor.listener")
+    caplog.set_level(logging.WARNING, logger="reactor.net.listener")
     rig.connect()
     rig.sock.error = error
     tick(rig.loop)
@@ -89,7 +89,7 @@ def test_exhaustion_pauses_accepting_logs_once_and_resumes(
 
 
 def test_a_new_episode_is_logged_again(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="reactor.listener")
+    caplog.set_level(logging.WARNING, logger="reactor.net.listener")
     for _ in range(2):
         rig.connect()
         rig.sock.error = errno.EMFILE
@@ -123,7 +123,7 @@ def test_at_the_connection_limit_the_listener_leaves_the_selector(rig: Rig) -> N
 
 
 def test_an_unexpected_accept_error_pauses_too_with_its_traceback(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="reactor.listener")
+    caplog.set_level(logging.WARNING, logger="reactor.net.listener")
     rig.connect()
     rig.sock.error = errno.EINVAL
     for _ in range(3):
@@ -137,7 +137,7 @@ def test_an_unexpected_accept_error_pauses_too_with_its_traceback(rig: Rig, capl
 def test_an_episode_lasts_until_the_backlog_is_empty(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     # Under a sustained burst each freed descriptor lets one accept succeed before EMFILE again:
     # that is still the same episode, worth one line, not one per freed slot.
-    caplog.set_level(logging.WARNING, logger="reactor.listener")
+    caplog.set_level(logging.WARNING, logger="reactor.net.listener")
     for _ in range(3):
         rig.connect()
     rig.sock.error = errno.EMFILE

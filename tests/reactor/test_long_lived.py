@@ -12,8 +12,8 @@ import pytest
 
 from reactor.exchange import Exchange
 from reactor.limits import Limits
-from reactor.listener import bind
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.listener import bind
 from reactor.server import Server
 from reactor.testing import FakeClock, tick
 

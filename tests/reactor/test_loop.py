@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.testing import FakeClock, tick
 
 

@@ -1,4 +1,4 @@
-"""``python -m reactor.passwd``: hashes the standard library verifies, and no password as an argument."""
+"""``python -m handlers.auth.passwd``: hashes the standard library verifies, and no password as an argument."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from reactor.passwd import ITERATIONS, HashError, PasswordHash, make_hash
+from handlers.auth.passwd import ITERATIONS, HashError, PasswordHash, make_hash
 from tests.integration.processes import ENV, REPO
 
 
@@ -51,7 +51,7 @@ def test_what_is_not_a_usable_hash_is_refused(text: str) -> None:
 
 
 def run_passwd(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "reactor.passwd", *args]
+    command = [sys.executable, "-m", "handlers.auth.passwd", *args]
     return subprocess.run(
         command, input=stdin, capture_output=True, text=True, cwd=REPO, env=ENV, timeout=60, check=False
     )
@@ -85,7 +85,7 @@ def test_bad_use_is_one_line_and_exit_2(args: tuple[str, ...], stdin: str, why: 
 def test_help_says_what_the_command_does_in_plain_sentences() -> None:
     result = run_passwd("--help", stdin="")
     assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout.startswith("usage: python -m reactor.passwd USER\n")
+    assert result.stdout.startswith("usage: python -m handlers.auth.passwd USER\n")
     description = result.stdout.split("\n\n")[1]
     assert "`" not in result.stdout, "no reST markup"
     assert description.endswith(".") and "--auth-file" in description, description

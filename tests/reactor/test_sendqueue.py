@@ -9,7 +9,7 @@ from typing import cast
 
 import pytest
 
-from reactor.sendqueue import FileShrunkError, SendQueue
+from reactor.net.sendqueue import FileShrunkError, SendQueue
 from reactor.testing import FakeSocket
 
 

@@ -1,4 +1,4 @@
-"""The workers' statistics board (reactor/workers.py): what one process leaves, another reads across a fork;
+"""The workers' statistics board (reactor/supervisor.py): what one process leaves, another reads across a fork;
 a copy caught mid-write is never taken; a restarted worker's numbers replace its predecessor's."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from reactor.workers import StatisticsBoard
+from reactor.supervisor import StatisticsBoard
 
 
 def test_each_worker_reads_what_every_worker_left_and_none_before() -> None:

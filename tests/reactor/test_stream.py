@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from reactor.iostate import IOState
 from reactor.limits import Limits
-from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
-from reactor.stream import StreamProtocol
+from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.net.iostate import IOState
+from reactor.net.stream import StreamProtocol
+from reactor.net.transport import Transport
 from reactor.testing import tick
-from reactor.transport import Transport
 
 
 class Recorder(StreamProtocol):

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from reactor.exchange import Exchange
-from reactor.stream import StreamProtocol
-from reactor.transport import TransportInterface
+from reactor.net.stream import StreamProtocol
+from reactor.net.transport import TransportInterface
 from tests.conftest import LiveServer
 from tests.integration.client import RawClient, wait_until
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import gc
 import weakref
 
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.loop.timers import Deadline
 from reactor.testing import FakeClock, tick
-from reactor.timers import Deadline
 
 
 def test_deadline_fires_once_after_its_delay() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import re
 
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
 from reactor.testing import FakeClock, tick
-from reactor.trace import Tracer
+from reactor.trace.tracer import Tracer
 
 LINE = re.compile(r" *\d+\.\d{6} (loop |#\d+ *) ?[a-z]+( .*)?")
 

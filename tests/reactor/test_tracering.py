@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import io
 
-from reactor.trace import Tracer
-from reactor.tracering import TraceRing
+from reactor.trace.tracer import Tracer
+from reactor.trace.tracering import TraceRing
 
 
 def test_recent_lines_are_those_of_the_last_seconds_oldest_first() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reactor import traceview
-from reactor.tracelog import parse
+from reactor.trace import traceview
+from reactor.trace.tracelog import parse
 
 # A server traced for two seconds that answered three requests on one connection in 4 ms, with its
 # log message and access log on the same stderr, as `python -m reactor --trace 2> FILE` writes them.

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from reactor.iostate import IOState, Timeout
 from reactor.limits import Limits
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.iostate import IOState, Timeout
+from reactor.net.transport import Counters, Protocol, Transport, TransportInterface
 from reactor.testing import FakeClock, tick
-from reactor.trace import Tracer
-from reactor.transport import Counters, Protocol, Transport, TransportInterface
+from reactor.trace.tracer import Tracer
 
 Step = Callable[[TransportInterface, bytes], object]
 
@@ -246,7 +246,7 @@ def test_a_callback_that_raises_is_logged_by_name_and_closes_its_connection(
     if where == "data_received":
         rig.send(b"x")
     assert protocol.lost == ["internal error"]
-    [record] = [r for r in caplog.records if r.name == "reactor.transport"]
+    [record] = [r for r in caplog.records if r.name == "reactor.net.transport"]
     assert record.levelno == logging.ERROR and record.exc_info is not None
     closed = "<Transport #0 fd=-1 127.0.0.1:40000 closed queued=0>"
     assert record.getMessage() == f"{closed}: Recorder.{where} failed; closing the connection"
@@ -349,19 +349,19 @@ def test_a_socket_error_other_than_the_peer_leaving_is_a_warning(
     rig.sock.error = OSError(errno.EINVAL, "Invalid argument")
     rig.transport.write(b"x")
     assert rig.protocol.lost == ["socket error"]
-    [record] = [r for r in caplog.records if r.name == "reactor.transport"]
+    [record] = [r for r in caplog.records if r.name == "reactor.net.transport"]
     assert record.levelno == logging.WARNING
     closed = "<Transport #3 fd=-1 127.0.0.1:40000 closed queued=0>"
     assert record.getMessage() == f"{closed}: socket error: [Errno 22] Invalid argument"
 
 
 def test_the_peer_leaving_is_a_quiet_close(make_rig: Callable[..., Rig], caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="reactor.transport")
+    caplog.set_level(logging.DEBUG, logger="reactor.net.transport")
     rig = make_rig(ident=3)
     rig.sock.error = ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
     rig.transport.on_readable()
     assert rig.protocol.lost == ["peer reset"]
-    [record] = [r for r in caplog.records if r.name == "reactor.transport"]
+    [record] = [r for r in caplog.records if r.name == "reactor.net.transport"]
     assert record.levelno == logging.DEBUG
     assert record.getMessage() == (
         "<Transport #3 fd=-1 127.0.0.1:40000 closed queued=0>: peer gone: [Errno 104] Connection reset by peer"
@@ -377,7 +377,7 @@ def test_a_file_that_shrank_before_it_was_sent_closes_the_connection(
         rig.transport.write_file(file, 0, 100, owns_file=False)
         tick(rig.loop)  # the first ten bytes went at once; the next sendfile finds the end of the file
     assert rig.protocol.lost == ["file shrank"]
-    [record] = [r for r in caplog.records if r.name == "reactor.transport"]
+    [record] = [r for r in caplog.records if r.name == "reactor.net.transport"]
     assert record.levelno == logging.WARNING and "ended before offset 10" in record.getMessage()
     assert record.getMessage().startswith("<Transport #0 fd=")
 
@@ -501,7 +501,9 @@ def test_failures_in_callbacks_and_in_connection_lost_are_logged_by_name(
     closed: list[Transport] = []
     rig = make_rig(Broken(), on_closed=closed.append)
     rig.transport.defer(functools.partial(fail, "partial"))
-    messages = [(r.levelno, r.getMessage().split(": ", 1)[1]) for r in caplog.records if r.name == "reactor.transport"]
+    messages = [
+        (r.levelno, r.getMessage().split(": ", 1)[1]) for r in caplog.records if r.name == "reactor.net.transport"
+    ]
     assert messages[0][1].startswith("functools.partial(<function fail") and messages[0][1].endswith(
         "failed; closing the connection"
     )

@@ -1,4 +1,4 @@
-"""Two transports joined byte for byte (reactor/tunnel.py), each over a socketpair whose other end the
+"""Two transports joined byte for byte (reactor/net/tunnel.py), each over a socketpair whose other end the
 test plays, on a loop with a fake clock: bytes both ways, backpressure across, an end of stream passed
 on as a half-close once what is queued has left, and the tunnel's end."""
 
@@ -7,12 +7,12 @@ from __future__ import annotations
 import contextlib
 import socket
 
-from reactor.iostate import CLOSED, WAITING
 from reactor.limits import Limits
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.iostate import CLOSED, WAITING
+from reactor.net.transport import Transport
+from reactor.net.tunnel import TunnelEnd, join
 from reactor.testing import FakeClock, tick
-from reactor.transport import Transport
-from reactor.tunnel import TunnelEnd, join
 
 
 class Rig:

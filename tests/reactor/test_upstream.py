@@ -7,10 +7,10 @@ import socket
 from typing import cast
 
 from reactor.http.client import ResponseHead
-from reactor.iostate import IOState, Timeout
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.iostate import IOState, Timeout
+from reactor.net.transport import Transport
 from reactor.testing import FakeClock, FakeTransport
-from reactor.transport import Transport
 from reactor.upstream import IDLE_TIMEOUT, UpstreamConnection, UpstreamPool
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"

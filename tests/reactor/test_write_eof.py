@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import socket
 
-from reactor.iostate import READING
 from reactor.limits import Limits
-from reactor.loop import EventLoop
-from reactor.stream import StreamProtocol
+from reactor.loop.eventloop import EventLoop
+from reactor.net.iostate import READING
+from reactor.net.stream import StreamProtocol
+from reactor.net.transport import Transport
 from reactor.testing import FakeClock, tick
-from reactor.transport import Transport
 
 
 class Recorder(StreamProtocol):

@@ -1,5 +1,5 @@
 """Worker threads made deterministic: the thread pools of the WSGI gateway and of the static
-handler's background jobs (handlers/wsgi/workers.py, handlers/background.py), replaced for a run by
+handler's background jobs (handlers/threadpool.py, handlers/background.py), replaced for a run by
 pools whose threads run one at a time, each only when the world picks it.
 
 A worker is a real thread, so an application blocks in it as it does in production (reading

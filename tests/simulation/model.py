@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import zlib
 
-from handlers.compression import gzip_bytes
+from handlers.static.compression import gzip_bytes
 from tests.simulation.requests import SimRequest, Unparseable, field, parse_response, response_body
 from tests.simulation.site import CONTENTS, stream_body
 

@@ -11,7 +11,7 @@ import os
 import random
 from dataclasses import dataclass
 
-from handlers.conditional import http_date, make_etag
+from handlers.static.conditional import http_date, make_etag
 from reactor.limits import Limits
 from tests.simulation.site import CONTENTS, MTIME, UPLOADS
 

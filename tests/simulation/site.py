@@ -16,12 +16,12 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from handlers.options import StaticOptions
 from handlers.router import PrefixRouter
-from handlers.static import StaticFiles
+from handlers.static.options import StaticOptions
+from handlers.static.staticfiles import StaticFiles
 from handlers.wsgi import WSGIGateway
-from reactor.clock import Clock
 from reactor.exchange import Handler
+from reactor.loop.clock import Clock
 
 UPLOADS = "/up"  # where uploads go (each run into a directory of its own)
 MTIME = 1_700_000_000  # every file's modification time: Last-Modified is part of the bytes compared

@@ -22,16 +22,17 @@ from typing import Any
 
 import pytest
 
-from handlers import compression, upload
+from handlers.static import compression
+from handlers.upload import uploads as upload
 from handlers.wsgi.gateway import ThreadedCall
-from reactor.iostate import Timeout
 from reactor.limits import Limits
-from reactor.listener import Listener
-from reactor.loop import EVENT_READ, EVENT_WRITE
-from reactor.sendqueue import SendQueue
+from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE
+from reactor.net.iostate import Timeout
+from reactor.net.listener import Listener
+from reactor.net.sendqueue import SendQueue
+from reactor.net.tls import TLSTransport
+from reactor.net.transport import Transport
 from reactor.testing import FakeClock
-from reactor.tls import TLSTransport
-from reactor.transport import Transport
 from tests.simulation.answers import Reference, check_answers, closing_form
 from tests.simulation.lockstep import Lockstep
 from tests.simulation.network import SPINNING, Faults, SimListener, SimNetwork, SimSelector, SimSocket

@@ -1,6 +1,6 @@
 """TLS in the simulation: real ``ssl`` objects over memory BIOs on both sides of a simulated socket.
 
-The server runs the real ``reactor/tls.py: TLSTransport``. What its context's ``wrap_socket`` returns
+The server runs the real ``reactor/net/tls.py: TLSTransport``. What its context's ``wrap_socket`` returns
 here is a ``MemoryTLSSocket``: the server's SSLObject over memory BIOs, with the calls the transport
 makes on an SSLSocket (``do_handshake``, ``unwrap``...) and on its C object (``read``, ``write`` and
 ``pending``, through ``_sslobj``), moving bytes between the BIOs and the simulated socket as OpenSSL's
@@ -27,7 +27,7 @@ import subprocess
 import tempfile
 from typing import cast
 
-from reactor.tls import TLSTransport, load_context
+from reactor.net.tls import TLSTransport, load_context
 from tests.simulation.network import SimFile, SimSocket
 
 # A TLS record (RFC 8446 5.1, RFC 5246 6.2): type, version, length, then at most 2^14 + 256 bytes.

@@ -30,17 +30,17 @@ from functools import partial
 from typing import Any, TextIO, cast
 from unittest import mock
 
-from handlers import files
-from reactor.acceptor import Acceptor
-from reactor.clock import HttpDate
-from reactor.connection import ConnectionConfig, HTTPConnection, refuse_plain_http
-from reactor.iostate import IOState
+from handlers.static import files
+from reactor.httpconnection import ConnectionConfig, HTTPConnection, refuse_plain_http
 from reactor.limits import Limits
-from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.loop.clock import HttpDate
+from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.loop.timers import TimerHandle
+from reactor.net.acceptor import Acceptor
+from reactor.net.iostate import IOState
+from reactor.net.transport import Transport
 from reactor.testing import FakeClock
-from reactor.timers import TimerHandle
-from reactor.trace import Tracer
-from reactor.transport import Transport
+from reactor.trace.tracer import Tracer
 from tests.simulation.answers import TLS_FAILURES, Reference, check_answers, check_refusal
 from tests.simulation.lockstep import Lockstep, Worker
 from tests.simulation.model import check_reference
@@ -103,7 +103,7 @@ class _Records(logging.Handler):
 
 
 class _FixedBoundary:
-    """Stands in for ``secrets`` in handlers.files, which draws each multipart/byteranges boundary
+    """Stands in for ``secrets`` in handlers.static.files, which draws each multipart/byteranges boundary
     at random: the simulation compares bytes, so every boundary is this one."""
 
     @staticmethod
@@ -428,7 +428,11 @@ class Simulation:
         warned = 0
         for record in logs.records:
             failure = record.exc_info[1] if record.exc_info else None
-            if record.name == "reactor.listener" and record.getMessage().startswith("accept failed") and not failure:
+            if (
+                record.name == "reactor.net.listener"
+                and record.getMessage().startswith("accept failed")
+                and not failure
+            ):
                 warned += 1  # descriptors ran out (the run made them)
             elif not isinstance(failure, SimAppError):
                 result.violations.append(f"logged {record.levelname} {record.name}: {record.getMessage()}")

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from handlers.options import StaticOptions
-from handlers.static import StaticFiles
+from handlers.static.options import StaticOptions
+from handlers.static.staticfiles import StaticFiles
 from reactor.limits import Limits
-from reactor.tls import load_context
+from reactor.net.tls import load_context
 from tests.conftest import LiveServer
 from tests.integration.processes import ChildProcess
 

@@ -11,7 +11,7 @@ import socket
 import ssl
 from pathlib import Path
 
-from handlers.cli import startup_warnings
+from handlers.flags import startup_warnings
 from tests.integration.client import wait_until
 from tests.integration.processes import ChildProcess, run_cli
 from tests.tls.conftest import TLSFiles

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from reactor.iostate import IOState, Timeout
 from reactor.limits import Limits
-from reactor.loop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE, EventLoop
+from reactor.net.iostate import IOState, Timeout
+from reactor.net.tls import TLSTransport
+from reactor.net.transport import Protocol
 from reactor.testing import FakeClock
-from reactor.tls import TLSTransport
-from reactor.transport import Protocol
 
 
 class Recorder(Protocol):

@@ -10,7 +10,7 @@ import http.client
 import socket
 import ssl
 
-from reactor.connection import ConnectionConfig, refuse_plain_http
+from reactor.httpconnection import ConnectionConfig, refuse_plain_http
 from reactor.limits import Limits
 from tests.integration.client import wait_until
 from tests.tls.conftest import ServeTLS

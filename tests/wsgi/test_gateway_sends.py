@@ -10,11 +10,11 @@ from typing import Any
 
 from handlers.wsgi import WSGIGateway
 from handlers.wsgi.gateway import StartResponse
-from reactor.connection import ConnectionConfig, HTTPConnection
+from reactor.httpconnection import ConnectionConfig, HTTPConnection
 from reactor.limits import Limits
-from reactor.loop import EventLoop
+from reactor.loop.eventloop import EventLoop
+from reactor.net.transport import Transport
 from reactor.testing import FakeClock, tick
-from reactor.transport import Transport
 from tests.integration.client import wait_until
 
 
