@@ -16,8 +16,9 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from handlers.livereload import inotify
+from reactor.loop.deadline import Deadline
 from reactor.loop.eventloop import EVENT_READ, EventLoop
-from reactor.loop.timers import Deadline, Handle
+from reactor.loop.timers import Handle
 
 logger = logging.getLogger("handlers.livereload.treewatch")
 

@@ -29,8 +29,8 @@ from typing import Any, BinaryIO
 from typing import Protocol as TypingProtocol
 
 from reactor.limits import Limits
+from reactor.loop.deadline import Deadline
 from reactor.loop.eventloop import EventLoop
-from reactor.loop.timers import Deadline
 from reactor.net.iostate import (
     BODY_TIMEOUT,
     CLOSED,

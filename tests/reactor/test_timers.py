@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import weakref
 
+from reactor.loop.deadline import Deadline
 from reactor.loop.eventloop import EventLoop
-from reactor.loop.timers import Deadline
 from reactor.testing import FakeClock, tick
 
 
