@@ -50,7 +50,7 @@ from reactor.loop.eventloop import EventLoop
 from reactor.net.listener import bind
 from reactor.server import Server
 
-logger = logging.getLogger("reactor.requesthandler")
+logger = logging.getLogger(__name__)
 
 
 class ResponseBody(io.BufferedIOBase):

@@ -7,7 +7,7 @@ import queue
 import threading
 from collections.abc import Callable
 
-logger = logging.getLogger("reactor.wsgi")
+logger = logging.getLogger(__name__)
 
 Job = Callable[[], object]
 

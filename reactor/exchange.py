@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from reactor.loop.eventloop import EventLoop
     from reactor.net.transport import Counters, Protocol, TransportInterface
 
-logger = logging.getLogger("reactor.exchange")
+logger = logging.getLogger(__name__)
 
 HeaderList = Iterable[tuple[str, str]]
 # Told (client address, user, request line, status, body bytes sent) once a response's last byte has

@@ -33,7 +33,7 @@ from reactor.loop.clock import HttpDate
 from reactor.net.iostate import BODY_TIMEOUT, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, Timeout
 from reactor.net.transport import Protocol, TransportInterface
 
-logger = logging.getLogger("reactor.httpconnection")
+logger = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
 

@@ -19,7 +19,7 @@ from reactor.net.tls import TLSTransport
 from reactor.net.transport import Transport
 from reactor.trace.tracer import Tracer
 
-logger = logging.getLogger("reactor.server")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from typing import Any
 
 from reactor.loop.eventloop import EventLoop
 
-logger = logging.getLogger("reactor.supervisor")
+logger = logging.getLogger(__name__)
 
 # A worker that dies this soon after starting is failing, not crashing once: restart it after a pause
 # instead of forking in a tight loop.

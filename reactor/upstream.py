@@ -45,7 +45,7 @@ from reactor.net.connector import Address, Connecting, describe
 from reactor.net.iostate import BODY_TIMEOUT, CLOSED, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, NO_TIMEOUT, Timeout
 from reactor.net.transport import Counters, Protocol, Transport, TransportInterface
 
-logger = logging.getLogger("reactor.upstream")
+logger = logging.getLogger(__name__)
 
 # Idle connections kept per backend: more than a browser opens to one host (6), for a few tabs and
 # the requests they make at once; nginx's upstream keepalive is set by hand, often to 16 or 32.

@@ -18,7 +18,7 @@ from handlers.auth.passwd import ITERATIONS, HashError, PasswordHash
 from handlers.background import BackgroundJobs
 from reactor.exchange import Exchange, Handler
 
-logger = logging.getLogger("handlers.auth.basic")
+logger = logging.getLogger(__name__)
 
 REALM = "reactor"
 # RFC 7617 2.1: charset="UTF-8" tells the client how to encode the user and password.

@@ -31,7 +31,7 @@ from reactor.exchange import Exchange, Handler
 from reactor.loop.eventloop import EventLoop
 from reactor.loop.timers import TimerHandle
 
-logger = logging.getLogger("handlers.livereload.reloader")
+logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/-/livereload"
 RETRY_MS = 1000  # the browser's delay before it reconnects to a stream that ended

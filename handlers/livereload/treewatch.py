@@ -20,7 +20,7 @@ from reactor.loop.deadline import Deadline
 from reactor.loop.eventloop import EVENT_READ, EventLoop
 from reactor.loop.timers import Handle
 
-logger = logging.getLogger("handlers.livereload.treewatch")
+logger = logging.getLogger(__name__)
 
 DEBOUNCE = 0.1  # seconds without a change that end a batch (live-server waits 100 ms too)
 LONGEST = 1.0  # and the most a batch waits after its first change

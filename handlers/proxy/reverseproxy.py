@@ -31,7 +31,7 @@ from reactor.net.connector import Address, Connecting
 from reactor.net.tunnel import open_tunnel
 from reactor.upstream import UpstreamConnection, UpstreamPool
 
-logger = logging.getLogger("handlers.proxy.reverseproxy")
+logger = logging.getLogger(__name__)
 
 # http://host[:port][/path]: a host name, an IPv4 address or an IPv6 one in brackets; no user, query or
 # fragment. The path is kept as written (it must need no percent-encoding to be sent as it is).

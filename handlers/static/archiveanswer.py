@@ -22,7 +22,7 @@ from handlers.static.errorpages import ErrorAnswer, status_for
 from handlers.static.paths import RequestPath
 from reactor.exchange import Exchange
 
-logger = logging.getLogger("reactor.archive")
+logger = logging.getLogger(__name__)
 
 
 class ArchiveAnswer:

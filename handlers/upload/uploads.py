@@ -32,7 +32,7 @@ from handlers.upload.crossorigin import sent_from_another_origin
 from handlers.upload.multipart import MultipartError, MultipartParser, Part, PartData, PartEnd, boundary_of
 from reactor.exchange import Exchange
 
-logger = logging.getLogger("reactor.upload")
+logger = logging.getLogger(__name__)
 
 # Files one form may carry: each is an open descriptor until the body ends.
 MAX_FILES = 100

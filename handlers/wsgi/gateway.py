@@ -35,7 +35,7 @@ from handlers.wsgi.environ import cgi_environ
 from handlers.wsgi.response import ResponseHead, check_response
 from reactor.exchange import Exchange
 
-logger = logging.getLogger("reactor.wsgi")
+logger = logging.getLogger(__name__)
 
 # wsgi.input's buffer: asyncio's water marks, as for the send queue.
 BODY_HIGH_WATER = 64 * 1024

@@ -24,7 +24,7 @@ from reactor.loop.clock import Clock
 from reactor.loop.timers import Handle, TimerHandle, TimerHeap
 from reactor.trace.tracer import Tracer
 
-logger = logging.getLogger("reactor.loop.eventloop")
+logger = logging.getLogger(__name__)
 
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE

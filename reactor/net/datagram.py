@@ -17,7 +17,7 @@ from typing import Any
 from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.net.listener import check_port
 
-logger = logging.getLogger("reactor.net.datagram")
+logger = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 65535  # the largest UDP payload, so recvfrom never truncates one
 

@@ -11,7 +11,7 @@ from reactor.loop.eventloop import EVENT_READ, EventLoop
 from reactor.loop.timers import Handle
 from reactor.net.socketerrors import ACCEPT_EXHAUSTION_ERRNOS, ACCEPT_SKIP_ERRNOS
 
-logger = logging.getLogger("reactor.net.listener")
+logger = logging.getLogger(__name__)
 
 AcceptCallback = Callable[[socket.socket, tuple[str, int]], None]
 

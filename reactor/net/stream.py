@@ -25,7 +25,7 @@ from reactor.loop.eventloop import EventLoop
 from reactor.net.acceptor import Acceptor
 from reactor.net.transport import Protocol, Transport
 
-logger = logging.getLogger("reactor.net.stream")
+logger = logging.getLogger(__name__)
 
 
 class StreamProtocol(Protocol):

@@ -29,7 +29,7 @@ from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.net.iostate import CLOSED, CLOSING, HANDSHAKING, LINGERING, READING
 from reactor.net.transport import Protocol, Transport
 
-logger = logging.getLogger("reactor.net.tls")
+logger = logging.getLogger(__name__)
 
 # The first byte of a TLS record holding a handshake message (RFC 8446 5.1: ContentType handshake).
 _HANDSHAKE_RECORD = 0x16

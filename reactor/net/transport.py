@@ -58,7 +58,7 @@ from reactor.net.sendqueue import FileShrunkError, SendFile, SendQueue
 from reactor.net.socketerrors import is_peer_gone
 from reactor.trace.tracer import Tracer
 
-logger = logging.getLogger("reactor.net.transport")
+logger = logging.getLogger(__name__)
 
 _ENDING = frozenset({CLOSING, LINGERING, CLOSED})
 # The Limits field that says how long each timeout lasts (LINGER_TIMEOUT is also bounded by the whole

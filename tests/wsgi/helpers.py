@@ -51,7 +51,7 @@ def wsgi_server(
     """Serve ``validator(app)`` with ``threads`` workers. Unless ``expect_errors``, anything the
     gateway logged at WARNING or above fails the test (a validator assertion is such a failure)."""
     collect = _Collect()
-    logger = logging.getLogger("reactor.wsgi")
+    logger = logging.getLogger("handlers")  # the gateway and its thread pool
     logger.addHandler(collect)
     gateway = WSGIGateway(validator(app), threads)
     live = LiveServer(gateway, limits)
