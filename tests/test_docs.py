@@ -1,6 +1,6 @@
 """The state diagrams in docs/architecture.md say what the code's transition tables say, every piece
-of code docs/tutorial names exists, and every command docs/tutorial prints runs and prints what it
-says."""
+of code README.md and docs/ name exists, and every command docs/tutorial prints runs and prints what
+it says."""
 
 from __future__ import annotations
 
@@ -104,16 +104,43 @@ def test_every_file_and_function_the_tutorial_names_exists(chapter: Path) -> Non
             assert (chapter.parent / link).resolve().exists(), f"{chapter.name}: broken link {link}"
 
 
-def test_every_function_the_performance_notes_name_exists() -> None:
-    # docs/performance.md names the code its profile points at: renamed code must not leave it behind.
-    text = (REPO / "docs" / "performance.md").read_text()
-    references = CODE_REFERENCE.findall(text)
-    assert references
-    for file, qualified in references:
+# README.md and docs/ name code as a path (`reactor/net/transport.py:Transport.write`, a folder, a data
+# file) or, where the folder is clear, by its file's name alone (`deadline.py:Deadline.set`): no two
+# modules share a name (tests/test_imports.py), so each such name finds one file. Every name must
+# exist, and every module `python -m` runs, so that moving or renaming code cannot leave a page behind.
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
+PATH_REFERENCE = re.compile(
+    r"(?<![\w/.-])((?:reactor|handlers|examples|tests|loadtest|docs)/[\w/.-]*\w/?)(?::([A-Za-z_][\w.]*\w))?"
+)
+NAME_REFERENCE = re.compile(r"(?<![\w/.-])(\w+\.py)(?::([A-Za-z_][\w.]*\w))?")
+MODULE_RUN = re.compile(r"python3? -m ((?:reactor|handlers|loadtest|tests|examples)(?:\.\w+)*)")
+GENERATED = ("loadtest/results",)  # what the benchmarks write, absent from a clone
+
+
+def files_named(name: str) -> list[Path]:
+    return [
+        path for top in ("reactor", "handlers", "loadtest", "examples", "tests") for path in (REPO / top).rglob(name)
+    ]
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda path: str(path.relative_to(REPO)))
+def test_every_file_function_and_module_the_docs_name_exists(page: Path) -> None:
+    text = page.read_text()
+    for file, qualified in PATH_REFERENCE.findall(text):
+        if file.startswith(GENERATED):
+            continue
         path = REPO / file
-        assert path.exists(), f"performance.md: {file} does not exist"
+        assert path.exists(), f"{page.name}: {file} does not exist"
+        if qualified and path.suffix == ".py":
+            assert resolves(path, qualified), f"{page.name}: no {qualified} in {file}"
+    for name, qualified in NAME_REFERENCE.findall(text):
+        paths = files_named(name)
+        assert paths, f"{page.name}: no file {name}"
         if qualified:
-            assert path.suffix == ".py" and resolves(path, qualified), f"performance.md: no {qualified} in {file}"
+            assert any(resolves(path, qualified) for path in paths), f"{page.name}: no {qualified} in {name}"
+    for module in MODULE_RUN.findall(text):
+        base = REPO / module.replace(".", "/")
+        assert base.with_suffix(".py").exists() or (base / "__main__.py").exists(), f"{page.name}: no module {module}"
 
 
 # Every chapter ends with a Try it section, and every sh block of docs/tutorial runs, exactly as
