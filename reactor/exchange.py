@@ -6,7 +6,7 @@ the request head is parsed. It may answer at once (``respond``, ``respond_file``
 the loop thread: code on other threads hands calls over with ``exchange.loop.call_soon_threadsafe``.
 
 The exchange writes its response itself: the sans-IO connection (http/connection.py) turns each call
-into bytes and the transport sends them. It never calls back into the HTTP protocol (connection.py):
+into bytes and the transport sends them. It never calls back into the HTTP protocol (httpconnection.py):
 that protocol looks at the cycle once the handler returns, and an answer that ends later, from a
 timer or a thread, has the protocol's next pass run after it (``Transport.defer``).
 """

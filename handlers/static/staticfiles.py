@@ -2,7 +2,7 @@
 request. filecache.py answers first, for a small file or a missing path already seen; site.py finds
 what a request path names (and holds the rules: no dot names, no symlink out of the root);
 fileanswer.py answers for a file, listinganswer.py for a directory, errorpages.py for an error
-(spa.py first, with ``--spa``), upload.py for PUT and POST with ``--upload``.
+(spa.py first, with ``--spa``), handlers/upload/ for PUT and POST with ``--upload``.
 """
 
 from __future__ import annotations

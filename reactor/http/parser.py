@@ -4,7 +4,7 @@ It never touches a socket. ``receive_data(data)`` appends bytes (``b""`` means t
 side); ``next_head()`` returns the next request head and ``next_body_event()`` the next piece of its
 body, or a Signal (NEED_DATA, PEER_CLOSED) when there is none yet; both raise ProtocolError with the status
 to answer when the bytes break HTTP/1.1. Which of the two to call is the cycle's business: the
-ServerConnection (connection.py) asks for a head only when the previous response is done, which is
+ServerConnection (serverconnection.py) asks for a head only when the previous response is done, which is
 what keeps pipelined responses in request order.
 """
 

@@ -1,5 +1,5 @@
 """The request/response cycle of one HTTP/1.1 connection, as a transition table (the ServerConnection in
-connection.py is its one user: its ``_apply`` is the only place a phase changes).
+serverconnection.py is its one user: its ``_apply`` is the only place a phase changes).
 
 A cycle starts IDLE, receives one request (head, then body) and sends one response. The two halves may
 overlap: a server may answer before the request body is in (RFC 9112 9.3 permits it; RFC 9110 15.5.14
