@@ -648,6 +648,7 @@ REGRESSION_SEEDS = {
     2418: "the simulated TLS close lost its close_notify when what the client had sent was no close_notify",
     1863: "the checker: a TLS record cut short still counted its plaintext as received by the server",
     62: "a TLS close whose close_notify the full socket refused, with the client's unread: a cut, as it says",
+    3004676: "the checker: 200 jumps of the accept backoff came before a header timeout and a send timeout",
 }
 
 

@@ -65,7 +65,8 @@ MAX_STEPS = 20_000
 REFERENCE_BYTES = 64 * 1024 * 1024  # answers kept for reuse, at most
 # Jumps to the next timer in a row while nothing else can happen and no connection is accepted or
 # closed: enough for clients waiting in the backlog through the accept backoff (0.5 s) until a
-# keep-alive timeout (75 s) frees a descriptor.
+# keep-alive timeout (75 s) frees a descriptor. A run fails for want of progress only past this many
+# jumps and past stall_bound's seconds (the backoff's jumps alone reach 200 in 100 s).
 MAX_FORCED_JUMPS = 200
 # A handler writes a response in one callback: past the high-water mark its largest piece may still
 # bring a response head, multipart part heads and chunk-size lines with it (seed 7787: a 137-byte head
@@ -130,6 +131,15 @@ class _Logs:
         for logger, propagate in self._saved:
             logger.removeHandler(self.collected)
             logger.propagate = propagate
+
+
+def stall_bound(limits: Limits) -> float:
+    """The longest a connection may go on without an accept or a close anywhere, in seconds: a peer
+    that half sends a head and reads nothing of the response before it meets the longest read
+    timeout, then the send timeout while closing, then the whole lingering time (seed 3004676: the
+    header timeout, then the send timeout, with the accept backoff firing every 0.5 s meanwhile)."""
+    longest_read = max(limits.handshake_timeout, limits.header_timeout, limits.body_timeout, limits.keepalive_timeout)
+    return longest_read + limits.send_timeout + limits.lingering_time + limits.accept_backoff
 
 
 def _open_descriptors() -> int:
@@ -564,6 +574,8 @@ class Simulation:
         waiting = list(enumerate(scenario.peers, 1))
         forced = 0
         progress = (0, 0)
+        progress_at = world.clock()
+        stalled_for = stall_bound(world.limits)
         for step in range(MAX_STEPS):
             result.steps = step + 1
             if step == scenario.shutdown_at_step:
@@ -602,9 +614,10 @@ class Simulation:
             else:
                 # Each close or accept is progress: only jumps without any count against the bound.
                 mark = (world.listener.accepts, sum(world.counters.closes.values()))
-                forced = forced + 1 if mark == progress else 1
-                progress = mark
-                if forced > MAX_FORCED_JUMPS:
+                if mark != progress:
+                    forced, progress, progress_at = 0, mark, world.clock()
+                forced += 1
+                if forced > MAX_FORCED_JUMPS and world.clock() - progress_at > stalled_for:
                     result.violations.append(f"no progress: {MAX_FORCED_JUMPS} timer jumps left connections open")
                     return
                 if world.loop.select_timeout() is None:
