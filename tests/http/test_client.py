@@ -314,3 +314,73 @@ def test_otherwise_the_body_comes_as_events(method: str, data: bytes) -> None:
     assert isinstance(connection.next_event(), ResponseHead)
     assert connection.take_whole_body() is None
     assert connection.next_event() is not PAUSED
+
+
+# -- what each refusal and misuse says --------------------------------------------------------------
+
+FRAMING_REFUSALS = [
+    (b"Transfer-Encoding: chunked\r\nContent-Length: 5", "both Transfer-Encoding and Content-Length from the backend"),
+    (b"Transfer-Encoding: gzip", "a transfer coding other than chunked from the backend"),
+    (b"Content-Length: 5, 6", "conflicting Content-Length values from the backend"),
+    (b"Content-Length: +5", "an invalid Content-Length from the backend"),
+    # Digits and nothing else: no letter, no no-break space (0xA0, whitespace to Python's str.strip()).
+    (b"Content-Length: 5X", "an invalid Content-Length from the backend"),
+    (b"Content-Length: \xa05", "an invalid Content-Length from the backend"),
+]
+
+
+@pytest.mark.parametrize(("field", "reason"), FRAMING_REFUSALS)
+def test_a_502_for_the_bodys_framing_says_why(field: bytes, reason: str) -> None:
+    connection = make_client()
+    connection.receive_data(b"HTTP/1.1 200 OK\r\n" + field + b"\r\n\r\n")
+    assert reason_of(connection) == reason
+
+
+def reason_of(connection: ClientConnection) -> str:
+    with pytest.raises(ProtocolError) as raised:
+        connection.next_event()
+    assert raised.value.status == 502
+    return raised.value.reason
+
+
+def test_a_502_inside_the_body_says_why() -> None:
+    connection = make_client()
+    connection.receive_data(b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert reason_of(connection) == "Transfer-Encoding in an HTTP/1.0 response from the backend"
+    connection = make_client()
+    connection.receive_data(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+    assert isinstance(connection.next_event(), ResponseHead)
+    assert reason_of(connection) == "invalid chunk size line from the backend"
+    connection = make_client()
+    connection.receive_data(OK_HEAD + b"hel")
+    connection.receive_data(b"")
+    assert isinstance(connection.next_event(), ResponseHead)
+    assert connection.next_event() == Data(b"hel")
+    assert reason_of(connection) == "the backend closed the connection inside the response body"
+
+
+def test_a_content_length_of_eighteen_digits_is_taken() -> None:
+    events = all_feeds(b"HTTP/1.1 200 OK\r\nContent-Length: " + b"1" + b"0" * 17 + b"\r\n\r\n")
+    assert head_of(events)[4] == 10**17
+
+
+def test_body_calls_outside_a_request_body_say_so() -> None:
+    connection = ClientConnection(max_head=32768, max_headers=100)
+    assert repr(connection) == "<ClientConnection idle buffered=0>"
+    for call in (lambda: connection.send_data(b"x"), connection.end_request):
+        with pytest.raises(StateError, match=r"^no request body is being sent$"):
+            call()
+    connection.send_request("POST", "/", [("Host", "h")], 3)
+    assert repr(connection) == "<ClientConnection POST buffered=0>"
+    with pytest.raises(StateError, match=r"^request body longer than its Content-Length$"):
+        connection.send_data(b"four")
+    with pytest.raises(StateError, match=r"^this connection cannot carry another request$"):
+        connection.start_next_cycle()
+
+
+def test_a_whole_body_taken_leaves_what_follows_it() -> None:
+    connection = make_client()
+    connection.receive_data(OK_HEAD + b"hello" + b"extra")
+    assert isinstance(connection.next_event(), ResponseHead)
+    assert connection.take_whole_body() == b"hello"
+    assert not connection.reusable, "the backend sent more than its response"
