@@ -119,9 +119,13 @@ REFUSALS += [
     ),
     refusal("one field too many", head(b"A: 1\r\nB: 2\r\n"), 431, "too many header fields", max_headers=2),
     refusal("a folded field", head(b"X: a\r\n b\r\n"), 400, "obsolete line folding"),
+    refusal("a field folded with a tab", head(b"X: a\r\n\tb\r\n"), 400, "obsolete line folding"),
     refusal("a field without a colon", head(b"X\r\n"), 400, "header line without a colon"),
     refusal("whitespace before the colon", head(b"X : a\r\n"), 400, "invalid header name"),
     refusal("a control byte in a value", head(b"X: a\x01b\r\n"), 400, "control character in a header value"),
+    # Only SP and HTAB are stripped around a value: a vertical tab or form feed at its end is a control.
+    refusal("a control byte ending a value", head(b"X: a\x0b\r\n"), 400, "control character in a header value"),
+    refusal("a form feed before a value", head(b"X: \x0ca\r\n"), 400, "control character in a header value"),
     refusal("an unknown version", GET.replace(b"1.1", b"2.0"), 505, "HTTP version not supported"),
     refusal(
         "CONNECT without a port", head(b"", b"CONNECT example.org HTTP/1.1"), 400, "malformed authority-form target"
@@ -145,6 +149,10 @@ REFUSALS += [
     refusal("chunked twice", CHUNKED.replace(b"chunked", b"chunked, chunked"), 400, "chunked applied more than once"),
     refusal("two Content-Length values", head(b"Content-Length: 1, 2\r\n"), 400, "conflicting Content-Length values"),
     refusal("a signed Content-Length", head(b"Content-Length: +1\r\n"), 400, "invalid Content-Length"),
+    # A Content-Length is digits and nothing else: no letter, and no no-break space (0xA0, which
+    # Python's str.strip() would take for whitespace) around them.
+    refusal("a letter after a Content-Length", head(b"Content-Length: 5X\r\n"), 400, "invalid Content-Length"),
+    refusal("a no-break space and a Content-Length", head(b"Content-Length: \xa05\r\n"), 400, "invalid Content-Length"),
     refusal("a Content-Length of 19 digits", head(b"Content-Length: " + b"9" * 19 + b"\r\n"), 413, OVER_10),
     refusal("a Content-Length over the limit", head(b"Content-Length: 11\r\n"), 413, OVER_10),
     refusal(
