@@ -226,3 +226,9 @@ def test_a_bare_lf_at_the_edge_of_the_head_limit(where: int, status: int) -> Non
     data = start + b"a" * (where - len(start)) + b"\nb\r\n\r\n"
     assert data.index(b"\n", len(start)) == where
     assert all_feeds(data, max_head=64) == [("error", status)]
+
+
+def test_a_content_length_of_eighteen_digits_is_held_to_the_limit_alone() -> None:
+    # Past eighteen significant digits a length is refused unread; up to them only max_body decides.
+    length = 10**17
+    assert all_feeds(LENGTH % length, max_body=length)[0][8] == length
