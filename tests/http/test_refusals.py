@@ -175,6 +175,13 @@ REFUSALS += [
         max_request_line=64,
     ),
     refusal("a bad byte in the request after one", GET + b"GET /\x01", 400, "malformed request line"),
+    refusal(
+        "a whole request line too long, a control byte within the limit",
+        GET.replace(b"/", b"/\x01" + b"a" * 100, 1),
+        400,
+        "malformed request line",
+        max_request_line=64,
+    ),
 ]
 
 
@@ -232,3 +239,10 @@ def test_a_content_length_of_eighteen_digits_is_held_to_the_limit_alone() -> Non
     # Past eighteen significant digits a length is refused unread; up to them only max_body decides.
     length = 10**17
     assert all_feeds(LENGTH % length, max_body=length)[0][8] == length
+
+
+def test_an_unfinished_head_of_exactly_max_head_bytes_waits_for_the_rest() -> None:
+    start = b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 36
+    assert len(start) == 64
+    assert exchange([start], max_head=64) == ([], b"")
+    assert exchange([start + b"a"], max_head=64)[0] == [("error", 431)]
