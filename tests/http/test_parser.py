@@ -470,6 +470,10 @@ def test_what_a_known_line_skips_is_only_what_was_checked_before() -> None:
     assert request_from(connection, b"GET http://other/a HTTP/1.1\r\nHost: h\r\n\r\n").host == "other"
 
 
+def test_an_http10_request_without_host_has_an_empty_one() -> None:
+    assert all_feeds(b"GET / HTTP/1.0\r\n\r\n")[0][7] == ""
+
+
 def test_a_request_with_framing_fields_keeps_every_part() -> None:
     request = all_feeds(b"GET /a?q=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")[0]
     # (target, path, query, version, host, length, chunked, keep-alive, expect)

@@ -259,7 +259,7 @@ def test_the_servers_own_error_ends_the_connection_from_every_phase_before_a_res
 def test_no_error_response_once_a_response_has_started() -> None:
     connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     connection.start_response(200, TEXT, 10)
-    with pytest.raises(StateError):
+    with pytest.raises(StateError, match=r"^the response was already started$"):
         connection.send_error(500, "too late")
 
 

@@ -94,7 +94,7 @@ def test_204_and_304_have_no_content_length(status: int) -> None:
 def test_body_past_content_length_raises_and_short_body_raises_at_end() -> None:
     writer = ResponseWriter("GET", "HTTP/1.1")
     writer.head(200, [], 3, DATE, True)
-    with pytest.raises(StateError):
+    with pytest.raises(StateError, match=r"^response body longer than its Content-Length$"):
         writer.body(b"abcd")
     writer.body(b"ab")
     with pytest.raises(StateError):
@@ -135,6 +135,11 @@ def test_status_line_for_unknown_code_has_empty_reason() -> None:
     for status in (99, 1000):
         with pytest.raises(ValueError, match=f"invalid status code {status}"):
             status_line(status)
+
+
+def test_error_page_says_the_reason_unless_given_a_detail() -> None:
+    assert b"<title>404 Not Found</title>" in error_page(404) and b"<p>Not Found</p>" in error_page(404)
+    assert b"<title>599 Error</title>" in error_page(599) and b"<p>Error</p>" in error_page(599)
 
 
 def test_error_page_escapes_its_detail() -> None:
