@@ -367,9 +367,10 @@ def test_a_content_length_of_eighteen_digits_is_taken() -> None:
 def test_body_calls_outside_a_request_body_say_so() -> None:
     connection = ClientConnection(max_head=32768, max_headers=100)
     assert repr(connection) == "<ClientConnection idle buffered=0>"
-    for call in (lambda: connection.send_data(b"x"), connection.end_request):
-        with pytest.raises(StateError, match=r"^no request body is being sent$"):
-            call()
+    with pytest.raises(StateError, match=r"^no request body is being sent$"):
+        connection.send_data(b"x")
+    with pytest.raises(StateError, match=r"^no request body is being sent$"):
+        connection.end_request()
     connection.send_request("POST", "/", [("Host", "h")], 3)
     assert repr(connection) == "<ClientConnection POST buffered=0>"
     with pytest.raises(StateError, match=r"^request body longer than its Content-Length$"):
