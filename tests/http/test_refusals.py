@@ -218,6 +218,12 @@ def test_a_size_line_of_exactly_its_limit_is_taken_and_one_byte_more_is_not() ->
     assert exchange([CHUNKED + longer + b"hello\r\n0\r\n\r\n"])[0][-1] == ("error", 400)
 
 
+def test_an_unfinished_size_line_is_refused_as_soon_as_it_cannot_end_within_its_limit() -> None:
+    # MAX_CHUNK_LINE bytes without their LF: with it the line would be one byte too long.
+    assert exchange([CHUNKED + b"5;x=" + b"a" * (MAX_CHUNK_LINE - 4)])[0][-1] == ("error", 400)
+    assert exchange([CHUNKED + b"5;x=" + b"a" * (MAX_CHUNK_LINE - 6) + b"\r"])[0][-1] != ("error", 400)
+
+
 def test_a_trailer_section_of_exactly_its_limit_is_taken_and_one_byte_more_is_not() -> None:
     # The trailer section, its empty last line included, is held to max_head.
     trailers = b"X: 12345678\r\n" * 7 + b"\r\n"
