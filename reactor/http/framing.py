@@ -96,7 +96,7 @@ class ChunkedReader:
     def _maybe_line(buffer: ReceiveBuffer, limit: int, too_long: str) -> bytes | None:
         end = buffer.find_line_end()
         if end < 0:
-            if len(buffer) > limit:
+            if len(buffer) >= limit:  # its LF still to come, the line can only end past the limit
                 raise ProtocolError(400, too_long)
             return None
         if end + 1 > limit:

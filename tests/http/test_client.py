@@ -314,3 +314,132 @@ def test_otherwise_the_body_comes_as_events(method: str, data: bytes) -> None:
     assert isinstance(connection.next_event(), ResponseHead)
     assert connection.take_whole_body() is None
     assert connection.next_event() is not PAUSED
+
+
+# -- what each refusal and misuse says --------------------------------------------------------------
+
+FRAMING_REFUSALS = [
+    (b"Transfer-Encoding: chunked\r\nContent-Length: 5", "both Transfer-Encoding and Content-Length from the backend"),
+    (b"Transfer-Encoding: gzip", "a transfer coding other than chunked from the backend"),
+    (b"Content-Length: 5, 6", "conflicting Content-Length values from the backend"),
+    (b"Content-Length: +5", "an invalid Content-Length from the backend"),
+    # Digits and nothing else: no letter, no no-break space (0xA0, whitespace to Python's str.strip()).
+    (b"Content-Length: 5X", "an invalid Content-Length from the backend"),
+    (b"Content-Length: \xa05", "an invalid Content-Length from the backend"),
+]
+
+
+@pytest.mark.parametrize(("field", "reason"), FRAMING_REFUSALS)
+def test_a_502_for_the_bodys_framing_says_why(field: bytes, reason: str) -> None:
+    connection = make_client()
+    connection.receive_data(b"HTTP/1.1 200 OK\r\n" + field + b"\r\n\r\n")
+    assert reason_of(connection) == reason
+
+
+def reason_of(connection: ClientConnection) -> str:
+    with pytest.raises(ProtocolError) as raised:
+        connection.next_event()
+    assert raised.value.status == 502
+    return raised.value.reason
+
+
+def test_a_502_inside_the_body_says_why() -> None:
+    connection = make_client()
+    connection.receive_data(b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert reason_of(connection) == "Transfer-Encoding in an HTTP/1.0 response from the backend"
+    connection = make_client()
+    connection.receive_data(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+    assert isinstance(connection.next_event(), ResponseHead)
+    assert reason_of(connection) == "invalid chunk size line from the backend"
+    connection = make_client()
+    connection.receive_data(OK_HEAD + b"hel")
+    connection.receive_data(b"")
+    assert isinstance(connection.next_event(), ResponseHead)
+    assert connection.next_event() == Data(b"hel")
+    assert reason_of(connection) == "the backend closed the connection inside the response body"
+
+
+def test_a_content_length_of_eighteen_digits_is_taken() -> None:
+    events = all_feeds(b"HTTP/1.1 200 OK\r\nContent-Length: " + b"1" + b"0" * 17 + b"\r\n\r\n")
+    assert head_of(events)[4] == 10**17
+
+
+def test_body_calls_outside_a_request_body_say_so() -> None:
+    connection = ClientConnection(max_head=32768, max_headers=100)
+    assert repr(connection) == "<ClientConnection idle buffered=0>"
+    with pytest.raises(StateError, match=r"^no request body is being sent$"):
+        connection.send_data(b"x")
+    with pytest.raises(StateError, match=r"^no request body is being sent$"):
+        connection.end_request()
+    connection.send_request("POST", "/", [("Host", "h")], 3)
+    assert repr(connection) == "<ClientConnection POST buffered=0>"
+    with pytest.raises(StateError, match=r"^request body longer than its Content-Length$"):
+        connection.send_data(b"four")
+    with pytest.raises(StateError, match=r"^this connection cannot carry another request$"):
+        connection.start_next_cycle()
+
+
+def test_a_whole_body_taken_leaves_what_follows_it() -> None:
+    connection = make_client()
+    connection.receive_data(OK_HEAD + b"hello" + b"extra")
+    assert isinstance(connection.next_event(), ResponseHead)
+    assert connection.take_whole_body() == b"hello"
+    assert not connection.reusable, "the backend sent more than its response"
+
+
+HEAD_REFUSALS = [
+    (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "the backend's answer is not HTTP"),
+    (b"HTTP/1.1 200 OK\r\nX-A: b\rc\r\n\r\n", "a bare CR or LF in the backend's response head"),
+    (b"HTTP/1.1  200 OK\r\n\r\n", "a malformed status line from the backend"),
+    (b"HTTP/2.0 200 OK\r\n\r\n", "the backend does not speak HTTP/1"),
+    (b"HTTP/1.1 099 Low\r\n\r\n", "status 99 from the backend"),
+    (b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "invalid header name from the backend"),
+    (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", "the backend switched protocols without being asked to"),
+]
+
+
+@pytest.mark.parametrize(("data", "reason"), HEAD_REFUSALS)
+def test_a_502_for_the_head_says_why(data: bytes, reason: str) -> None:
+    connection = make_client()
+    connection.receive_data(data)
+    assert reason_of(connection) == reason
+
+
+def test_a_head_of_exactly_the_limits_is_taken_and_one_byte_or_field_more_is_a_502() -> None:
+    head = b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 38 + b"\r\n\r\n"
+    assert len(head) == 64
+    connection = make_client(max_head=64)
+    connection.receive_data(head)
+    assert isinstance(connection.next_event(), ResponseHead)
+    connection = make_client(max_head=62)
+    connection.receive_data(head[:-2])  # still arriving
+    assert connection.next_event() is NEED_DATA
+    for data in (head, head[:-2]):
+        connection = make_client(max_head=len(data) - 1)
+        connection.receive_data(data)
+        assert reason_of(connection) == "the backend's response head is too large"
+    fields = b"HTTP/1.1 204 No Content\r\n" + b"X-A: b\r\n" * 100 + b"\r\n"
+    connection = make_client()  # max_headers=100
+    connection.receive_data(fields)
+    assert isinstance(connection.next_event(), ResponseHead)
+    connection = make_client()
+    connection.receive_data(fields.replace(b"\r\n\r\n", b"\r\nX-A: b\r\n\r\n"))
+    assert reason_of(connection) == "too many header fields from the backend"
+
+
+def test_between_requests_a_close_is_peer_closed_and_bytes_are_a_502() -> None:
+    connection = ClientConnection(max_head=32768, max_headers=100)
+    connection.receive_data(b"")
+    assert connection.next_event() is PEER_CLOSED
+    connection = ClientConnection(max_head=32768, max_headers=100)
+    connection.receive_data(b"HTTP/1.1 200 OK\r\n")
+    assert reason_of(connection) == "the backend sent bytes before any request"
+
+
+def test_a_request_asks_for_no_upgrade_unless_told_and_one_at_a_time() -> None:
+    connection = ClientConnection(max_head=32768, max_headers=100)
+    connection.send_request("GET", "/", [("Host", "h")])
+    with pytest.raises(StateError, match=r"^a request is already in flight on this connection$"):
+        connection.send_request("GET", "/", [("Host", "h")])
+    connection.receive_data(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n")
+    assert reason_of(connection) == "the backend switched protocols without being asked to"

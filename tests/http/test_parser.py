@@ -470,6 +470,21 @@ def test_what_a_known_line_skips_is_only_what_was_checked_before() -> None:
     assert request_from(connection, b"GET http://other/a HTTP/1.1\r\nHost: h\r\n\r\n").host == "other"
 
 
+def test_a_head_of_remembered_lines_only_is_still_held_to_its_limits() -> None:
+    for limits, status in (({"max_head": 64}, 431), ({"max_headers": 5}, 431)):
+        connection = make_connection(limits=limits)
+        request_from(connection, b"GET / HTTP/1.1\r\nHost: h\r\nX: y\r\n\r\n")
+        answered(connection)
+        connection.receive_data(b"GET / HTTP/1.1\r\nHost: h\r\n" + b"X: y\r\n" * 10 + b"\r\n")
+        with pytest.raises(ProtocolError) as raised:
+            connection.next_event()
+        assert raised.value.status == status, limits
+
+
+def test_an_http10_request_without_host_has_an_empty_one() -> None:
+    assert all_feeds(b"GET / HTTP/1.0\r\n\r\n")[0][7] == ""
+
+
 def test_a_request_with_framing_fields_keeps_every_part() -> None:
     request = all_feeds(b"GET /a?q=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")[0]
     # (target, path, query, version, host, length, chunked, keep-alive, expect)

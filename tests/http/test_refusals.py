@@ -119,9 +119,13 @@ REFUSALS += [
     ),
     refusal("one field too many", head(b"A: 1\r\nB: 2\r\n"), 431, "too many header fields", max_headers=2),
     refusal("a folded field", head(b"X: a\r\n b\r\n"), 400, "obsolete line folding"),
+    refusal("a field folded with a tab", head(b"X: a\r\n\tb\r\n"), 400, "obsolete line folding"),
     refusal("a field without a colon", head(b"X\r\n"), 400, "header line without a colon"),
     refusal("whitespace before the colon", head(b"X : a\r\n"), 400, "invalid header name"),
     refusal("a control byte in a value", head(b"X: a\x01b\r\n"), 400, "control character in a header value"),
+    # Only SP and HTAB are stripped around a value: a vertical tab or form feed at its end is a control.
+    refusal("a control byte ending a value", head(b"X: a\x0b\r\n"), 400, "control character in a header value"),
+    refusal("a form feed before a value", head(b"X: \x0ca\r\n"), 400, "control character in a header value"),
     refusal("an unknown version", GET.replace(b"1.1", b"2.0"), 505, "HTTP version not supported"),
     refusal(
         "CONNECT without a port", head(b"", b"CONNECT example.org HTTP/1.1"), 400, "malformed authority-form target"
@@ -145,6 +149,10 @@ REFUSALS += [
     refusal("chunked twice", CHUNKED.replace(b"chunked", b"chunked, chunked"), 400, "chunked applied more than once"),
     refusal("two Content-Length values", head(b"Content-Length: 1, 2\r\n"), 400, "conflicting Content-Length values"),
     refusal("a signed Content-Length", head(b"Content-Length: +1\r\n"), 400, "invalid Content-Length"),
+    # A Content-Length is digits and nothing else: no letter, and no no-break space (0xA0, which
+    # Python's str.strip() would take for whitespace) around them.
+    refusal("a letter after a Content-Length", head(b"Content-Length: 5X\r\n"), 400, "invalid Content-Length"),
+    refusal("a no-break space and a Content-Length", head(b"Content-Length: \xa05\r\n"), 400, "invalid Content-Length"),
     refusal("a Content-Length of 19 digits", head(b"Content-Length: " + b"9" * 19 + b"\r\n"), 413, OVER_10),
     refusal("a Content-Length over the limit", head(b"Content-Length: 11\r\n"), 413, OVER_10),
     refusal(
@@ -167,6 +175,13 @@ REFUSALS += [
         max_request_line=64,
     ),
     refusal("a bad byte in the request after one", GET + b"GET /\x01", 400, "malformed request line"),
+    refusal(
+        "a whole request line too long, a control byte within the limit",
+        GET.replace(b"/", b"/\x01" + b"a" * 100, 1),
+        400,
+        "malformed request line",
+        max_request_line=64,
+    ),
 ]
 
 
@@ -203,6 +218,12 @@ def test_a_size_line_of_exactly_its_limit_is_taken_and_one_byte_more_is_not() ->
     assert exchange([CHUNKED + longer + b"hello\r\n0\r\n\r\n"])[0][-1] == ("error", 400)
 
 
+def test_an_unfinished_size_line_is_refused_as_soon_as_it_cannot_end_within_its_limit() -> None:
+    # MAX_CHUNK_LINE bytes without their LF: with it the line would be one byte too long.
+    assert exchange([CHUNKED + b"5;x=" + b"a" * (MAX_CHUNK_LINE - 4)])[0][-1] == ("error", 400)
+    assert exchange([CHUNKED + b"5;x=" + b"a" * (MAX_CHUNK_LINE - 6) + b"\r"])[0][-1] != ("error", 400)
+
+
 def test_a_trailer_section_of_exactly_its_limit_is_taken_and_one_byte_more_is_not() -> None:
     # The trailer section, its empty last line included, is held to max_head.
     trailers = b"X: 12345678\r\n" * 7 + b"\r\n"
@@ -218,3 +239,16 @@ def test_a_bare_lf_at_the_edge_of_the_head_limit(where: int, status: int) -> Non
     data = start + b"a" * (where - len(start)) + b"\nb\r\n\r\n"
     assert data.index(b"\n", len(start)) == where
     assert all_feeds(data, max_head=64) == [("error", status)]
+
+
+def test_a_content_length_of_eighteen_digits_is_held_to_the_limit_alone() -> None:
+    # Past eighteen significant digits a length is refused unread; up to them only max_body decides.
+    length = 10**17
+    assert all_feeds(LENGTH % length, max_body=length)[0][8] == length
+
+
+def test_an_unfinished_head_of_exactly_max_head_bytes_waits_for_the_rest() -> None:
+    start = b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 36
+    assert len(start) == 64
+    assert exchange([start], max_head=64) == ([], b"")
+    assert exchange([start + b"a"], max_head=64)[0] == [("error", 431)]

@@ -259,7 +259,7 @@ def test_the_servers_own_error_ends_the_connection_from_every_phase_before_a_res
 def test_no_error_response_once_a_response_has_started() -> None:
     connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     connection.start_response(200, TEXT, 10)
-    with pytest.raises(StateError):
+    with pytest.raises(StateError, match=r"^the response was already started$"):
         connection.send_error(500, "too late")
 
 
@@ -393,12 +393,12 @@ def test_each_cycle_owes_its_own_100_continue() -> None:
 
 def test_misuse_of_the_response_calls_says_what_was_wrong() -> None:
     connection = received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    with pytest.raises(StateError, match=r"start_response\(\) must come first"):
+    with pytest.raises(StateError, match=r"^start_response\(\) must come first$"):
         connection.send_data(b"x")
     connection.start_response(200, TEXT, 4)
     with pytest.raises(StateError, match="no response can start in phase 'sending response'"):
         connection.send_prepared(PreparedResponse(200, TEXT))
-    with pytest.raises(StateError, match="response body longer than its Content-Length"):
+    with pytest.raises(StateError, match=r"^response body longer than its Content-Length$"):
         connection.send_file(5)
     connection.send_file(1)
     connection.send_file(1)

@@ -84,25 +84,44 @@ def test_head_of_unknown_length_has_no_framing_and_keeps_the_connection(version:
     assert not writer.chunked
 
 
-def test_204_has_no_content_length() -> None:
+@pytest.mark.parametrize("status", [204, 304])
+def test_204_and_304_have_no_content_length(status: int) -> None:
+    # RFC 9110 8.6: none in a 204; a 304 may repeat the 200's, and this writer leaves it out.
     writer = ResponseWriter("GET", "HTTP/1.1")
-    assert not any(b"Content-Length" in line for line in head_lines(writer.head(204, [], 0, DATE, True)))
+    assert not any(b"Content-Length" in line for line in head_lines(writer.head(status, [], 5, DATE, True)))
 
 
 def test_body_past_content_length_raises_and_short_body_raises_at_end() -> None:
     writer = ResponseWriter("GET", "HTTP/1.1")
     writer.head(200, [], 3, DATE, True)
-    with pytest.raises(StateError):
+    with pytest.raises(StateError, match=r"^response body longer than its Content-Length$"):
         writer.body(b"abcd")
     writer.body(b"ab")
     with pytest.raises(StateError):
         writer.end()
 
 
-@pytest.mark.parametrize(("name", "value"), [("X", "a\r\nInjected: 1"), ("X", "a\nb"), ("X\r\nY", "1"), ("X", "\0")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("X", "a\r\nInjected: 1"),
+        ("X", "a\nb"),
+        ("X", "a\rb"),
+        ("X", "\0"),
+        ("X\r\nY", "1"),
+        ("X\nY", "1"),
+        ("X\rY", "1"),
+        ("X:Y", "1"),
+    ],
+)
 def test_header_injection_is_refused(name: str, value: str) -> None:
-    with pytest.raises(ValueError):
+    # Each of CR, LF and NUL alone is refused in a value, each of CR, LF and the colon in a name.
+    with pytest.raises(ValueError, match="invalid header"):
         ResponseWriter("GET", "HTTP/1.1").head(200, [(name, value)], 0, DATE, True)
+
+
+def test_fields_are_encoded_a_line_each_in_their_order() -> None:
+    assert encode_fields([("A", "1"), ("B", "\xe9")]) == b"A: 1\r\nB: \xe9\r\n"
 
 
 def test_closing_response_says_so() -> None:
@@ -112,8 +131,15 @@ def test_closing_response_says_so() -> None:
 
 def test_status_line_for_unknown_code_has_empty_reason() -> None:
     assert status_line(299) == b"HTTP/1.1 299 \r\n"
-    with pytest.raises(ValueError):
-        status_line(1000)
+    assert status_line(999) == b"HTTP/1.1 999 \r\n", "three digits, the last of them"
+    for status in (99, 1000):
+        with pytest.raises(ValueError, match=f"invalid status code {status}"):
+            status_line(status)
+
+
+def test_error_page_says_the_reason_unless_given_a_detail() -> None:
+    assert b"<title>404 Not Found</title>" in error_page(404) and b"<p>Not Found</p>" in error_page(404)
+    assert b"<title>599 Error</title>" in error_page(599) and b"<p>Error</p>" in error_page(599)
 
 
 def test_error_page_escapes_its_detail() -> None:

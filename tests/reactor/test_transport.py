@@ -508,6 +508,7 @@ def test_failures_in_callbacks_and_in_connection_lost_are_logged_by_name(
         "failed; closing the connection"
     )
     assert messages[1] == (logging.ERROR, "connection_lost failed"), "and the close goes on"
+    assert caplog.records[1].getMessage().startswith("<Transport #0 fd=-1 "), "which connection"
     assert closed == [rig.transport]
     other = make_rig()
     other.transport.defer(fail)
@@ -521,3 +522,25 @@ def test_only_leaving_the_writing_state_is_traced_as_a_resume(make_rig: Callable
     rig.transport.resume_reading()
     facts = [line.split(maxsplit=2)[2] for line in stream.getvalue().splitlines()[1:]]
     assert facts == ["state reading -> waiting queued=0", "state waiting -> reading queued=0"]
+
+
+def test_the_write_side_is_shut_down_once_after_the_queue_and_a_peer_gone_is_no_error(
+    make_rig: Callable[..., Rig],
+) -> None:
+    stream = io.StringIO()
+    rig = make_rig(tracer=Tracer(stream, FakeClock()), ident=1)
+    rig.sock.allowance = 0
+    rig.transport.write(b"last")
+    rig.transport.write_eof()
+    shut = "#1    eof write side shut down"
+    assert shut not in stream.getvalue(), "not while bytes are queued"
+    rig.sock.allowance = None
+    tick(rig.loop)
+    rig.transport.pause_reading()  # settles again, the queue still empty
+    rig.transport.resume_reading()
+    assert stream.getvalue().count(shut) == 1
+    assert rig.received() == b"last" and rig.peer.recv(1) == b"", "the peer read our end after the bytes"
+    gone = make_rig()
+    gone.sock.shutdown_error = OSError(errno.ENOTCONN, "not connected")
+    gone.transport.write_eof()  # the next read finds the peer gone and closes
+    assert gone.transport.state is IOState.READING

@@ -34,6 +34,7 @@ def test_the_end_of_stream_follows_the_last_queued_byte_and_reading_goes_on() ->
     transport.write_eof()
     assert transport.queued > 0
     received = b""
+    ended = False
     for _ in range(1000):
         try:
             data = peer.recv(1 << 16)
@@ -41,9 +42,10 @@ def test_the_end_of_stream_follows_the_last_queued_byte_and_reading_goes_on() ->
             tick(loop)
             continue
         if not data:
+            ended = True
             break
         received += data
-    assert received == message, "the end came after every queued byte"
+    assert ended and received == message, "the end came after every queued byte"
     peer.sendall(b"still read")
     for _ in range(10):
         tick(loop)
