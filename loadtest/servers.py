@@ -108,8 +108,16 @@ def stop_group(process: subprocess.Popen[bytes], first_signal: signal.Signals, g
         finally:
             if process.poll() is None:  # unreaped, so its group still exists: nobody else can hold its id
                 os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                _reap(process)
     return process.returncode
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for ``process`` with waitpid itself: a Ctrl-C that lands in Popen.wait between its lock's
+    acquire and its try can leave the lock held, and Popen.wait() would then block for ever."""
+    if process.returncode is None:
+        _pid, status = os.waitpid(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
 
 
 class ServerProcess:

@@ -73,6 +73,17 @@ def test_stop_group_kills_the_group_when_the_first_signal_is_ignored(leftovers: 
     process.stdout.close()
 
 
+def test_stop_group_ends_even_when_a_ctrl_c_left_popens_wait_lock_held(leftovers: list[int]) -> None:
+    # What a KeyboardInterrupt between Popen._wait's acquire(False) and its try leaves behind (a CI
+    # run hung here for 20 s): the private lock held, so Popen.wait() without a timeout never returns.
+    process = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE, start_new_session=True)
+    assert process.stdout is not None
+    leftovers += map(int, process.stdout.readline().split())
+    process._waitpid_lock.acquire()  # type: ignore[attr-defined]
+    assert servers.stop_group(process, signal.SIGTERM, grace=0.2) == -signal.SIGKILL
+    process.stdout.close()
+
+
 def test_stop_group_leaves_an_exited_process_alone() -> None:
     process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"], start_new_session=True)
     process.wait(timeout=20)
