@@ -5,6 +5,7 @@ protocols are tested without sleeping or a network."""
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterable
 from typing import Any, BinaryIO
 
@@ -230,3 +231,16 @@ def tick(loop: EventLoop) -> None:
     """One loop iteration that never waits in select: runs what is due at the fake clock's time."""
     loop.call_soon(_nothing)
     loop.run_once()
+
+
+def read_available(sock: socket.socket) -> bytes:
+    """Everything a non-blocking socket has to read now (b"" for nothing, or once the peer has ended)."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(1 << 20)
+        except BlockingIOError:
+            return data
+        if not chunk:
+            return data
+        data += chunk

@@ -13,7 +13,7 @@ from reactor.limits import Limits
 from reactor.loop.eventloop import EventLoop
 from reactor.net.iostate import IOState, Timeout
 from reactor.net.transport import Protocol, Transport, TransportInterface
-from reactor.testing import FakeClock, FakeTransport, tick
+from reactor.testing import FakeClock, FakeTransport, read_available, tick
 
 Step = Callable[[TransportInterface], object]
 
@@ -84,15 +84,7 @@ class RealSide(Side):
         tick(self.loop)
 
     def received(self) -> bytes:
-        data = b""
-        while True:
-            try:
-                chunk = self.peer.recv(65536)
-            except BlockingIOError:
-                return data
-            if not chunk:
-                return data
-            data += chunk
+        return read_available(self.peer)
 
     def close(self) -> None:
         super().close()

@@ -21,7 +21,7 @@ from reactor.limits import Limits
 from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.net.iostate import IO_TRANSITIONS, IOState
 from reactor.net.transport import Transport
-from reactor.testing import FakeClock, tick
+from reactor.testing import FakeClock, read_available, tick
 from reactor.trace.tracer import Tracer
 from tests.integration.client import wait_until
 
@@ -61,15 +61,7 @@ class Rig:
             tick(self.loop)
 
     def received(self) -> bytes:
-        data = b""
-        while True:
-            try:
-                chunk = self.client.recv(1 << 20)
-            except BlockingIOError:
-                return data
-            if not chunk:
-                return data
-            data += chunk
+        return read_available(self.client)
 
     def read_until_sent(self, ticks: int = 1000) -> bytes:
         """Read as the peer while the loop runs, until the transport's queue is empty (at most

@@ -13,7 +13,7 @@ from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.net.iostate import IOState
 from reactor.net.stream import StreamProtocol
 from reactor.net.transport import Transport
-from reactor.testing import tick
+from reactor.testing import read_available, tick
 
 
 class Recorder(StreamProtocol):
@@ -58,15 +58,7 @@ class Pair:
             return 0
 
     def drain_peer(self) -> bytes:
-        data = b""
-        while True:
-            try:
-                chunk = self.peer.recv(1 << 20)
-            except BlockingIOError:
-                return data
-            if not chunk:
-                return data
-            data += chunk
+        return read_available(self.peer)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from reactor.limits import Limits
 from reactor.loop.eventloop import EventLoop
 from reactor.net.iostate import IOState, Timeout
 from reactor.net.transport import Counters, Protocol, Transport, TransportInterface
-from reactor.testing import FakeClock, tick
+from reactor.testing import FakeClock, read_available, tick
 from reactor.trace.tracer import Tracer
 
 Step = Callable[[TransportInterface, bytes], object]
@@ -115,15 +115,7 @@ class Rig:
             self.transport.start()
 
     def received(self) -> bytes:
-        data = b""
-        while True:
-            try:
-                chunk = self.peer.recv(1 << 20)
-            except BlockingIOError:
-                return data
-            if not chunk:
-                return data
-            data += chunk
+        return read_available(self.peer)
 
     def send(self, data: bytes) -> None:
         self.peer.send(data)
