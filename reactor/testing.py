@@ -172,6 +172,9 @@ class FakeTransport:
             self.output += data
             self.sent += len(data)
 
+    def send_now(self, data: bytes) -> None:
+        self.write(data)
+
     def write_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None:
         if not self.closing:
             self.output += os.pread(file.fileno(), count, offset)

@@ -331,6 +331,11 @@ class TLSTransport(Transport):
         if self.state is READING:
             self._read_records()
 
+    def send_now(self, data: bytes) -> None:
+        """``write(data)``: records leave through the queue (SSL_write's retry rule: _flush_records),
+        after the callback."""
+        self.write(data)
+
     def _flush_records(self, sock: socket.socket) -> int:
         return self._queue.flush_copying(self._send_record, _FILE_CHUNK)
 

@@ -303,6 +303,28 @@ class Transport:
         if not self._in_callback or queue.size > self._high_water:
             self._progress()
 
+    def send_now(self, data: bytes) -> None:
+        """``write(data)``, sent at once even inside a protocol callback when nothing is queued before
+        it: for a protocol whose whole reply to a read is these bytes (the one send after the callback
+        would carry only them), so they need not pass through the queue. What the socket does not
+        take now is queued, as write queues it."""
+        if self._queue.size or self.closing or self.trace is not None:
+            self.write(data)
+            return
+        try:
+            sent = self.sock.send(data)
+        except OSError:
+            # Not now, or the peer is gone: the queue's send after the callback meets it again and
+            # acts on it (a full socket waits for the selector; a gone peer closes the connection).
+            sent = 0
+        if sent:
+            # Nothing was queued, so no when_sent or when_drained waiter is waiting, and no send timeout
+            # runs (the transport settles after each callback): only the counts move.
+            self._sent += sent
+            self.counters.bytes_sent += sent
+        if sent < len(data):
+            self._queue.push_bytes(data[sent:])
+
     def write_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None:
         """Send ``count`` bytes of ``file`` from ``offset`` with os.sendfile, in order with the bytes
         written around it. With ``owns_file`` the file is closed once sent, or when the connection
@@ -714,6 +736,8 @@ class TransportInterface(TypingProtocol):
     def summary(self) -> str: ...
 
     def write(self, data: bytes) -> None: ...
+
+    def send_now(self, data: bytes) -> None: ...
 
     def write_file(self, file: BinaryIO, offset: int, count: int, owns_file: bool) -> None: ...
 

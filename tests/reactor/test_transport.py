@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from reactor.limits import Limits
-from reactor.loop.eventloop import EventLoop
+from reactor.loop.eventloop import EVENT_READ, EVENT_WRITE, EventLoop
 from reactor.net.iostate import IOState, Timeout
 from reactor.net.transport import Counters, Protocol, Transport, TransportInterface
 from reactor.testing import FakeClock, read_available, tick
@@ -120,6 +120,10 @@ class Rig:
     def send(self, data: bytes) -> None:
         self.peer.send(data)
         tick(self.loop)
+
+    def interest(self) -> int:
+        """What the selector watches the socket for."""
+        return self.loop._selector.get_key(self.sock).events
 
     def close(self) -> None:
         self.transport.abort("test over")
@@ -278,6 +282,70 @@ def test_writes_in_a_callback_leave_in_one_send_after_it_unless_past_the_high_wa
     rig.send(b"go")
     assert seen == [0, 101, 101, 202]
     assert rig.received() == b"f" * 60 + b"a" * 40 + b"b" + b"c" * 60 + b"f" * 41
+
+
+def test_send_now_sends_inside_a_callback_when_nothing_is_queued_before_it(make_rig: Callable[..., Rig]) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def reply(transport: TransportInterface, data: bytes) -> None:
+        transport.send_now(b"reply to " + data)
+        seen.append((transport.sent, transport.queued))  # gone already: the queue never held it
+        transport.send_now(b"!")
+        seen.append((transport.sent, transport.queued))
+
+    rig = make_rig(Recorder(reply))
+    rig.send(b"a")
+    assert seen == [(10, 0), (11, 0)]
+    assert rig.received() == b"reply to a!"
+    assert (rig.transport.counters.bytes_sent, rig.transport.state) == (11, IOState.READING)
+
+
+def test_send_now_behind_queued_bytes_waits_for_them_and_a_short_send_queues_the_rest(
+    make_rig: Callable[..., Rig],
+) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def reply(transport: TransportInterface, data: bytes) -> None:
+        if data == b"queued first":
+            transport.write(b"a" * 5)
+        transport.send_now(b"b" * 5)
+        seen.append((transport.sent, transport.queued))
+
+    rig = make_rig(Recorder(reply))
+    rig.send(b"queued first")
+    assert seen == [(0, 10)]  # behind written bytes: in order, in the one send after the callback
+    assert rig.received() == b"a" * 5 + b"b" * 5
+    rig.sock.allowance = 3
+    rig.send(b"short")
+    assert seen[-1] == (13, 2)  # what the socket took now, and the rest queued
+    assert rig.transport.state is IOState.READING and rig.interest() == EVENT_READ | EVENT_WRITE
+    rig.sock.allowance = None
+    rig.transport.on_writable()
+    assert rig.received() == b"b" * 5
+    assert (rig.transport.sent, rig.transport.queued, rig.interest()) == (15, 0, EVENT_READ)
+
+
+def test_send_now_leaves_a_send_error_to_the_queues_send_after_the_callback(make_rig: Callable[..., Rig]) -> None:
+    def reply(transport: TransportInterface, data: bytes) -> None:
+        rig.sock.error = BrokenPipeError(errno.EPIPE, "Broken pipe")
+        transport.send_now(b"lost")
+        assert not transport.closing  # nothing is closed inside the protocol's callback
+
+    rig = make_rig(Recorder(reply))
+    rig.send(b"a")
+    assert rig.protocol.lost == ["peer reset"]
+
+
+def test_send_now_while_closing_or_traced_is_a_write(make_rig: Callable[..., Rig]) -> None:
+    stream = io.StringIO()
+    rig = make_rig(Recorder(lambda transport, data: transport.send_now(data)), tracer=Tracer(stream, FakeClock()))
+    rig.send(b"hi")
+    assert rig.received() == b"hi"
+    facts = [line.split(maxsplit=2)[2] for line in stream.getvalue().splitlines()]
+    assert "queue bytes=2 queued=2" in facts and "send bytes=2" in facts  # traced as any write
+    rig.transport.close()
+    rig.transport.send_now(b"late")
+    assert rig.received() == b""
 
 
 def test_a_file_written_is_closed_once_sent_when_it_is_the_transports(
