@@ -71,13 +71,29 @@ class RequestLineCache(LineCache[RequestLine]):
     assets a site serves are asked for again and again, by every client."""
 
 
+# What a plain head gives, but the Request itself (each request gets its own): method, target, path,
+# query, version, the fields, the host.
+PlainHead = tuple[str, str, str, str, str, tuple[tuple[str, str], ...], str]
+
+
+class HeadCache(LineCache[PlainHead]):
+    """Whole request heads already parsed that hold none of the fields that change framing or
+    persistence (the usual head): a client repeats its head byte for byte from one request to the
+    next, and so does a load generator, so such a head costs one dict lookup and a new Request. A
+    head's parse depends on its bytes and the server's limits alone: shared by the connections of
+    one server."""
+
+    MAX_LINES = 256
+    MAX_LINE = 4096
+
+
 class RequestParser:
     """Turns a byte stream into request events, enforcing the limits it is given.
 
     ``max_request_line`` (414), ``max_head`` (431, the whole head), ``max_headers`` (431, field count)
-    and ``max_body`` (413) bound what one request may make us hold. ``field_lines`` and
-    ``request_lines`` keep the lines parsed before (FieldLineCache, RequestLineCache); give them to
-    share them between connections.
+    and ``max_body`` (413) bound what one request may make us hold. ``field_lines``,
+    ``request_lines`` and ``heads`` keep the lines and heads parsed before (FieldLineCache,
+    RequestLineCache, HeadCache); give them to share them between connections.
     """
 
     def __init__(
@@ -89,11 +105,13 @@ class RequestParser:
         max_body: int,
         field_lines: FieldLineCache | None = None,
         request_lines: RequestLineCache | None = None,
+        heads: HeadCache | None = None,
     ) -> None:
         self.buffer = ReceiveBuffer()  # received, not yet turned into events: callers only read it
         # Shared by the connections of one server when given: see LineCache.
         self._field_lines = field_lines if field_lines is not None else FieldLineCache()
         self._request_lines = request_lines if request_lines is not None else RequestLineCache()
+        self._heads = heads if heads is not None else HeadCache()
         self._body: BodyReader | None = None
         self.eof = False  # the peer will send nothing more: callers only read it
         self._max_request_line = max_request_line
@@ -137,6 +155,13 @@ class RequestParser:
             return NEED_DATA
         self._line_scanned = 0
         self._line_checked = False
+        return self.take_head(head)
+
+    def take_head(self, head: bytes) -> Request:
+        """The request of ``head``, a whole head taken from the stream (up to and including the empty
+        line that ends it), with its body's reader made ready: what ``next_head`` does with a head it
+        found in the buffer, for a caller that has one without buffering it (a read that is exactly
+        one head: ServerConnection.whole_request). Raises ProtocolError."""
         request = self._parse_head(head)
         if request.chunked:
             self._body = ChunkedReader(self._max_body, self._max_head)
@@ -254,6 +279,12 @@ class RequestParser:
         return known_line, headers
 
     def _parse_head(self, head: bytes) -> Request:
+        plain = self._heads.get(head)
+        if plain is not None:  # seen before, byte for byte: it parses as it did then
+            method, target, path, query, version, known_fields, known_host = plain
+            keep_alive = version == "HTTP/1.1"
+            headers = Headers(known_fields)
+            return Request(method, target, path, query, version, headers, known_host, None, False, keep_alive, False)
         lines = head.split(b"\r\n")
         request_line = lines[0]
         del lines[0], lines[-2:]  # the request line, the empty line and what follows its CRLF: the fields
@@ -284,6 +315,7 @@ class RequestParser:
         # Most requests carry none of the fields that change framing or persistence. RFC 9112 9.3:
         # an HTTP/1.0 connection persists only if the client asks for keep-alive.
         if _FRAMING_FIELDS.isdisjoint(names):
+            self._heads.remember(head, (method, target, path, query, version, tuple(headers), host))
             keep_alive = version == "HTTP/1.1"
             return Request(method, target, path, query, version, headers, host, None, False, keep_alive, False)
         content_length: int | None = None

@@ -6,7 +6,7 @@ import re
 
 # RFC 9112 2.1, 2.2: every line of a head ends in CRLF, and the head at the first empty line. A bare LF
 # is refused (the parser checks), not read as an end of line: see docs/limits.md, "Strictness".
-_HEAD_END = b"\r\n\r\n"
+HEAD_END = b"\r\n\r\n"
 
 
 class ReceiveBuffer(bytearray):
@@ -48,7 +48,7 @@ class ReceiveBuffer(bytearray):
 
     def maybe_extract_head(self) -> bytes | None:
         """Return the head up to and including its terminating empty line, or None if incomplete."""
-        end = self.find(_HEAD_END, self._head_searched)
+        end = self.find(HEAD_END, self._head_searched)
         if end < 0:
             # The terminator may straddle the next append: resume three bytes back.
             self._head_searched = max(0, len(self) - 3)

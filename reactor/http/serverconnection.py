@@ -6,6 +6,10 @@ data and its end, or a Signal (NEED_DATA, PAUSED, PEER_CLOSED). The response goe
 own answer) and comes out as the bytes to send. Once both halves are DONE, ``start_next_cycle`` lets the
 next request in. Every phase change goes through the cycle's table (state.py), and whether the
 connection persists after a response is decided in one place, ``_persists``, when the response starts.
+
+The usual request takes two calls instead: ``whole_request`` for a read that is exactly one head, and
+``send_prepared_at_once`` for a response made before that leaves the connection open; each does what
+the calls it stands for do, with the same bytes and state (tests/http/test_fast_paths.py).
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from collections.abc import Callable, Iterable
 from reactor.http.errors import ProtocolError, StateError
 from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, EndOfMessage, Event, Request
 from reactor.http.fields import FieldLineCache, split_list
-from reactor.http.parser import RequestLineCache, RequestParser
+from reactor.http.parser import HeadCache, RequestLineCache, RequestParser
+from reactor.http.receivebuffer import HEAD_END
 from reactor.http.state import (
     BODY_PHASES,
     CLOSE,
     DONE,
     ERROR,
+    HANDLING,
     IDLE,
     MUST_CLOSE,
     NEXT_CYCLE,
@@ -54,8 +60,8 @@ class ServerConnection:
     """One connection's request/response cycles. ``date()`` gives the Date field's value (the caller
     owns the clock); the limits bound what a request may make us hold (RFC 9112 2.3, 5; 413 past
     ``max_body``), and a body the handler will not read is drained, to keep the connection, only up to
-    ``max_discard`` bytes. ``field_lines``, ``request_lines``: the lines already parsed, shared by the
-    connections of one server (FieldLineCache, RequestLineCache)."""
+    ``max_discard`` bytes. ``field_lines``, ``request_lines``, ``heads``: the lines and heads already
+    parsed, shared by the connections of one server (FieldLineCache, RequestLineCache, HeadCache)."""
 
     __slots__ = (
         "phase",
@@ -85,6 +91,7 @@ class ServerConnection:
         protocol: str = "HTTP/1.1",
         field_lines: FieldLineCache | None = None,
         request_lines: RequestLineCache | None = None,
+        heads: HeadCache | None = None,
     ) -> None:
         if protocol not in HTTP_VERSIONS:
             raise ValueError(f"unsupported protocol {protocol!r}: want one of {', '.join(HTTP_VERSIONS)}")
@@ -98,6 +105,7 @@ class ServerConnection:
             max_body=max_body,
             field_lines=field_lines,
             request_lines=request_lines,
+            heads=heads,
         )
         self._buffer = self._parser.buffer  # what it has not parsed yet
         # receive_data(data): append received bytes; b"" records that the peer will send nothing
@@ -174,6 +182,45 @@ class ServerConnection:
             self._apply(ERROR)
             raise
         return PAUSED
+
+    def whole_request(self, data: bytes) -> Request | None:
+        """``receive_data(data)`` then ``next_event()``, for the usual read: exactly one whole request
+        head (ending at its first empty line), between requests, with nothing buffered. The head is
+        parsed as it came, not copied through the buffer, and the request is taken as next_event
+        takes it. None, with nothing changed, for any other read: receive_data and next_event take
+        it. Raises ProtocolError as next_event does."""
+        if self.phase is not IDLE or self._buffer or len(data) < 4 or data[0] == 13:
+            return None  # (a read that starts with an empty line: next_head skips it first)
+        if data.find(HEAD_END) != len(data) - 4:
+            return None
+        try:
+            request = self._parser.take_head(data)
+        except ProtocolError:
+            self._apply(ERROR)
+            raise
+        self.request = request
+        self._apply(REQUEST_HEAD_WITH_BODY if request.chunked or request.content_length else REQUEST_HEAD)
+        return request
+
+    def send_prepared_at_once(self, response: PreparedResponse) -> tuple[bytes, bytes] | None:
+        """``send_prepared(response)`` then ``start_next_cycle()``, for the usual request: one with no
+        body, whose response leaves the connection open, with no observer to tell of each phase. The
+        same bytes and the same cycle, in one step: the four phase changes net out to IDLE (a
+        property test holds the two ways to it: tests/http/test_fast_paths.py). None, with nothing
+        changed, for any other request: send_prepared answers it, and the cycle goes its own way."""
+        request = self.request
+        if self.phase is not HANDLING or self.observer is not None or request is None:
+            return None
+        # _persists, for a response with a Content-Length not asked to close, from HANDLING: its rule
+        # comes down to this when the server speaks HTTP/1.1.
+        if not request.keep_alive or self._close_wanted or self._protocol != "HTTP/1.1":
+            return None
+        head, writer = response.framed(request.method, request.version, self._protocol, self._date(), True)
+        self.phase = IDLE  # RESPONSE_START, RESPONSE_END and NEXT_CYCLE, as _apply would make them
+        self.request = None
+        self._keep_alive = True
+        self._continue_sent = False
+        return head, response.body if writer.send_body else b""
 
     # -- sending ----------------------------------------------------------------------------------
 

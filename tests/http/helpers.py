@@ -12,7 +12,7 @@ from reactor.http import framing, parser, receivebuffer
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PAUSED, PEER_CLOSED, Data, EndOfMessage, Request
 from reactor.http.fields import FieldLineCache
-from reactor.http.parser import RequestLineCache
+from reactor.http.parser import HeadCache, RequestLineCache
 from reactor.http.receivebuffer import ReceiveBuffer
 from reactor.http.serverconnection import ServerConnection
 from reactor.http.state import Phase
@@ -27,10 +27,11 @@ def make_connection(
     date: bytes = DATE,
     field_lines: FieldLineCache | None = None,
     request_lines: RequestLineCache | None = None,
+    heads: HeadCache | None = None,
     limits: dict[str, int] | None = None,
 ) -> ServerConnection:
     """A ServerConnection with roomy limits (``limits`` overrides some), a fixed Date and, when
-    given, the line caches to share."""
+    given, the line and head caches to share."""
     given: dict[str, Any] = {"max_request_line": 8192, "max_head": 32768, "max_headers": 100, "max_body": 1 << 20}
     given.update(limits or {})
     return ServerConnection(
@@ -40,6 +41,7 @@ def make_connection(
         protocol=protocol,
         field_lines=field_lines,
         request_lines=request_lines,
+        heads=heads,
     )
 
 

@@ -1,7 +1,9 @@
-"""The shortcuts answer exactly as the long way does: a field line remembered from an earlier request
-(FieldLineCache) parses as it did the first time, the Host pattern written for speed accepts exactly
-the strings of RFC 3986's grammar as spelled out, and a response framed once for many requests
-(PreparedResponse) sends the bytes and moves the cycle as send_response does."""
+"""The shortcuts answer exactly as the long way does: a field line, request line or whole head
+remembered from an earlier request (FieldLineCache, RequestLineCache, HeadCache) parses as it did the
+first time, the Host pattern written for speed accepts exactly the strings of RFC 3986's grammar as
+spelled out, a response framed once for many requests (PreparedResponse) sends the bytes and moves
+the cycle as send_response does, and a read that is one whole head (whole_request), answered at once
+(send_prepared_at_once), gives the events, bytes and state of the cycle's hops one by one."""
 
 from __future__ import annotations
 
@@ -13,11 +15,13 @@ from hypothesis import strategies as st
 
 from reactor.http import parser
 from reactor.http.errors import ProtocolError, StateError
+from reactor.http.events import Request
 from reactor.http.fields import FieldLineCache, parse_field_line
-from reactor.http.parser import RequestLineCache
+from reactor.http.parser import HeadCache, RequestLineCache
+from reactor.http.serverconnection import ServerConnection
 from reactor.http.state import Phase
 from reactor.http.writer import PreparedResponse
-from tests.http.helpers import Normalized, drain, make_connection
+from tests.http.helpers import Normalized, describe, drain, make_connection
 
 # RFC 3986 3.2.2 as written: uri-host = IP-literal / reg-name, reg-name = *( unreserved / pct-encoded
 # / sub-delims ), one alternation per character.
@@ -42,13 +46,16 @@ field_lines = st.lists(st.sampled_from(LINE_PIECES), min_size=1, max_size=10).ma
 
 
 def _exchange(
-    heads: list[bytes], field_lines: FieldLineCache | None, request_lines: RequestLineCache | None = None
+    heads: list[bytes],
+    field_lines: FieldLineCache | None,
+    request_lines: RequestLineCache | None = None,
+    head_cache: HeadCache | None = None,
 ) -> tuple[list[Normalized], bytes]:
     """Each head on its own connection, in turn; their events and answer bytes, error pages included."""
     events: list[Normalized] = []
     responses: list[bytes] = []
     for head in heads:
-        connection = make_connection(field_lines=field_lines, request_lines=request_lines)
+        connection = make_connection(field_lines=field_lines, request_lines=request_lines, heads=head_cache)
         try:
             connection.receive_data(head)
             drain(connection, events, responses)
@@ -227,3 +234,162 @@ def test_only_request_lines_are_remembered_as_request_lines() -> None:
     )
     assert events[0][0] == "request"
     assert events[1:] == [("error", 400)]
+
+
+HEAD_FIELDS = [
+    *(b"Host: h", b"Host: i", b"Host: h:80", b"Accept: */*", b"X-A: a", b"Bad Name: x", b"X-B: \x01"),
+    *(b"Connection: close", b"Connection: keep-alive", b"Content-Length: 0", b"Content-Length: 3"),
+    *(b"Transfer-Encoding: chunked", b"Expect: 100-continue", b"Host:"),
+]
+# Whole heads: a request line (mostly well-formed) and field lines, the plain ones and the ones that
+# change framing or persistence among them.
+whole_heads = st.tuples(request_lines, st.lists(st.sampled_from(HEAD_FIELDS), max_size=4)).map(
+    lambda parts: parts[0] + b"\r\n" + b"".join(field + b"\r\n" for field in parts[1]) + b"\r\n"
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(whole_heads, min_size=1, max_size=4))
+def test_remembered_heads_give_the_events_and_bytes_of_a_first_parse(heads: list[bytes]) -> None:
+    first_parses = [_exchange([head], None) for head in heads]
+    expected = (
+        [event for events, _ in first_parses for event in events] * 2,
+        b"".join(answer for _, answer in first_parses) * 2,
+    )
+    assert _exchange(heads * 2, None, None, HeadCache()) == expected
+
+
+def test_the_head_cache_keeps_plain_valid_heads_only_and_stays_bounded() -> None:
+    heads = HeadCache()
+    plain = b"GET /a?b HTTP/1.1\r\nHost: h\r\nAccept: */*\r\n\r\n"
+    events, _ = _exchange([plain], None, None, heads)
+    assert heads[plain] == ("GET", "/a?b", "/a", "b", "HTTP/1.1", (("host", "h"), ("accept", "*/*")), "h")
+    # The request each gets is its own: a handler changing its fields changes no later request.
+    connection = make_connection(heads=heads)
+    connection.receive_data(plain)
+    first = connection.next_event()
+    assert isinstance(first, Request)
+    first.headers.append(("x-added", "1"))
+    assert _exchange([plain], None, None, heads)[0] == events
+    framed = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n"
+    refused = b"GET / HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n"
+    _exchange([framed, refused], None, None, heads)
+    assert framed not in heads and refused not in heads
+    for number in range(HeadCache.MAX_LINES + 10):
+        _exchange([b"GET /%d HTTP/1.1\r\nHost: h\r\n\r\n" % number], None, None, heads)
+    assert 0 < len(heads) <= HeadCache.MAX_LINES
+
+
+# Reads as they come: one whole head (the usual read), one after an empty line, two heads, part of
+# one, a head with its body, or any bytes.
+reads = st.one_of(
+    whole_heads,
+    whole_heads,
+    whole_heads.map(lambda head: b"\r\n" + head),
+    st.tuples(whole_heads, whole_heads).map(b"".join),
+    whole_heads.map(lambda head: head[:-1]),
+    whole_heads.map(lambda head: head + b"abc"),
+    st.binary(min_size=1, max_size=30),
+)
+
+
+def _served(reads: list[bytes], whole: bool) -> list[Normalized]:
+    """Feed ``reads`` in turn, each through whole_request first when ``whole``; after each, what the
+    connection gave (events, answers, an error) and its state."""
+    connection = make_connection(heads=HeadCache())
+    log: list[Normalized] = []
+    for data in reads:
+        events: list[Normalized] = []
+        responses: list[bytes] = []
+        try:
+            request = connection.whole_request(data) if whole else None
+            if request is None:
+                connection.receive_data(data)
+            else:
+                events.append(describe(request))
+            going = drain(connection, events, responses)
+        except ProtocolError as error:
+            events.append(("error", error.status))
+            going = False
+        log.append((events, responses, connection.phase, connection.buffered, connection.keep_alive))
+        if not going:
+            break
+    return log
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(reads, min_size=1, max_size=5))
+def test_a_read_that_is_one_whole_head_is_taken_as_receive_data_and_next_event_take_it(reads: list[bytes]) -> None:
+    assert _served(reads, whole=True) == _served(reads, whole=False)
+
+
+def test_only_a_read_that_is_exactly_one_head_between_requests_is_taken_whole() -> None:
+    head = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+    for data in (b"\r\n" + head, head + head, head[:-1], head + b"x", b"\r\n\r\n", b"GET"):
+        connection = make_connection()
+        assert connection.whole_request(data) is None
+        assert (connection.phase, connection.buffered, connection.request) == (Phase.IDLE, 0, None)
+    connection = make_connection()
+    connection.receive_data(b"G")
+    assert connection.whole_request(head) is None  # bytes already buffered come first
+    connection = make_connection()
+    request = connection.whole_request(head)
+    assert request is not None and connection.request is request and connection.phase is Phase.HANDLING
+    assert connection.whole_request(head) is None  # one request at a time, as next_event
+
+
+def _answered_whole(
+    head: bytes, body_arrived: bool, protocol: str, date: bytes, prepared: PreparedResponse, at_once: bool
+) -> tuple[object, ...]:
+    """The bytes and the cycle's state after answering ``head`` with ``prepared``: at once when
+    ``at_once`` and the connection takes it so (None in the first place otherwise), else with
+    send_prepared and, when the cycle is done, start_next_cycle."""
+    connection = make_connection(protocol, date=date)
+    connection.receive_data(head + (b"abc" if body_arrived and b"Content-Length: 3" in head else b""))
+    try:
+        connection.next_event()
+    except ProtocolError as error:
+        return ("refused", error.status)
+    if connection.phase is Phase.RECEIVING_BODY and body_arrived:
+        connection.next_event()
+        connection.next_event()
+    before = _cycle(connection)
+    answer = connection.send_prepared_at_once(prepared) if at_once else None
+    if answer is None:
+        if at_once:
+            assert _cycle(connection) == before  # nothing changed
+            return (None,)
+        answer = connection.send_prepared(prepared)
+        if connection.phase is Phase.DONE:
+            connection.start_next_cycle()
+    return (b"".join(answer), *_cycle(connection), connection.next_event())
+
+
+def _cycle(connection: ServerConnection) -> tuple[object, ...]:
+    return (
+        connection.phase,
+        connection.request,
+        connection.keep_alive,
+        connection.response_started,
+        connection.sends_body,
+        connection.body_bytes,
+        connection.buffered,
+    )
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(answers, st.sampled_from(["HTTP/1.1", "HTTP/1.0"]), sends)
+def test_sending_at_once_sends_what_send_prepared_and_start_next_cycle_send(
+    answer: tuple[int, list[tuple[str, str]], bytes],
+    protocol: str,
+    requests: list[tuple[bytes, bool, bool, bool, bytes]],
+) -> None:
+    prepared = PreparedResponse(*answer)
+    for head, body_arrived, _close, _reads_body, date in requests:
+        sent = _answered_whole(head, body_arrived, protocol, date, prepared, at_once=False)
+        at_once = _answered_whole(head, body_arrived, protocol, date, prepared, at_once=True)
+        if at_once != (None,):
+            assert at_once == sent
+        elif protocol == "HTTP/1.1" and sent[0] != "refused":
+            # Refused only where the cycle does not go straight on to the next request.
+            assert sent[1] is not Phase.IDLE
