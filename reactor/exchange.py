@@ -33,7 +33,7 @@ HeaderList = Iterable[tuple[str, str]]
 # left, or its connection has ended first: the access log. The user is "-" when none authenticated.
 AccessLog = Callable[[str, str, str, int, int], None]
 
-_JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as their head
+JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in the same buffer as their head
 # Responses are counted by method: these (RFC 9110 9.3 and PATCH) by name, any other token as "other",
 # so that clients cannot grow the counters without bound; "" when no request head could be read.
 _COUNTED_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
@@ -170,7 +170,7 @@ class Exchange:
             return
         conn = self._conn
         transport = self._transport
-        if len(body) <= _JOIN_LIMIT:
+        if len(body) <= JOIN_LIMIT:
             # One buffer, one send: copying a small body is cheaper than a second syscall or a gather.
             transport.write(conn.send_response(status, headers, body, close, self.reads_body))
         else:
@@ -190,7 +190,7 @@ class Exchange:
             raise StateError("the response was already started")
         head, body = self._conn.send_prepared(response, close, self.reads_body)  # StateError once started
         transport = self._transport
-        if len(body) <= _JOIN_LIMIT:
+        if len(body) <= JOIN_LIMIT:
             transport.write(head + body)
         else:
             transport.write(head)
@@ -330,11 +330,7 @@ class Exchange:
         self.finished = True
         self._on_abort = None  # they can no longer fire; a handler object they hold is freed now
         transport = self._transport
-        method = self.request.method
-        counts = transport.counters.responses.get(method)  # a method seen before: its own counts
-        if counts is None:
-            counts = response_counts(transport.counters, method)
-        counts[self.status // 100] += 1
+        response_counts(transport.counters, self.request.method)[self.status // 100] += 1
         if self._access_log is not None:
             end = transport.written
             if body is not None:
@@ -425,8 +421,16 @@ def handler_failed(exchange: Exchange) -> None:
 def response_counts(counters: Counters, method: str) -> list[int]:
     """The counts of responses to ``method`` by status class (index: the status's first digit), made
     on first use: its own for a standard method (or no method: ""), "other"'s for any other."""
-    key = method if method in _COUNTED_METHODS or not method else "other"
-    return counters.responses.setdefault(key, [0] * 10)  # a status is 100 to 999 (status_line)
+    counts = counters.responses.get(method)  # a method seen before: its own counts (or "other"'s)
+    if counts is None:
+        key = method if method in _COUNTED_METHODS or not method else "other"
+        counts = counters.responses.setdefault(key, [0] * 10)  # a status is 100 to 999 (status_line)
+    return counts
 
 
 Handler = Callable[[Exchange], None]
+# What a handler may offer besides: ``prepared_answer(request)``, the whole response it would send for
+# ``request`` with respond_prepared, made before (a cached file's 200 or 304, a known 404), or None
+# when it has none. Asked before the handler is called, it must do nothing else: what it gives is sent
+# for the handler, with no Exchange made (HTTPConnection._answer_at_once).
+PreparedAnswer = Callable[[Request], PreparedResponse | None]

@@ -12,6 +12,10 @@ One request is one pass down the stack: bytes in, ``ServerConnection.next_event`
 response bytes out; the next cycle starts after the handler returns. A response that ends later (from
 a timer or a thread) runs the next pass through the transport (``Transport.defer``), after whatever
 callback of the connection is running: nothing here is ever re-entered.
+
+The usual request is shorter still (``data_received``, ``_answer_at_once``): a read that is one whole
+head, for which the handler has its answer made before (a cached file, a known 404), is answered in
+one step with no Exchange, in the same bytes as the long way (tests/reactor/test_at_once.py).
 """
 
 from __future__ import annotations
@@ -21,13 +25,22 @@ from collections.abc import Callable, Mapping
 from types import FunctionType
 from typing import TypeVar
 
-from reactor.exchange import AccessLog, Exchange, Handler, handler_failed, response_counts
+from reactor.exchange import (
+    JOIN_LIMIT,
+    AccessLog,
+    Exchange,
+    Handler,
+    PreparedAnswer,
+    handler_failed,
+    response_counts,
+)
 from reactor.http.errors import ProtocolError
 from reactor.http.events import NEED_DATA, PAUSED, Data, EndOfMessage, Request
 from reactor.http.fields import FieldLineCache
-from reactor.http.parser import RequestLineCache
+from reactor.http.parser import HeadCache, RequestLineCache
 from reactor.http.serverconnection import ServerConnection
 from reactor.http.state import BODY_PHASES, DONE, DRAINING_BODY, IDLE, MUST_CLOSE, Phase, Transition
+from reactor.http.writer import PreparedResponse
 from reactor.limits import Limits
 from reactor.loop.clock import HttpDate
 from reactor.net.iostate import BODY_TIMEOUT, HEADER_TIMEOUT, KEEPALIVE_TIMEOUT, Timeout
@@ -41,7 +54,18 @@ Result = TypeVar("Result")
 class ConnectionConfig:
     """What every HTTP connection of one server shares."""
 
-    __slots__ = ("handler", "limits", "access_log", "advice", "http_date", "protocol", "field_lines", "request_lines")
+    __slots__ = (
+        "handler",
+        "prepared_answer",
+        "limits",
+        "access_log",
+        "advice",
+        "http_date",
+        "protocol",
+        "field_lines",
+        "request_lines",
+        "heads",
+    )
 
     def __init__(
         self,
@@ -52,6 +76,9 @@ class ConnectionConfig:
         advice: Mapping[int, str] | None = None,
     ) -> None:
         self.handler = bound_call(handler)
+        # A handler may also have its answers made before (PreparedAnswer): asked first, and what it
+        # gives goes out without an Exchange (HTTPConnection._answer_at_once).
+        self.prepared_answer: PreparedAnswer | None = getattr(handler, "prepared_answer", None)
         self.limits = limits
         self.access_log = access_log
         # By status, what a protocol error's page adds to its reason: the way past the limit that
@@ -61,6 +88,7 @@ class ConnectionConfig:
         self.protocol = protocol  # the HTTP version responses speak (-p/--protocol)
         self.field_lines = FieldLineCache()  # request field lines parsed before, by any connection
         self.request_lines = RequestLineCache()  # and request lines
+        self.heads = HeadCache()  # and whole heads
 
     def server_connection(self) -> ServerConnection:
         """A new sans-IO connection with this server's limits, clock and HTTP version."""
@@ -75,6 +103,7 @@ class ConnectionConfig:
             protocol=self.protocol,
             field_lines=self.field_lines,
             request_lines=self.request_lines,
+            heads=self.heads,
         )
 
 
@@ -103,6 +132,8 @@ class HTTPConnection(Protocol):
         self._access_log = config.access_log
         self._advice = config.advice
         self._conn = config.server_connection()
+        # The handler's answers made before, sent at once (not under a trace: it tells each hop).
+        self._prepared_answer = config.prepared_answer
         self._exchange: Exchange | None = None
         self.requests = 0
         self._writing_paused = False  # the transport said pause_writing: handle no more requests
@@ -123,10 +154,26 @@ class HTTPConnection(Protocol):
         self._trace = transport.trace
         if self._trace is not None:
             self._conn.observer = self._trace_phase
+            self._prepared_answer = None
         transport.resume_reading(HEADER_TIMEOUT)
 
     def data_received(self, data: bytes) -> None:
-        self._conn.receive_data(data)
+        conn = self._conn
+        request = None
+        if conn.phase is IDLE and not (self._writing_paused or self.transport.closing):
+            # The usual read is one whole request head: taken as it came, without the buffer.
+            try:
+                request = conn.whole_request(data)
+            except ProtocolError as error:
+                self._on_protocol_error(error)
+                return
+        if request is None:
+            conn.receive_data(data)
+        else:
+            response = self._prepared_answer(request) if self._prepared_answer is not None else None
+            if response is not None and self._answer_at_once(request, response):
+                return
+            self._handle(request, response)
         self._serve()
 
     def eof_received(self) -> bool:
@@ -174,22 +221,7 @@ class HTTPConnection(Protocol):
                 self._on_protocol_error(error)
                 return
             if type(event) is Request:
-                self.requests += 1
-                transport.counters.requests += 1
-                if self._trace is not None:
-                    self._trace("request", event.request_line)
-                exchange = self._exchange = Exchange(event, conn, transport, self._access_log)
-                try:
-                    self._handler(exchange)
-                except Exception:
-                    handler_failed(exchange)
-                if not exchange.finished:
-                    exchange._resume = self._resume  # the handler owes the next move
-                elif conn.phase is DONE:  # answered at once, the usual case: on to the next request
-                    self._exchange = None
-                    conn.start_next_cycle()
-                else:
-                    self._after_response()
+                self._handle(event)
             elif event is NEED_DATA:
                 break
             elif type(event) is Data:
@@ -222,6 +254,58 @@ class HTTPConnection(Protocol):
             transport.resume_reading(BODY_TIMEOUT)
         else:
             transport.pause_reading()
+
+    def _handle(self, request: Request, response: PreparedResponse | None = None) -> None:
+        """Hand ``request`` to the handler through an Exchange, or send ``response``, the handler's
+        answer made before (ConnectionConfig.prepared_answer), as the handler would; then move the
+        cycle on if the response has ended."""
+        self.requests += 1
+        transport = self.transport
+        transport.counters.requests += 1
+        if self._trace is not None:
+            self._trace("request", request.request_line)
+        conn = self._conn
+        exchange = self._exchange = Exchange(request, conn, transport, self._access_log)
+        try:
+            if response is None:
+                self._handler(exchange)
+            else:
+                exchange.respond_prepared(response)
+        except Exception:
+            handler_failed(exchange)
+        if not exchange.finished:
+            exchange._resume = self._resume  # the handler owes the next move
+        elif conn.phase is DONE:  # answered at once, the usual case: on to the next request
+            self._exchange = None
+            conn.start_next_cycle()
+        else:
+            self._after_response()
+
+    def _answer_at_once(self, request: Request, response: PreparedResponse) -> bool:
+        """Send ``response``, the handler's answer to ``request`` made before, with the cycle's and
+        the exchange's hops done in one step: what ``_handle`` then ``_serve`` would do, with the same
+        bytes, counts and state (tests/reactor/test_at_once.py holds the two ways to it). False, with nothing
+        done, where the cycle does not simply go on (the connection closes after this response)."""
+        answer = self._conn.send_prepared_at_once(response)
+        if answer is None:
+            return False
+        head, body = answer
+        self.requests += 1
+        transport = self.transport
+        counters = transport.counters
+        counters.requests += 1
+        response_counts(counters, request.method)[response.status // 100] += 1
+        if len(body) <= JOIN_LIMIT:
+            transport.send_now(head + body)  # the only bytes of this read: no need to wait for its end
+        else:
+            transport.write(head)
+            transport.write(body)
+        if self._access_log is not None:  # the line Exchange would log, once the response has left
+            end = transport.written
+            transport.when_sent(self._logged, request.request_line, response.status, end - len(body), end)
+        if self.requests == 1:  # from the second request on, the transport already reads for the next
+            transport.resume_reading(KEEPALIVE_TIMEOUT)
+        return True
 
     def _resume(self) -> None:
         """The handler, after it returned, ended its response or wants its body again: on with the
@@ -285,8 +369,8 @@ class HTTPConnection(Protocol):
         transport.close(reason, linger=True)
 
     def _logged(self, sent: int, request_line: str, status: int, body_at: int, end: int) -> None:
-        """The access log line of an error response of our own, once it has left (or the connection
-        ended first)."""
+        """The access log line of a response sent with no Exchange (an error response of our own, an
+        answer sent at once), once it has left (or the connection ended first)."""
         assert self._access_log is not None
         self._access_log(self.transport.address[0], "-", request_line, status, max(0, min(sent, end) - body_at))
 

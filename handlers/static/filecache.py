@@ -25,6 +25,7 @@ from handlers.static.negotiation import SUFFIXES, preferred_codings
 from handlers.static.paths import PathError, RequestPath
 from handlers.static.site import Site
 from reactor.exchange import Exchange
+from reactor.http.events import Request
 from reactor.http.writer import PreparedResponse
 from reactor.loop.clock import Clock
 
@@ -56,15 +57,15 @@ class NotFound:
     """The entry of a request path that named nothing: its 404, a response made once (the built-in
     page) or the error answer's (a configured page, the single-page app's entry)."""
 
-    __slots__ = ("_response", "_errors")
+    __slots__ = ("response", "_errors")
 
     def __init__(self, response: PreparedResponse | None, errors: ErrorAnswer) -> None:
-        self._response = response
+        self.response = response  # None: the error answer makes it for each request
         self._errors = errors
 
     def send(self, exchange: Exchange) -> None:
-        if self._response is not None:
-            exchange.respond_prepared(self._response)
+        if self.response is not None:
+            exchange.respond_prepared(self.response)
         else:
             self._errors(exchange, 404, "not found")
 
@@ -84,15 +85,23 @@ class FileCache:
 
     def answer(self, exchange: Exchange) -> bool:
         """Answer from what is kept for the request's path: a 404, or a file's 200 or 304; False
-        leaves the request to the full path (nothing kept, ranges, failed preconditions, a
-        precompressed sibling the client may want, a coded answer not made yet)."""
-        request = exchange.request
-        cached = self._answers.get(request.path)
-        if cached is None:
+        leaves the request to the full path (see ``lookup``)."""
+        found = self.lookup(exchange.request)
+        if found is None:
             return False
-        if type(cached) is NotFound:
-            cached.send(exchange)
-            return True
+        if isinstance(found, NotFound):
+            found.send(exchange)
+        else:
+            exchange.respond_prepared(found)
+        return True
+
+    def lookup(self, request: Request) -> PreparedResponse | NotFound | None:
+        """What is kept for the request's path: a file's 200 or 304, or the entry of a path that names
+        nothing; None leaves the request to the full path (nothing kept, ranges, failed
+        preconditions, a precompressed sibling the client may want, a coded answer not made yet)."""
+        cached = self._answers.get(request.path)
+        if cached is None or type(cached) is NotFound:
+            return cached
         assert type(cached) is CachedFile
         conditional = ranged = False
         accept_encoding = []
@@ -102,13 +111,13 @@ class FileCache:
                 ranged = ranged or name == "range"
             elif name == "accept-encoding":
                 if cached.has_sibling:
-                    return False
+                    return None
                 accept_encoding.append(value)
         identity = cached
         if accept_encoding and cached.compressible and "gzip" in preferred_codings(", ".join(accept_encoding)):
             coded = self._coded.get(request.path)
             if coded is None:
-                return False
+                return None
             cached = coded
         if conditional:
             status, _ranges = files.decide(request, cached.etag, cached.modified, len(cached.body))
@@ -121,12 +130,10 @@ class FileCache:
             ):
                 status, cached = 304, identity
             if status == 304:
-                exchange.respond_prepared(cached.not_modified)
-                return True
+                return cached.not_modified
             if status != 200 or (ranged and cached is not identity):
-                return False  # a range, or one whose If-Range may name the file itself: the full path
-        exchange.respond_prepared(cached.ok)
-        return True
+                return None  # a range, or one whose If-Range may name the file itself: the full path
+        return cached.ok
 
     def maybe_keep(
         self,

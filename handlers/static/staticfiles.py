@@ -25,6 +25,8 @@ from handlers.static.site import Site
 from handlers.static.spa import SpaFallback
 from handlers.upload.uploads import Uploads
 from reactor.exchange import Exchange
+from reactor.http.events import Request
+from reactor.http.writer import PreparedResponse
 from reactor.loop.clock import Clock
 
 # RFC 9110 9.3 methods plus PATCH: we know them and do not allow them here (405); anything else is
@@ -139,6 +141,15 @@ class StaticFiles:
             self._serve_directory(exchange, path, real)
         else:
             self._answer_file(exchange, requested, real, self._errors, path=path)
+
+    def prepared_answer(self, request: Request) -> PreparedResponse | None:
+        """The answer ``__call__`` would send ``request`` from the file cache, when it is one made before
+        (a small file's 200 or 304, a known path's built-in 404): asked by the connection first, which
+        then sends it with no Exchange (reactor.exchange.PreparedAnswer). None otherwise."""
+        if request.method not in _GET_OR_HEAD:
+            return None
+        found = self._file_cache.lookup(request)
+        return found.response if isinstance(found, NotFound) else found
 
     def _stored(self, url: str, directory: str) -> None:
         """An upload stored the file at the URL path ``url`` in the directory ``directory`` (real

@@ -17,6 +17,7 @@ from handlers.static import listing
 from handlers.static.filecache import CACHED_FILE_LIMIT
 from handlers.static.options import StaticOptions
 from handlers.static.staticfiles import StaticFiles
+from reactor.http.events import Headers, Request
 from reactor.testing import FakeClock
 from tests.conftest import LiveServer
 from tests.integration.client import Response
@@ -183,3 +184,39 @@ def test_a_directory_is_read_once_for_every_order_and_format(served: Served, mon
         assert served.get(f"/listed/{query}").status == 200
         assert served.get(f"/listed/{query}", [("Accept", "application/json")]).status == 200
     assert len(calls) == 1
+
+
+def _request(method: str, path: str, *fields: tuple[str, str]) -> Request:
+    return Request(method, path, path, "", "HTTP/1.1", Headers([("host", "h"), *fields]), "h", None, False, True, False)
+
+
+def test_the_prepared_answer_is_the_cached_answer_and_only_that(served: Served, docroot: Path) -> None:
+    prepared = served.handler.prepared_answer
+    assert prepared(_request("GET", "/hello.txt")) is None  # nothing kept yet: the full path answers
+    etag = served.get("/hello.txt").header("ETag") or ""
+    answer = prepared(_request("GET", "/hello.txt"))
+    assert answer is not None and (answer.status, answer.body) == (200, b"hello world\n")
+    assert prepared(_request("HEAD", "/hello.txt")) is answer  # framed per method when sent
+    not_modified = prepared(_request("GET", "/hello.txt", ("if-none-match", etag)))
+    assert not_modified is not None and not_modified.status == 304
+    for refused in (
+        _request("POST", "/hello.txt"),
+        _request("GET", "/hello.txt", ("range", "bytes=0-1")),
+        _request("GET", "/hello.txt", ("if-match", '"other"')),
+        _request("GET", "/page.html"),
+    ):
+        assert prepared(refused) is None
+    assert served.get("/nothing-here").status == 404
+    missing = prepared(_request("GET", "/nothing-here"))
+    assert missing is not None and missing.status == 404
+
+
+def test_a_404_page_of_the_sites_own_is_never_a_prepared_answer(docroot: Path) -> None:
+    (docroot / "404.html").write_text("<p>not here</p>")
+    served = Served(docroot, StaticOptions(error_pages={404: "/404.html"}))
+    try:
+        assert served.get("/nothing-here").body == b"<p>not here</p>"
+        assert served.handler.prepared_answer(_request("GET", "/nothing-here")) is None
+        assert served.get("/nothing-here").body == b"<p>not here</p>"
+    finally:
+        served.server.stop()
