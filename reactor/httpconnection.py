@@ -99,7 +99,7 @@ class ConnectionConfig:
             max_headers=limits.max_headers,
             max_body=limits.max_body,
             max_discard=limits.max_discard,
-            date=bound_call(self.http_date),
+            date=self.http_date.__call__,  # the bound method: calling the object looks it up each time
             protocol=self.protocol,
             field_lines=self.field_lines,
             request_lines=self.request_lines,
@@ -172,7 +172,7 @@ class HTTPConnection(Protocol):
         else:
             response = self._prepared_answer(request) if self._prepared_answer is not None else None
             if response is not None and self._answer_at_once(request, response):
-                return
+                return  # answered, and the transport told what to read for, or to close
             self._handle(request, response)
         self._serve()
 
@@ -284,8 +284,8 @@ class HTTPConnection(Protocol):
     def _answer_at_once(self, request: Request, response: PreparedResponse) -> bool:
         """Send ``response``, the handler's answer to ``request`` made before, with the cycle's and
         the exchange's hops done in one step: what ``_handle`` then ``_serve`` would do, with the same
-        bytes, counts and state (tests/reactor/test_at_once.py holds the two ways to it). False, with nothing
-        done, where the cycle does not simply go on (the connection closes after this response)."""
+        bytes, counts and state (tests/reactor/test_at_once.py holds the two ways to it). False, with
+        nothing done, where the sans-IO connection cannot send it so (send_prepared_at_once)."""
         answer = self._conn.send_prepared_at_once(response)
         if answer is None:
             return False
@@ -303,7 +303,9 @@ class HTTPConnection(Protocol):
         if self._access_log is not None:  # the line Exchange would log, once the response has left
             end = transport.written
             transport.when_sent(self._logged, request.request_line, response.status, end - len(body), end)
-        if self.requests == 1:  # from the second request on, the transport already reads for the next
+        if self._conn.phase is not IDLE:
+            self._after_response()  # the connection ends with this response
+        elif self.requests == 1:  # from the second request on, the transport already reads for the next
             transport.resume_reading(KEEPALIVE_TIMEOUT)
         return True
 

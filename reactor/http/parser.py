@@ -71,17 +71,15 @@ class RequestLineCache(LineCache[RequestLine]):
     assets a site serves are asked for again and again, by every client."""
 
 
-# What a plain head gives, but the Request itself (each request gets its own): method, target, path,
-# query, version, the fields, the host.
-PlainHead = tuple[str, str, str, str, str, tuple[tuple[str, str], ...], str]
+# What a valid head gives, in the order Request takes it; each request gets its own Request and Headers.
+ParsedHead = tuple[str, str, str, str, str, Headers, str, int | None, bool, bool, bool]
 
 
-class HeadCache(LineCache[PlainHead]):
-    """Whole request heads already parsed that hold none of the fields that change framing or
-    persistence (the usual head): a client repeats its head byte for byte from one request to the
-    next, and so does a load generator, so such a head costs one dict lookup and a new Request. A
-    head's parse depends on its bytes and the server's limits alone: shared by the connections of
-    one server."""
+class HeadCache(LineCache[ParsedHead]):
+    """Whole request heads already parsed: a client repeats its head byte for byte from one request to
+    the next, and so does a load generator, so a head seen before costs one dict lookup and a new
+    Request. A head's parse depends on its bytes and the server's limits alone: shared by the
+    connections of one server."""
 
     MAX_LINES = 256
     MAX_LINE = 4096
@@ -279,12 +277,11 @@ class RequestParser:
         return known_line, headers
 
     def _parse_head(self, head: bytes) -> Request:
-        plain = self._heads.get(head)
-        if plain is not None:  # seen before, byte for byte: it parses as it did then
-            method, target, path, query, version, known_fields, known_host = plain
-            keep_alive = version == "HTTP/1.1"
-            headers = Headers(known_fields)
-            return Request(method, target, path, query, version, headers, known_host, None, False, keep_alive, False)
+        parsed = self._heads.get(head)
+        if parsed is not None:  # seen before, byte for byte: it parses as it did then
+            request = Request(*parsed)
+            request.headers = Headers(request.headers)  # its own: a handler may change its fields
+            return request
         lines = head.split(b"\r\n")
         request_line = lines[0]
         del lines[0], lines[-2:]  # the request line, the empty line and what follows its CRLF: the fields
@@ -314,13 +311,15 @@ class RequestParser:
                 fields.remember_host(hosts[0])
         # Most requests carry none of the fields that change framing or persistence. RFC 9112 9.3:
         # an HTTP/1.0 connection persists only if the client asks for keep-alive.
-        if _FRAMING_FIELDS.isdisjoint(names):
-            self._heads.remember(head, (method, target, path, query, version, tuple(headers), host))
-            keep_alive = version == "HTTP/1.1"
-            return Request(method, target, path, query, version, headers, host, None, False, keep_alive, False)
         content_length: int | None = None
         chunked = expect_continue = False
         connection: list[str] = []
+        if _FRAMING_FIELDS.isdisjoint(names):
+            keep_alive = version == "HTTP/1.1"
+            self._heads.remember(
+                head, (method, target, path, query, version, Headers(headers), host, None, False, keep_alive, False)
+            )
+            return Request(method, target, path, query, version, headers, host, None, False, keep_alive, False)
         if "transfer-encoding" in names or "content-length" in names:
             content_length, chunked = self._body_framing(headers, version)
         if "connection" in names:
@@ -335,6 +334,20 @@ class RequestParser:
             keep_alive = "close" not in connection
         else:
             keep_alive = "keep-alive" in connection and "close" not in connection
+        parsed = (
+            method,
+            target,
+            path,
+            query,
+            version,
+            Headers(headers),
+            host,
+            content_length,
+            chunked,
+            keep_alive,
+            expect_continue,
+        )
+        self._heads.remember(head, parsed)
         return Request(
             method, target, path, query, version, headers, host, content_length, chunked, keep_alive, expect_continue
         )

@@ -203,23 +203,25 @@ class ServerConnection:
         return request
 
     def send_prepared_at_once(self, response: PreparedResponse) -> tuple[bytes, bytes] | None:
-        """``send_prepared(response)`` then ``start_next_cycle()``, for the usual request: one with no
-        body, whose response leaves the connection open, with no observer to tell of each phase. The
-        same bytes and the same cycle, in one step: the four phase changes net out to IDLE (a
+        """``send_prepared(response)``, then ``start_next_cycle()`` if the connection persists, for a
+        request whose body, if any, is all in, with no observer to tell of each phase. The same bytes
+        and the same cycle in one step: the phase changes net out to IDLE, or to MUST_CLOSE (a
         property test holds the two ways to it: tests/http/test_fast_paths.py). None, with nothing
-        changed, for any other request: send_prepared answers it, and the cycle goes its own way."""
+        changed, for any other request: send_prepared answers it."""
         request = self.request
         if self.phase is not HANDLING or self.observer is not None or request is None:
             return None
-        # _persists, for a response with a Content-Length not asked to close, from HANDLING: its rule
-        # comes down to this when the server speaks HTTP/1.1.
-        if not request.keep_alive or self._close_wanted or self._protocol != "HTTP/1.1":
-            return None
-        head, writer = response.framed(request.method, request.version, self._protocol, self._date(), True)
-        self.phase = IDLE  # RESPONSE_START, RESPONSE_END and NEXT_CYCLE, as _apply would make them
-        self.request = None
-        self._keep_alive = True
-        self._continue_sent = False
+        keep_alive = self._persists(request, False, False, False)
+        head, writer = response.framed(request.method, request.version, self._protocol, self._date(), keep_alive)
+        # RESPONSE_START, RESPONSE_END, then NEXT_CYCLE or CLOSE, as _apply would make them.
+        if keep_alive:
+            self.phase = IDLE
+            self.request = None
+            self._continue_sent = False
+        else:
+            self.phase = MUST_CLOSE
+            self._writer = writer
+        self._keep_alive = keep_alive
         return head, response.body if writer.send_body else b""
 
     # -- sending ----------------------------------------------------------------------------------
