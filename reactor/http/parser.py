@@ -311,15 +311,15 @@ class RequestParser:
                 fields.remember_host(hosts[0])
         # Most requests carry none of the fields that change framing or persistence. RFC 9112 9.3:
         # an HTTP/1.0 connection persists only if the client asks for keep-alive.
-        content_length: int | None = None
-        chunked = expect_continue = False
-        connection: list[str] = []
         if _FRAMING_FIELDS.isdisjoint(names):
             keep_alive = version == "HTTP/1.1"
             self._heads.remember(
                 head, (method, target, path, query, version, Headers(headers), host, None, False, keep_alive, False)
             )
             return Request(method, target, path, query, version, headers, host, None, False, keep_alive, False)
+        content_length: int | None = None
+        chunked = expect_continue = False
+        connection: list[str] = []
         if "transfer-encoding" in names or "content-length" in names:
             content_length, chunked = self._body_framing(headers, version)
         if "connection" in names:
@@ -334,20 +334,23 @@ class RequestParser:
             keep_alive = "close" not in connection
         else:
             keep_alive = "keep-alive" in connection and "close" not in connection
-        parsed = (
-            method,
-            target,
-            path,
-            query,
-            version,
-            Headers(headers),
-            host,
-            content_length,
-            chunked,
-            keep_alive,
-            expect_continue,
+        fields_kept = Headers(headers)  # a copy: the request's own may be changed by its handler
+        self._heads.remember(
+            head,
+            (
+                method,
+                target,
+                path,
+                query,
+                version,
+                fields_kept,
+                host,
+                content_length,
+                chunked,
+                keep_alive,
+                expect_continue,
+            ),
         )
-        self._heads.remember(head, parsed)
         return Request(
             method, target, path, query, version, headers, host, content_length, chunked, keep_alive, expect_continue
         )
