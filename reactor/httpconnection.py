@@ -132,8 +132,7 @@ class HTTPConnection(Protocol):
         self._access_log = config.access_log
         self._advice = config.advice
         self._conn = config.server_connection()
-        # The handler's answers made before, sent at once (not under a trace: it tells each hop).
-        self._prepared_answer = config.prepared_answer
+        self._prepared_answer = config.prepared_answer  # the handler's answers made before
         self._exchange: Exchange | None = None
         self.requests = 0
         self._writing_paused = False  # the transport said pause_writing: handle no more requests
@@ -153,8 +152,7 @@ class HTTPConnection(Protocol):
         self.transport = transport
         self._trace = transport.trace
         if self._trace is not None:
-            self._conn.observer = self._trace_phase
-            self._prepared_answer = None
+            self._conn.observer = self._trace_phase  # and so no answer goes out at once: each hop is told
         transport.resume_reading(HEADER_TIMEOUT)
 
     def data_received(self, data: bytes) -> None:
@@ -292,21 +290,17 @@ class HTTPConnection(Protocol):
         head, body = answer
         self.requests += 1
         transport = self.transport
-        counters = transport.counters
-        counters.requests += 1
-        response_counts(counters, request.method)[response.status // 100] += 1
+        transport.counters.requests += 1
         if len(body) <= JOIN_LIMIT:
             transport.send_now(head + body)  # the only bytes of this read: no need to wait for its end
         else:
             transport.write(head)
             transport.write(body)
-        if self._access_log is not None:  # the line Exchange would log, once the response has left
-            end = transport.written
-            transport.when_sent(self._logged, request.request_line, response.status, end - len(body), end)
-        if self._conn.phase is not IDLE:
-            self._after_response()  # the connection ends with this response
-        elif self.requests == 1:  # from the second request on, the transport already reads for the next
+        self._sent_without_exchange(request, response.status, len(body))
+        if self._conn.phase is IDLE:
             transport.resume_reading(KEEPALIVE_TIMEOUT)
+        else:
+            self._after_response()  # the connection ends with this response
         return True
 
     def _resume(self) -> None:
@@ -363,12 +357,18 @@ class HTTPConnection(Protocol):
         body_bytes = conn.body_bytes if conn.sends_body else 0
         if self._trace is not None:
             self._trace("response", f"{status} body={body_bytes}")
+        self._sent_without_exchange(request, status, body_bytes)
+        transport.close(reason, linger=True)
+
+    def _sent_without_exchange(self, request: Request | None, status: int, body_bytes: int) -> None:
+        """Count a response just written with no Exchange (an error of our own, an answer sent at
+        once), and with an access log, log it once it has left, as Exchange does its own."""
+        transport = self.transport
+        response_counts(transport.counters, request.method if request else "")[status // 100] += 1
         if self._access_log is not None:
             request_line = request.request_line if request else "-"
             end = transport.written
             transport.when_sent(self._logged, request_line, status, end - body_bytes, end)
-        response_counts(transport.counters, request.method if request else "")[status // 100] += 1
-        transport.close(reason, linger=True)
 
     def _logged(self, sent: int, request_line: str, status: int, body_at: int, end: int) -> None:
         """The access log line of a response sent with no Exchange (an error response of our own, an

@@ -312,11 +312,17 @@ class RequestParser:
         # Most requests carry none of the fields that change framing or persistence. RFC 9112 9.3:
         # an HTTP/1.0 connection persists only if the client asks for keep-alive.
         if _FRAMING_FIELDS.isdisjoint(names):
-            keep_alive = version == "HTTP/1.1"
-            self._heads.remember(
-                head, (method, target, path, query, version, Headers(headers), host, None, False, keep_alive, False)
-            )
-            return Request(method, target, path, query, version, headers, host, None, False, keep_alive, False)
+            content_length, chunked, keep_alive, expect_continue = None, False, version == "HTTP/1.1", False
+        else:
+            content_length, chunked, keep_alive, expect_continue = self._framing(headers, names, version)
+        framing = (content_length, chunked, keep_alive, expect_continue)
+        # The cache keeps its own copy of the fields: the request's may be changed by its handler.
+        self._heads.remember(head, (method, target, path, query, version, Headers(headers), host, *framing))
+        return Request(method, target, path, query, version, headers, host, *framing)
+
+    def _framing(self, headers: Headers, names: dict[str, str], version: str) -> tuple[int | None, bool, bool, bool]:
+        """(Content-Length or None, chunked, keep-alive, expect 100-continue) of a head that holds a
+        field changing framing or persistence; ``names``: its field names. Raises ProtocolError."""
         content_length: int | None = None
         chunked = expect_continue = False
         connection: list[str] = []
@@ -334,26 +340,7 @@ class RequestParser:
             keep_alive = "close" not in connection
         else:
             keep_alive = "keep-alive" in connection and "close" not in connection
-        fields_kept = Headers(headers)  # a copy: the request's own may be changed by its handler
-        self._heads.remember(
-            head,
-            (
-                method,
-                target,
-                path,
-                query,
-                version,
-                fields_kept,
-                host,
-                content_length,
-                chunked,
-                keep_alive,
-                expect_continue,
-            ),
-        )
-        return Request(
-            method, target, path, query, version, headers, host, content_length, chunked, keep_alive, expect_continue
-        )
+        return content_length, chunked, keep_alive, expect_continue
 
     def _body_framing(self, headers: Headers, version: str) -> tuple[int | None, bool]:
         """Return (Content-Length or None, chunked) per RFC 9112 6.3. Raises ProtocolError."""

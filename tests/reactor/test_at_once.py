@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
+import re
 import socket
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from reactor.loop.eventloop import EventLoop
 from reactor.net.iostate import IOState
 from reactor.net.transport import Transport
 from reactor.testing import FakeClock, read_available, tick
+from reactor.trace.tracer import Tracer
 
 SMALL = bytes(range(256)) * 4  # answered from the cache, head and body in one buffer
 JOINED_LIMIT_PAST = b"j" * (20 * 1024)  # cached, but past the size a body leaves joined to its head
@@ -43,7 +46,10 @@ class Server:
     """One HTTP connection on a real transport over a socketpair; the loop ticked by hand, a fake
     clock for its timers and the file cache, a fixed Date."""
 
-    def __init__(self, root: Path, clock: FakeClock, at_once: bool, logged: bool = False) -> None:
+    def __init__(
+        self, root: Path, clock: FakeClock, at_once: bool, logged: bool = False, tracer: Tracer | None = None
+    ) -> None:
+        self.tracer = tracer
         self.clock = clock
         self.loop = EventLoop(clock=clock)
         self.limits = dataclasses.replace(Limits(), keepalive_timeout=5.0)
@@ -63,7 +69,9 @@ class Server:
         self.peer, ours = socket.socketpair()
         ours.setblocking(False)
         self.peer.setblocking(False)
-        self.transport = Transport(self.loop, ours, ("127.0.0.1", 40000), self.connection, self.limits)
+        self.transport = Transport(
+            self.loop, ours, ("127.0.0.1", 40000), self.connection, self.limits, tracer=self.tracer
+        )
         self.transport.start()
 
     def reconnect(self) -> None:
@@ -201,3 +209,21 @@ def test_cached_answers_are_sent_at_once_without_an_exchange(site: Path, monkeyp
         assert server.transport.counters.responses["GET"][2] == 4
     finally:
         server.close()
+
+
+def test_under_a_trace_every_hop_of_a_cached_answer_is_told_as_on_the_long_way(site: Path) -> None:
+    clock = FakeClock()
+    traces = io.StringIO(), io.StringIO()
+    at_once = Server(site, clock, True, tracer=Tracer(traces[0], clock))
+    long_way = Server(site, clock, False, tracer=Tracer(traces[1], clock))
+    try:
+        for _ in range(2):  # the second finds its answer made
+            get = b"GET /1k.bin HTTP/1.1\r\nHost: h\r\n\r\n"
+            assert at_once.send(get) == long_way.send(get)
+        lines, long_way_lines = (re.sub(r"fd=\d+", "fd=N", trace.getvalue()).splitlines() for trace in traces)
+        assert lines == long_way_lines
+        facts = [line.split(maxsplit=2)[2] for line in lines[-8:]]
+        assert "request GET /1k.bin HTTP/1.1" in facts and "phase done -> idle (next cycle)" in facts
+    finally:
+        at_once.close()
+        long_way.close()

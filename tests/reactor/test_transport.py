@@ -343,9 +343,16 @@ def test_send_now_while_closing_or_traced_is_a_write(make_rig: Callable[..., Rig
     assert rig.received() == b"hi"
     facts = [line.split(maxsplit=2)[2] for line in stream.getvalue().splitlines()]
     assert "queue bytes=2 queued=2" in facts and "send bytes=2" in facts  # traced as any write
-    rig.transport.close()
-    rig.transport.send_now(b"late")
-    assert rig.received() == b""
+
+    def close_then_reply(transport: TransportInterface, data: bytes) -> None:
+        transport.close()  # the state moves after the callback, but nothing more is written now
+        transport.send_now(b"late")
+        seen.append((transport.sent, transport.queued))
+
+    seen: list[tuple[int, int]] = []
+    untraced = make_rig(Recorder(close_then_reply))
+    untraced.send(b"last")
+    assert seen == [(0, 0)] and untraced.received() == b"" and untraced.transport.state is IOState.CLOSED
 
 
 def test_a_file_written_is_closed_once_sent_when_it_is_the_transports(
